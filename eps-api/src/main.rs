@@ -1,0 +1,3 @@
+//! The `eps` binary (placeholder until the API work lands).
+
+fn main() {}

@@ -1,0 +1,281 @@
+//! Site-system connections: connect (POI registration), heartbeat, disconnect and expiry.
+//!
+//! A connection belongs to the OAuth2 client that opened it and to the site whose merchant id it
+//! presented with `current: "yes"`. It lives while heartbeats arrive: it expires after
+//! `missed_heartbeats` intervals without one.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::{SharedClock, to_millis_precision};
+use crate::error::{Error, Result};
+use crate::ids::{ClientId, ConnectionId, MerchantId, TransmissionId};
+use crate::site::SiteDirectory;
+use crate::store::Store;
+
+/// The site system's software vendor, as sent in `connect`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Vendor {
+    /// `vendorName`.
+    pub name: Option<String>,
+    /// `vendorModel`.
+    pub model: Option<String>,
+    /// `vendorModelVersion`.
+    pub model_version: Option<String>,
+}
+
+/// One entry of `siteSystemIDs`: an id, its type, and whether the caller currently acts as it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteSystemId {
+    /// The id, e.g. a merchant id.
+    pub id: String,
+    /// Its type, e.g. `merchantID` or `terminalID`.
+    pub id_type: String,
+    /// `current: "yes"`.
+    pub current: bool,
+}
+
+/// A validated `connect` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectRequest {
+    /// The client's transmission number; a repeat within one heartbeat interval is a retry.
+    pub transmission_id: TransmissionId,
+    /// The client's timestamp, as sent.
+    pub client_timestamp: String,
+    /// The vendor block.
+    pub vendor: Option<Vendor>,
+    /// `applicationName`.
+    pub application_name: Option<String>,
+    /// `applicationSoftwareVersion`.
+    pub application_software_version: Option<String>,
+    /// `siteSystemIDs`.
+    pub site_system_ids: Vec<SiteSystemId>,
+}
+
+/// A stored connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionRecord {
+    /// The id handed to the client.
+    pub id: ConnectionId,
+    /// The OAuth2 client that opened it.
+    pub client_id: ClientId,
+    /// The site it acts for.
+    pub merchant_id: MerchantId,
+    /// The transmission id of the connect that opened it.
+    pub transmission_id: TransmissionId,
+    /// The client's timestamp on that connect.
+    pub client_timestamp: String,
+    /// The vendor block of that connect.
+    pub vendor: Option<Vendor>,
+    /// `applicationName` of that connect.
+    pub application_name: Option<String>,
+    /// `applicationSoftwareVersion` of that connect.
+    pub application_software_version: Option<String>,
+    /// Every `siteSystemIDs` entry of that connect.
+    pub site_system_ids: Vec<SiteSystemId>,
+    /// When it was opened.
+    pub created_at: OffsetDateTime,
+    /// When the last heartbeat (or the connect) arrived.
+    pub last_heartbeat_at: OffsetDateTime,
+    /// When it expires unless a heartbeat arrives first.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Heartbeat timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionPolicy {
+    /// How often a site system is expected to send a heartbeat.
+    pub heartbeat_interval: Duration,
+    /// How many intervals may pass without one before the connection expires.
+    pub missed_heartbeats: u32,
+    /// How long an expired connection is remembered (to answer "expired" rather than "unknown").
+    pub expired_retention: Duration,
+}
+
+impl Default for ConnectionPolicy {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::seconds(30),
+            missed_heartbeats: 3,
+            expired_retention: Duration::hours(24),
+        }
+    }
+}
+
+impl ConnectionPolicy {
+    /// The lifetime granted by one heartbeat.
+    pub fn lifetime(&self) -> Duration {
+        self.heartbeat_interval * self.missed_heartbeats
+    }
+}
+
+/// The answer to a connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    /// The connection (new, or the one a retried connect already opened).
+    pub connection: ConnectionRecord,
+    /// True when this connect repeated an earlier one and got its connection back.
+    pub replayed: bool,
+}
+
+/// Opens, refreshes, checks and closes connections.
+#[derive(Clone)]
+pub struct ConnectionService {
+    store: Arc<dyn Store>,
+    sites: Arc<SiteDirectory>,
+    clock: SharedClock,
+    policy: ConnectionPolicy,
+}
+
+impl ConnectionService {
+    /// A service over `store` for the configured `sites`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        sites: Arc<SiteDirectory>,
+        clock: SharedClock,
+        policy: ConnectionPolicy,
+    ) -> Self {
+        Self {
+            store,
+            sites,
+            clock,
+            policy,
+        }
+    }
+
+    /// The heartbeat timing in force.
+    pub fn policy(&self) -> ConnectionPolicy {
+        self.policy
+    }
+
+    /// Opens a connection for `client`, or returns the one an identical earlier connect opened.
+    ///
+    /// The site is the first `merchantID` entry with `current: "yes"`; it must be configured.
+    pub async fn connect(&self, client: &ClientId, request: ConnectRequest) -> Result<Connected> {
+        let now = to_millis_precision(self.clock.now());
+        let merchant = request
+            .site_system_ids
+            .iter()
+            .find(|s| s.current && s.id_type == "merchantID")
+            .ok_or(Error::NoCurrentSite)?;
+        let merchant_id =
+            MerchantId::parse(&merchant.id).map_err(|_| Error::UnknownSite(merchant.id.clone()))?;
+        if self.sites.site(&merchant_id).is_none() {
+            return Err(Error::UnknownSite(merchant.id.clone()));
+        }
+        let window_start = now - self.policy.heartbeat_interval;
+        if let Some(existing) = self
+            .store
+            .connection_by_transmission(client, request.transmission_id, window_start)
+            .await?
+            && existing.merchant_id == merchant_id
+            && existing.expires_at > now
+        {
+            return Ok(Connected {
+                connection: existing,
+                replayed: true,
+            });
+        }
+        let record = ConnectionRecord {
+            id: ConnectionId::generate(),
+            client_id: client.clone(),
+            merchant_id,
+            transmission_id: request.transmission_id,
+            client_timestamp: request.client_timestamp,
+            vendor: request.vendor,
+            application_name: request.application_name,
+            application_software_version: request.application_software_version,
+            site_system_ids: request.site_system_ids,
+            created_at: now,
+            last_heartbeat_at: now,
+            expires_at: now + self.policy.lifetime(),
+        };
+        self.store.insert_connection(&record).await?;
+        Ok(Connected {
+            connection: record,
+            replayed: false,
+        })
+    }
+
+    /// Checks that `id` is a live connection of `client` and returns it.
+    pub async fn authorize(
+        &self,
+        client: &ClientId,
+        id: &ConnectionId,
+    ) -> Result<ConnectionRecord> {
+        let now = self.clock.now();
+        let record = self
+            .store
+            .connection(id)
+            .await?
+            .ok_or(Error::UnknownConnection)?;
+        if &record.client_id != client {
+            return Err(Error::ConnectionOfAnotherClient);
+        }
+        if record.expires_at <= now {
+            return Err(Error::ConnectionExpired);
+        }
+        Ok(record)
+    }
+
+    /// Refreshes a live connection of `client` (the heartbeat).
+    pub async fn heartbeat(
+        &self,
+        client: &ClientId,
+        id: &ConnectionId,
+    ) -> Result<ConnectionRecord> {
+        let mut record = self.authorize(client, id).await?;
+        let now = to_millis_precision(self.clock.now());
+        record.last_heartbeat_at = now;
+        record.expires_at = now + self.policy.lifetime();
+        if !self
+            .store
+            .refresh_connection(id, now, record.expires_at)
+            .await?
+        {
+            return Err(Error::UnknownConnection);
+        }
+        Ok(record)
+    }
+
+    /// Closes a live connection of `client`.
+    pub async fn disconnect(
+        &self,
+        client: &ClientId,
+        id: &ConnectionId,
+    ) -> Result<ConnectionRecord> {
+        let record = self.authorize(client, id).await?;
+        self.store.delete_connection(id).await?;
+        Ok(record)
+    }
+
+    /// Every stored connection, live or recently expired (admin view).
+    pub async fn list(&self) -> Result<Vec<ConnectionRecord>> {
+        self.store.connections().await
+    }
+
+    /// One stored connection (admin view).
+    pub async fn find(&self, id: &ConnectionId) -> Result<ConnectionRecord> {
+        self.store
+            .connection(id)
+            .await?
+            .ok_or(Error::UnknownConnection)
+    }
+
+    /// Closes any connection (admin force-disconnect).
+    pub async fn force_disconnect(&self, id: &ConnectionId) -> Result<ConnectionRecord> {
+        let record = self.find(id).await?;
+        self.store.delete_connection(id).await?;
+        Ok(record)
+    }
+
+    /// Forgets connections expired longer ago than the retention; returns how many.
+    pub async fn purge_expired(&self) -> Result<u64> {
+        let now = self.clock.now();
+        self.store
+            .purge_connections(now - self.policy.expired_retention)
+            .await
+    }
+}

@@ -1,0 +1,94 @@
+//! The domain's one error type; `eps-api/src/error.rs` alone maps it to HTTP statuses and codes.
+
+use crate::ids::{TerminalId, TransactionId};
+use crate::money::MoneyError;
+
+/// Result with the domain error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong in the domain.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The connection id was never issued, was closed, or was forgotten.
+    #[error("unknown connection: connect again to obtain a new connectionID")]
+    UnknownConnection,
+    /// The connection missed too many heartbeats.
+    #[error(
+        "connection expired after missed heartbeats: connect again to obtain a new connectionID"
+    )]
+    ConnectionExpired,
+    /// The connection belongs to another OAuth2 client.
+    #[error("the connection belongs to another client")]
+    ConnectionOfAnotherClient,
+    /// `siteSystemIDs` has no `merchantID` entry with `current: "yes"`.
+    #[error("siteSystemIDs has no merchantID entry with current \"yes\"")]
+    NoCurrentSite,
+    /// The presented merchant id is not a configured site.
+    #[error("no site is configured for merchantID {0:?}")]
+    UnknownSite(String),
+    /// The POI is unknown or not one of the caller's site.
+    #[error("unknown POI for this site")]
+    UnknownPoi,
+    /// The transaction is unknown or not one of the caller's site.
+    #[error("unknown transaction")]
+    UnknownTransaction,
+    /// A receipt, prompt or reconciliation is unknown or not one of the caller's site.
+    #[error("unknown {0}")]
+    NotFound(&'static str),
+    /// An amount was refused.
+    #[error("{field}: {source}")]
+    InvalidAmount {
+        /// The request field that carried it.
+        field: &'static str,
+        /// Why it was refused.
+        source: MoneyError,
+    },
+    /// A request is well formed but not allowed in the current state.
+    #[error("{0}")]
+    InvalidState(String),
+    /// The terminal is running another card operation.
+    #[error("the POI is busy with another card operation")]
+    PoiBusy {
+        /// The transaction it is running.
+        active: Option<TransactionId>,
+    },
+    /// The terminal could not be reached; nothing was sent.
+    #[error("the POI's terminal {terminal} is unavailable: {reason}")]
+    PoiUnavailable {
+        /// The terminal.
+        terminal: TerminalId,
+        /// What failed.
+        reason: String,
+    },
+    /// The idempotency key was used before with a different request.
+    #[error("Idempotency-Key was already used with a different request")]
+    IdempotencyMismatch,
+    /// A concurrent writer changed the record first.
+    #[error("concurrent update of {0}")]
+    Conflict(String),
+    /// The store failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// An invariant the code relies on did not hold.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Storage(err.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        Self::Storage(err.to_string())
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(err: serde_json::Error) -> Self {
+        Self::Storage(format!("stored JSON: {err}"))
+    }
+}

@@ -1,0 +1,38 @@
+//! EPS domain: money, identifiers, connections, transactions, receipts, prompts, reconciliations,
+//! events, durable storage, and the terminal port the payment workers drive.
+//!
+//! This crate knows no HTTP, no JSON field names of the API, no XML and no sockets. Time is an
+//! argument: services read it from a [`clock::Clock`] handed in at the edge.
+//!
+//! # Layout
+//! - [`money`], [`ids`]: newtypes parsed once at the edge.
+//! - [`clock`]: the one wall clock, and a manual clock for tests.
+//! - [`site`]: configured sites and their POIs.
+//! - [`client`], [`connection`]: OAuth2 clients and site-system connections.
+//! - [`transaction`], [`receipt`], [`prompt`], [`reconciliation`]: stored records and states.
+//! - [`idempotency`]: request fingerprints and remembered keys.
+//! - [`event`]: event kinds and the durable, ordered event log with its fan-out.
+//! - [`terminal`]: the port a terminal backend implements.
+//! - [`store`]: storage traits with SQLite and PostgreSQL implementations.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod client;
+pub mod clock;
+pub mod connection;
+pub mod error;
+pub mod event;
+pub mod idempotency;
+pub mod ids;
+pub mod money;
+pub mod prompt;
+pub mod receipt;
+pub mod reconciliation;
+pub mod site;
+pub mod store;
+pub mod terminal;
+pub mod transaction;
+
+pub use error::{Error, Result};

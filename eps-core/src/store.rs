@@ -1,0 +1,252 @@
+//! The durable store: traits the domain writes through, with SQLite and PostgreSQL implementations.
+//!
+//! One schema, migrations for both engines (`migrations/sqlite`, `migrations/postgres`), and one
+//! test suite run against both. Times are stored as Unix milliseconds. Writes that change a
+//! record and emit events do both in one database transaction (the outbox rule).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::client::ClientRecord;
+use crate::connection::ConnectionRecord;
+use crate::error::Result;
+use crate::event::{EventRecord, NewEvent};
+use crate::idempotency::IdempotencyRecord;
+use crate::ids::{
+    ClientId, ConnectionId, EventId, IdempotencyKey, MerchantId, PoiId, PromptId, ReceiptId,
+    ReconciliationId, TransactionId, TransmissionId,
+};
+use crate::prompt::{PromptAnswer, PromptRecord, PromptState};
+use crate::receipt::ReceiptRecord;
+use crate::reconciliation::ReconciliationRecord;
+use crate::transaction::{JournalEntry, TransactionQuery, TransactionRecord};
+
+mod codec;
+pub mod postgres;
+pub mod sqlite;
+#[cfg(test)]
+mod suite;
+
+/// Site-system connections.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Stores a new connection.
+    async fn insert_connection(&self, connection: &ConnectionRecord) -> Result<()>;
+    /// A connection by id.
+    async fn connection(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>>;
+    /// The newest connection `client` opened with `transmission_id` at or after `created_from`.
+    async fn connection_by_transmission(
+        &self,
+        client: &ClientId,
+        transmission_id: TransmissionId,
+        created_from: OffsetDateTime,
+    ) -> Result<Option<ConnectionRecord>>;
+    /// Records a heartbeat; false when the connection is gone.
+    async fn refresh_connection(
+        &self,
+        id: &ConnectionId,
+        last_heartbeat_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Deletes a connection; false when it was already gone.
+    async fn delete_connection(&self, id: &ConnectionId) -> Result<bool>;
+    /// Every stored connection, oldest first.
+    async fn connections(&self) -> Result<Vec<ConnectionRecord>>;
+    /// Deletes connections that expired before `expired_before`; returns how many.
+    async fn purge_connections(&self, expired_before: OffsetDateTime) -> Result<u64>;
+}
+
+/// OAuth2 clients of the built-in issuer.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Stores a new client, or replaces the one with the same id.
+    async fn upsert_client(&self, client: &ClientRecord) -> Result<()>;
+    /// A client by id.
+    async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>>;
+    /// Every client, by id.
+    async fn clients(&self) -> Result<Vec<ClientRecord>>;
+    /// Deletes a client; false when there was none.
+    async fn delete_client(&self, id: &ClientId) -> Result<bool>;
+}
+
+/// What happened to a create guarded by an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// Stored; the events got these records.
+    Inserted(Vec<EventRecord>),
+    /// The key was already used; nothing was stored. The earlier record is returned.
+    Duplicate(IdempotencyRecord),
+}
+
+/// Transactions and their journal.
+#[async_trait]
+pub trait TransactionStore: Send + Sync {
+    /// Stores a new transaction, its idempotency key (if any) and events, atomically.
+    ///
+    /// If `(client, key)` already exists nothing is written and the existing key is returned.
+    async fn create_transaction(
+        &self,
+        transaction: &TransactionRecord,
+        idempotency: Option<&IdempotencyRecord>,
+        events: &[NewEvent],
+    ) -> Result<Created>;
+    /// A transaction by id.
+    async fn transaction(&self, id: &TransactionId) -> Result<Option<TransactionRecord>>;
+    /// Replaces a transaction whose stored version is `transaction.version - 1`, with its events.
+    ///
+    /// Fails with [`crate::Error::Conflict`] when the stored version differs.
+    async fn update_transaction(
+        &self,
+        transaction: &TransactionRecord,
+        events: &[NewEvent],
+    ) -> Result<Vec<EventRecord>>;
+    /// A page of a site's transactions, newest first.
+    async fn transactions(&self, query: &TransactionQuery) -> Result<Vec<TransactionRecord>>;
+    /// Every transaction in `pending`, `inProgress` or `unknown`, oldest first.
+    async fn unresolved_transactions(&self) -> Result<Vec<TransactionRecord>>;
+    /// Appends a journal step.
+    async fn append_journal(&self, entry: &JournalEntry) -> Result<()>;
+    /// The journal of a transaction or reconciliation, oldest first.
+    async fn journal(&self, subject_id: &str) -> Result<Vec<JournalEntry>>;
+}
+
+/// Receipts.
+#[async_trait]
+pub trait ReceiptStore: Send + Sync {
+    /// Stores a receipt with its events, atomically.
+    async fn insert_receipt(
+        &self,
+        receipt: &ReceiptRecord,
+        events: &[NewEvent],
+    ) -> Result<Vec<EventRecord>>;
+    /// A receipt by id.
+    async fn receipt(&self, id: &ReceiptId) -> Result<Option<ReceiptRecord>>;
+    /// The receipts of a transaction, oldest first.
+    async fn transaction_receipts(&self, id: &TransactionId) -> Result<Vec<ReceiptRecord>>;
+    /// The receipts of a reconciliation, oldest first.
+    async fn reconciliation_receipts(&self, id: &ReconciliationId) -> Result<Vec<ReceiptRecord>>;
+}
+
+/// Prompts.
+#[async_trait]
+pub trait PromptStore: Send + Sync {
+    /// Stores a prompt with its events, atomically.
+    async fn insert_prompt(
+        &self,
+        prompt: &PromptRecord,
+        events: &[NewEvent],
+    ) -> Result<Vec<EventRecord>>;
+    /// A prompt by id.
+    async fn prompt(&self, id: &PromptId) -> Result<Option<PromptRecord>>;
+    /// Moves an `open` prompt to `state` with `answer`; false when it was no longer open.
+    async fn close_prompt(
+        &self,
+        id: &PromptId,
+        state: PromptState,
+        answer: Option<&PromptAnswer>,
+        answered_by: Option<&ClientId>,
+        at: OffsetDateTime,
+    ) -> Result<bool>;
+    /// The open prompts of a POI, oldest first.
+    async fn open_prompts(&self, poi: &PoiId) -> Result<Vec<PromptRecord>>;
+}
+
+/// Reconciliations.
+#[async_trait]
+pub trait ReconciliationStore: Send + Sync {
+    /// Stores a new reconciliation, its idempotency key (if any) and events, atomically.
+    async fn create_reconciliation(
+        &self,
+        reconciliation: &ReconciliationRecord,
+        idempotency: Option<&IdempotencyRecord>,
+        events: &[NewEvent],
+    ) -> Result<Created>;
+    /// A reconciliation by id.
+    async fn reconciliation(&self, id: &ReconciliationId) -> Result<Option<ReconciliationRecord>>;
+    /// Replaces a reconciliation whose stored version is `version - 1`, with its events.
+    async fn update_reconciliation(
+        &self,
+        reconciliation: &ReconciliationRecord,
+        events: &[NewEvent],
+    ) -> Result<Vec<EventRecord>>;
+    /// Every reconciliation in `pending` or `inProgress`, oldest first.
+    async fn unresolved_reconciliations(&self) -> Result<Vec<ReconciliationRecord>>;
+}
+
+/// Idempotency keys for requests that do not create a transaction or reconciliation.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// A key by client and value.
+    async fn idempotency(
+        &self,
+        client: &ClientId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotencyRecord>>;
+    /// Stores a key; returns the existing record instead when it is already there.
+    async fn insert_idempotency(
+        &self,
+        record: &IdempotencyRecord,
+    ) -> Result<Option<IdempotencyRecord>>;
+    /// Records the outcome of the request a key guards.
+    async fn complete_idempotency(
+        &self,
+        client: &ClientId,
+        key: &IdempotencyKey,
+        outcome: &str,
+    ) -> Result<()>;
+    /// Forgets keys that expired before `before`; returns how many.
+    async fn purge_idempotency(&self, before: OffsetDateTime) -> Result<u64>;
+}
+
+/// The durable event log.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends events on their own; ids are assigned in commit order.
+    async fn append_events(&self, events: &[NewEvent]) -> Result<Vec<EventRecord>>;
+    /// Events after `after`, oldest first, at most `limit`; only those of `merchant` when given
+    /// (site-less operator events are then left out).
+    async fn events_after(
+        &self,
+        merchant: Option<&MerchantId>,
+        after: EventId,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>>;
+    /// The newest event id, or zero.
+    async fn latest_event_id(&self) -> Result<EventId>;
+    /// The highest id removed by retention, or zero: a reader behind it has missed events.
+    async fn purged_through(&self) -> Result<EventId>;
+    /// Deletes events older than `before`; returns how many.
+    async fn purge_events(&self, before: OffsetDateTime) -> Result<u64>;
+}
+
+/// Every store a node needs.
+#[async_trait]
+pub trait Store:
+    ConnectionStore
+    + ClientStore
+    + TransactionStore
+    + ReceiptStore
+    + PromptStore
+    + ReconciliationStore
+    + IdempotencyStore
+    + EventStore
+    + Send
+    + Sync
+    + 'static
+{
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    /// Checks the database answers (for readiness).
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Opens the store a URL names and brings its schema up to date.
+///
+/// `sqlite://path/to/eps.db` (created if missing, WAL mode) or `postgres://…`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    // The storage work replaces this with the SQLite and PostgreSQL stores.
+    let _ = (sqlite::SqliteStore::open, postgres::PostgresStore::open);
+    Err(crate::Error::Storage(format!("no store for {url} yet")))
+}

@@ -1,0 +1,1 @@
+//! Row encoding shared by both engines.
