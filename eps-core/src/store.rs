@@ -24,10 +24,16 @@ use crate::reconciliation::ReconciliationRecord;
 use crate::transaction::{JournalEntry, TransactionQuery, TransactionRecord};
 
 mod codec;
+mod engine;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 #[cfg(test)]
 mod suite;
+
+pub use postgres::PostgresStore;
+pub use sql::SqlStore;
+pub use sqlite::SqliteStore;
 
 /// Site-system connections.
 #[async_trait]
@@ -244,9 +250,15 @@ pub trait Store:
 
 /// Opens the store a URL names and brings its schema up to date.
 ///
-/// `sqlite://path/to/eps.db` (created if missing, WAL mode) or `postgres://…`.
+/// `sqlite://path/to/eps.db` (created with its directory if missing, WAL mode) or
+/// `postgres://…` (`postgresql://` too).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    // The storage work replaces this with the SQLite and PostgreSQL stores.
-    let _ = (sqlite::SqliteStore::open, postgres::PostgresStore::open);
-    Err(crate::Error::Storage(format!("no store for {url} yet")))
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    match scheme {
+        "sqlite" => Ok(Arc::new(SqliteStore::open(url).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(PostgresStore::open(url).await?)),
+        _ => Err(crate::Error::Storage(format!(
+            "unsupported store URL scheme {scheme:?}: use sqlite://path or postgres://host/db"
+        ))),
+    }
 }
