@@ -13,9 +13,15 @@ use uuid::Uuid;
 use super::{ClientStore, ConnectionStore, PostgresStore, SqliteStore, Store};
 
 mod connections;
+mod events;
 mod fixtures;
+mod payments;
+mod records;
 
 use connections::*;
+use events::*;
+use payments::*;
+use records::*;
 
 /// A store under test and what to remove afterwards.
 struct Harness {
@@ -29,6 +35,19 @@ enum Cleanup {
 }
 
 impl Harness {
+    /// Runs `case` on the store, cleans up (even when it failed), then reports its outcome.
+    async fn run<F, Fut>(self, case: F)
+    where
+        F: FnOnce(Arc<dyn Store>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let outcome = tokio::spawn(case(self.store.clone())).await;
+        self.finish().await;
+        if let Err(failure) = outcome {
+            std::panic::resume_unwind(failure.into_panic());
+        }
+    }
+
     async fn finish(self) {
         drop(self.store);
         match self.cleanup {
@@ -92,8 +111,7 @@ macro_rules! suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
                     let harness = super::sqlite().await;
-                    super::$case(harness.store.clone()).await;
-                    harness.finish().await;
+                    harness.run(super::$case).await;
                 }
             )*
         }
@@ -103,8 +121,7 @@ macro_rules! suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
                     let Some(harness) = super::postgres().await else { return };
-                    super::$case(harness.store.clone()).await;
-                    harness.finish().await;
+                    harness.run(super::$case).await;
                 }
             )*
         }
@@ -117,6 +134,21 @@ suite!(
     connections_refresh_delete_and_purge,
     clients_round_trip,
     backend_answers,
+    transactions_round_trip,
+    idempotent_creates_store_once,
+    failed_creates_leave_nothing_behind,
+    concurrent_identical_creates_insert_once,
+    idempotency_keys_round_trip,
+    updates_need_the_next_version,
+    transaction_listing_filters_and_pages,
+    unresolved_transactions_oldest_first,
+    journal_oldest_first,
+    receipts_round_trip,
+    prompts_round_trip_and_close_once,
+    reconciliations_round_trip,
+    events_keep_commit_order_under_concurrent_writers,
+    events_after_filters_by_site,
+    purge_keeps_a_contiguous_tail,
 );
 
 #[tokio::test]
