@@ -3,6 +3,14 @@
 //! One schema, migrations for both engines (`migrations/sqlite`, `migrations/postgres`), and one
 //! test suite run against both. Times are stored as Unix milliseconds. Writes that change a
 //! record and emit events do both in one database transaction (the outbox rule).
+//!
+//! # Layout
+//! - this file: the traits, [`Created`], and [`open`], which picks the engine by URL scheme.
+//! - `sql` ([`SqlStore`]): every trait written once in SQL both engines accept.
+//! - `engine`: the little each engine provides (run a statement, fetch rows, begin a write).
+//! - `codec`: rows of plain columns to and from records.
+//! - [`sqlite`] ([`SqliteStore`]) and [`postgres`] ([`PostgresStore`]): opening, pools, sessions.
+//! - `suite` (tests): the suite, one `#[tokio::test]` per case and engine.
 
 use std::sync::Arc;
 
@@ -223,7 +231,11 @@ pub trait EventStore: Send + Sync {
     async fn latest_event_id(&self) -> Result<EventId>;
     /// The highest id removed by retention, or zero: a reader behind it has missed events.
     async fn purged_through(&self) -> Result<EventId>;
-    /// Deletes events older than `before`; returns how many.
+    /// Deletes the oldest events, up to (not including) the first one at or after `before`, and
+    /// raises [`EventStore::purged_through`] to the last id deleted; returns how many.
+    ///
+    /// The log thus stays a contiguous run of ids; an event stamped out of order holds back the
+    /// purge of the ones after it until it is old enough itself.
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64>;
 }
 

@@ -43,7 +43,11 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.engine.execute(Statement::new("SELECT 1")).await?;
+        // A read, so on SQLite it does not queue behind the writers.
+        let _: Option<(i64,)> = self
+            .engine
+            .fetch_optional(Statement::new("SELECT CAST(1 AS BIGINT)"))
+            .await?;
         Ok(())
     }
 }

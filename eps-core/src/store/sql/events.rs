@@ -141,8 +141,6 @@ impl<E: Engine> EventStore for SqlStore<E> {
         Ok(EventId::new(purged))
     }
 
-    /// Deletes the oldest events up to (not including) the first one at or after `before`, so the
-    /// log stays a contiguous run of ids above [`EventStore::purged_through`].
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64> {
         let mut session = self.engine.begin().await?;
         let (first_kept,): (Option<i64>,) = session
