@@ -51,7 +51,8 @@ CREATE TABLE transactions (
     version             BIGINT NOT NULL
 );
 CREATE INDEX transactions_by_site ON transactions (merchant_id, created_at, id);
-CREATE INDEX transactions_by_original ON transactions (original_id);
+CREATE INDEX transactions_by_original ON transactions (original_id, created_at);
+CREATE INDEX transactions_by_request ON transactions (terminal_id, terminal_request_id);
 CREATE INDEX transactions_unresolved ON transactions (created_at, id)
     WHERE state IN ('pending', 'inProgress', 'unknown');
 

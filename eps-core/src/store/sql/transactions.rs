@@ -6,7 +6,7 @@ use super::{SqlStore, events, idempotency};
 use crate::error::{Error, Result};
 use crate::event::{EventRecord, NewEvent};
 use crate::idempotency::IdempotencyRecord;
-use crate::ids::TransactionId;
+use crate::ids::{TerminalId, TerminalRequestId, TransactionId};
 use crate::store::codec::{JournalRow, TransactionRow, millis};
 use crate::store::engine::{Engine, Session, Statement, Value};
 use crate::store::{Created, TransactionStore};
@@ -231,6 +231,42 @@ impl<E: Engine> TransactionStore for SqlStore<E> {
             .into_iter()
             .map(TransactionRow::decode)
             .collect()
+    }
+
+    async fn follow_ups(&self, original: &TransactionId) -> Result<Vec<TransactionRecord>> {
+        let statement = Statement::new(concat!(
+            "SELECT ",
+            transaction_columns!(),
+            " FROM transactions WHERE original_id = $1 ORDER BY created_at, id"
+        ))
+        .text(original.to_string());
+        self.engine
+            .fetch_all::<TransactionRow>(statement)
+            .await?
+            .into_iter()
+            .map(TransactionRow::decode)
+            .collect()
+    }
+
+    /// The newest, should a terminal ever reuse a RequestID.
+    async fn transaction_by_request(
+        &self,
+        terminal: &TerminalId,
+        request_id: &TerminalRequestId,
+    ) -> Result<Option<TransactionRecord>> {
+        let statement = Statement::new(concat!(
+            "SELECT ",
+            transaction_columns!(),
+            " FROM transactions WHERE terminal_id = $1 AND terminal_request_id = $2",
+            " ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .text(terminal.as_str())
+        .text(request_id.as_str());
+        self.engine
+            .fetch_optional::<TransactionRow>(statement)
+            .await?
+            .map(TransactionRow::decode)
+            .transpose()
     }
 
     async fn append_journal(&self, entry: &JournalEntry) -> Result<()> {

@@ -450,3 +450,56 @@ pub(super) async fn journal_oldest_first(store: Arc<dyn Store>) {
     );
     assert_eq!(store.journal("tx-c").await.unwrap(), vec![]);
 }
+
+pub(super) async fn follow_ups_and_lookup_by_request(store: Arc<dyn Store>) {
+    let sale = transaction(0);
+    inserted(store.create_transaction(&sale, None, &[]).await.unwrap());
+    let mut refund = full_transaction(sale.id);
+    refund.created_at = at(5_000);
+    let mut reversal = full_transaction(sale.id);
+    reversal.kind = crate::transaction::TransactionKind::Reversal;
+    reversal.created_at = at(4_000);
+    let unrelated = transaction(1_000);
+    for t in [&refund, &reversal, &unrelated] {
+        inserted(store.create_transaction(t, None, &[]).await.unwrap());
+    }
+    assert_eq!(
+        store.follow_ups(&sale.id).await.unwrap(),
+        vec![reversal.clone(), refund.clone()]
+    );
+    assert_eq!(store.follow_ups(&refund.id).await.unwrap(), vec![]);
+
+    let request = |id: &str| crate::ids::TerminalRequestId::parse(id).unwrap();
+    let t1 = crate::ids::TerminalId::parse("t1").unwrap();
+    let mut on_t2 = transaction(2_000);
+    on_t2.terminal_id = crate::ids::TerminalId::parse("t2").unwrap();
+    on_t2.terminal_request_id = request("777");
+    let mut on_t1 = transaction(3_000);
+    on_t1.terminal_request_id = request("777");
+    inserted(store.create_transaction(&on_t2, None, &[]).await.unwrap());
+    inserted(store.create_transaction(&on_t1, None, &[]).await.unwrap());
+    assert_eq!(
+        store
+            .transaction_by_request(&t1, &request("777"))
+            .await
+            .unwrap(),
+        Some(on_t1)
+    );
+    assert_eq!(
+        store
+            .transaction_by_request(&t1, &request("778"))
+            .await
+            .unwrap(),
+        None
+    );
+    // A reused RequestID finds the newest transaction that used it.
+    let shared = store
+        .transaction_by_request(&t1, &sale.terminal_request_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        shared.id, refund.id,
+        "newest of sale, refund, reversal and unrelated"
+    );
+}
