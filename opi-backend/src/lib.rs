@@ -6,9 +6,15 @@
 //!
 //! # Layout
 //! - [`message`]: the typed messages (CardService, Service and Device requests and responses).
+//! - [`codec`]: frames and XML, sans-IO. The entry points:
+//!   - [`codec::encode`]`(&Message, &WriteOptions) -> Result<Vec<u8>, EncodeError>`: a whole frame;
+//!   - [`codec::FrameDecoder::new`]`(max_frame)`, `.push(&[u8])`,
+//!     `.next_frame() -> Result<Option<Frame>, FrameError>` and `.finish()` at end of stream;
+//!   - [`codec::decode`]`(&[u8]) -> Result<Message, DecodeError>`: a frame body to a message.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod codec;
 pub mod message;
