@@ -199,3 +199,16 @@ fn text_survives_escaping_in_both_charsets() {
     let latin1 = codec::encode_body(&printer("€"), &WriteOptions::LATIN1).unwrap();
     assert!(String::from_utf8_lossy(&latin1).contains("&#8364;"));
 }
+
+#[test]
+fn a_refused_request_still_shows_its_envelope() {
+    let body = br#"<DeviceRequest RequestType="Input" WorkstationID="1" RequestID="20550" SequenceID="2"><Input InDeviceTarget="CashierKeyboard"/></DeviceRequest>"#;
+    assert!(codec::decode(body).is_err());
+    let envelope = codec::envelope(body).unwrap();
+    assert_eq!(envelope.root, "DeviceRequest");
+    assert_eq!(envelope.request_type.as_deref(), Some("Input"));
+    let header = envelope.header.unwrap();
+    assert_eq!(header.request_id.as_str(), "20550");
+    assert_eq!(header.sequence_id.as_deref(), Some("2"));
+    assert!(codec::envelope(b"<broken").is_err());
+}

@@ -104,7 +104,7 @@ pub(super) fn child_parsed<T, E: ToString>(
 }
 
 /// The root attributes.
-pub(super) fn header(root: &Element) -> Result<Header, DecodeError> {
+pub(crate) fn header(root: &Element) -> Result<Header, DecodeError> {
     let id = required(root, "RequestID")?;
     Ok(Header {
         request_id: RequestId::parse(id).map_err(|e| invalid(root, "RequestID", id, e))?,
