@@ -143,7 +143,7 @@ fn input_result(w: &mut XmlWriter, answer: &InputResult) -> Result<(), EncodeErr
             w.raw_tag(name, &[])?;
             w.raw_push(">");
             w.raw_text(text)?;
-            w.raw_push(&format!("</{name}>\n"));
+            w.end_tag(name);
         }
     }
     w.close("InputValue");

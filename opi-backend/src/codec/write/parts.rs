@@ -165,7 +165,7 @@ fn raw_node(
         } else {
             w.raw_push(">");
             w.raw_text(text)?;
-            w.raw_push(&format!("</{name}>\n"));
+            w.end_tag(name);
         }
         return Ok(());
     }
@@ -184,6 +184,6 @@ fn raw_node(
     }
     w.raw_depth(-1);
     w.indent();
-    w.raw_push(&format!("</{name}>\n"));
+    w.end_tag(name);
     Ok(())
 }
