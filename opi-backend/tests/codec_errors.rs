@@ -212,3 +212,16 @@ fn a_refused_request_still_shows_its_envelope() {
     assert_eq!(header.sequence_id.as_deref(), Some("2"));
     assert!(codec::envelope(b"<broken").is_err());
 }
+
+#[test]
+fn prefixed_attributes_sharing_a_local_name_keep_the_first() {
+    let body = br#"<DeviceRequest RequestType="Output" WorkstationID="1" RequestID="1" xmlns:a="urn:a" xmlns:b="urn:b"><PrivateData><Vendor a:Code="1" b:Code="2"/></PrivateData></DeviceRequest>"#;
+    let message = codec::decode(body).unwrap();
+    let Message::DeviceRequest(request) = &message else {
+        panic!()
+    };
+    let vendor = &request.private_data.as_ref().unwrap().elements[0];
+    assert_eq!(vendor.attributes, vec![("Code".to_owned(), "1".to_owned())]);
+    let written = codec::encode_body(&message, &WriteOptions::STRICT).unwrap();
+    assert_eq!(codec::decode(&written).unwrap(), message);
+}
