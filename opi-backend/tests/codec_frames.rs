@@ -181,3 +181,35 @@ fn bodies_without_a_root_are_given_as_declared() {
         b"not xml at all"
     );
 }
+
+#[test]
+fn recovery_finds_the_same_end_whatever_the_chunking() {
+    let bodies = [
+        // Self-closing root whose start tag is cut by the character count, with `>` in a value.
+        "<?xml version=\"1.0\"?><ServiceRequest RequestType=\"ReconciliationWithClosure\" ApplicationSender=\"a>b\" WorkstationID=\"Kasse Öst\" RequestID=\"7\"/>",
+        // End tag with whitespace before `>`, a nested element named like the root's prefix.
+        "<DeviceRequest RequestType=\"Output\" RequestID=\"1\"><DeviceRequestX/><Output OutDeviceTarget=\"Printer\"><TextLine>Grüße €€€</TextLine></Output></DeviceRequest   >",
+    ];
+    for body in bodies {
+        let chars = body.chars().count();
+        assert!(chars < body.len());
+        let mut wire = u32::try_from(chars).unwrap().to_be_bytes().to_vec();
+        wire.extend_from_slice(body.as_bytes());
+        wire.extend(encode_frame(LOGOFF).unwrap());
+        for chunk in 1..=wire.len() {
+            let mut decoder = FrameDecoder::default();
+            let mut got = Vec::new();
+            for piece in wire.chunks(chunk) {
+                decoder.push(piece);
+                while let Some(frame) = decoder.next_frame().unwrap() {
+                    got.push((frame.length_recovered(), frame.body().to_vec()));
+                }
+            }
+            assert_eq!(
+                got,
+                vec![(true, body.as_bytes().to_vec()), (false, LOGOFF.to_vec())],
+                "chunk {chunk}"
+            );
+        }
+    }
+}

@@ -57,7 +57,27 @@ pub struct FrameDecoder {
     buffer: BytesMut,
     max_frame: usize,
     skip_whitespace: bool,
+    /// Set once the pending frame's declared body is known not to close its root.
+    recovery: Option<Recovery>,
     failed: Option<FrameError>,
+}
+
+/// The search for the end of a body whose prefix undercounted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Recovery {
+    /// Where the root's name is in the body.
+    root: (usize, usize),
+    /// How far the search got.
+    scan: Scan,
+}
+
+/// Where a recovery's search resumes once more bytes arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    /// Inside the root's start tag, at `at`, inside a quoted value if `quote` is set.
+    StartTag { at: usize, quote: Option<u8> },
+    /// After the start tag: nothing before `at` can begin the end tag.
+    EndTag { at: usize },
 }
 
 /// Where the next frame ends, as found by [`FrameDecoder::check`].
@@ -77,6 +97,7 @@ impl FrameDecoder {
             buffer: BytesMut::new(),
             max_frame,
             skip_whitespace: false,
+            recovery: None,
             failed: None,
         }
     }
@@ -139,7 +160,9 @@ impl FrameDecoder {
     }
 
     /// Finds the next frame's end without copying; `at_end` stops waiting for a recovery.
-    fn check(&self, at_end: bool) -> Result<Option<FrameSpan>, FrameError> {
+    ///
+    /// Each byte is scanned once while a recovery waits, however the bytes are chunked.
+    fn check(&mut self, at_end: bool) -> Result<Option<FrameSpan>, FrameError> {
         let Some(declared) = declared_len(&self.buffer) else {
             return Ok(None);
         };
@@ -160,21 +183,25 @@ impl FrameDecoder {
             body_len: declared,
             recovered: false,
         };
-        let Some(root) = root_name(&available[..declared]) else {
-            return Ok(Some(as_declared));
+        let recovery = match self.recovery {
+            Some(recovery) => recovery,
+            None => match unclosed_root(&available[..declared]) {
+                Some(recovery) => recovery,
+                None => return Ok(Some(as_declared)),
+            },
         };
-        if root_end(&available[..declared], root).is_some() {
-            return Ok(Some(as_declared));
-        }
         let bound = declared.saturating_mul(3).min(self.max_frame);
         let window = &available[..available.len().min(bound)];
-        match root_end(window, root) {
-            Some(end) => Ok(Some(FrameSpan {
+        match recovery.advance(window) {
+            Ok(end) => Ok(Some(FrameSpan {
                 body_len: end,
                 recovered: true,
             })),
-            None if at_end || window.len() >= bound => Ok(Some(as_declared)),
-            None => Ok(None),
+            Err(_) if at_end || window.len() >= bound => Ok(Some(as_declared)),
+            Err(progress) => {
+                self.recovery = Some(progress);
+                Ok(None)
+            }
         }
     }
 
@@ -183,6 +210,7 @@ impl FrameDecoder {
         self.buffer.advance(PREFIX_LEN);
         let body = self.buffer.split_to(span.body_len).freeze();
         self.skip_whitespace = span.recovered;
+        self.recovery = None;
         Frame {
             body,
             length_recovered: span.recovered,
@@ -210,16 +238,6 @@ fn declared_len(buffer: &[u8]) -> Option<usize> {
     usize::try_from(u32::from_be_bytes(prefix)).ok()
 }
 
-/// The root element's (qualified) name.
-fn root_name(body: &[u8]) -> Option<&[u8]> {
-    let name = &body[root_start(body)? + 1..];
-    let len = name
-        .iter()
-        .position(|b| b.is_ascii_whitespace() || *b == b'/' || *b == b'>')
-        .unwrap_or(name.len());
-    (len > 0).then(|| &name[..len])
-}
-
 /// The offset of the root element's `<`: after an optional BOM, whitespace, the XML declaration,
 /// processing instructions, comments and a DOCTYPE.
 fn root_start(body: &[u8]) -> Option<usize> {
@@ -245,41 +263,93 @@ fn root_start(body: &[u8]) -> Option<usize> {
     }
 }
 
-/// Where the root element ends (just past its end tag, or its self-closing start tag), if the
-/// bytes reach that far.
-fn root_end(body: &[u8], root: &[u8]) -> Option<usize> {
-    // The root's start tag: up to the first `>` outside quoted attribute values.
-    let mut quote = None;
-    let mut tag_end = None;
-    for (i, &b) in body.iter().enumerate().skip(root_start(body)?) {
-        match (quote, b) {
-            (Some(q), _) if b == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(b),
-            (None, b'>') => {
-                tag_end = Some(i);
-                break;
+/// A recovery for `body` if it opens a root element and does not close it; `None` when the body
+/// is complete or not recognisably XML (then it is taken as declared).
+fn unclosed_root(body: &[u8]) -> Option<Recovery> {
+    let open = root_start(body)?;
+    let name_start = open + 1;
+    let name_len = body[name_start..]
+        .iter()
+        .position(|b| b.is_ascii_whitespace() || *b == b'/' || *b == b'>')?;
+    if name_len == 0 {
+        return None;
+    }
+    let recovery = Recovery {
+        root: (name_start, name_len),
+        scan: Scan::StartTag {
+            at: name_start + name_len,
+            quote: None,
+        },
+    };
+    recovery.advance(body).err()
+}
+
+impl Recovery {
+    /// Scans `body` on from where the last call stopped: `Ok(just past the root's end)`, or the
+    /// progress to resume from once more bytes arrived.
+    fn advance(self, body: &[u8]) -> Result<usize, Self> {
+        let (start, len) = self.root;
+        let root = &body[start..start + len];
+        let from = match self.scan {
+            Scan::EndTag { at } => at,
+            Scan::StartTag { at, mut quote } => {
+                // The start tag ends at the first `>` outside quoted attribute values.
+                let mut tag_end = None;
+                for (i, &b) in body.iter().enumerate().skip(at) {
+                    match (quote, b) {
+                        (Some(q), _) if b == q => quote = None,
+                        (Some(_), _) => {}
+                        (None, b'"' | b'\'') => quote = Some(b),
+                        (None, b'>') => {
+                            tag_end = Some(i);
+                            break;
+                        }
+                        (None, _) => {}
+                    }
+                }
+                let Some(tag_end) = tag_end else {
+                    let at = body.len().max(at);
+                    return Err(Self {
+                        scan: Scan::StartTag { at, quote },
+                        ..self
+                    });
+                };
+                if body[..tag_end].ends_with(b"/") {
+                    return Ok(tag_end + 1);
+                }
+                tag_end + 1
             }
-            (None, _) => {}
-        }
+        };
+        find_end_tag(body, root, from).map_err(|at| Self {
+            scan: Scan::EndTag { at },
+            ..self
+        })
     }
-    let tag_end = tag_end?;
-    if body[..tag_end].ends_with(b"/") {
-        return Some(tag_end + 1);
-    }
-    let mut from = tag_end + 1;
+}
+
+/// Searches `body` from `from` for `</root` + optional whitespace + `>`: `Ok(just past it)`, or
+/// `Err(where to resume)` once more bytes have arrived (at an end tag that may still complete).
+fn find_end_tag(body: &[u8], root: &[u8], from: usize) -> Result<usize, usize> {
+    let mut from = from.min(body.len());
     while let Some(at) = find(&body[from..], b"</") {
-        let name_start = from + at + 2;
-        let tail = body[name_start..].strip_prefix(root);
-        if let Some(tail) = tail {
-            let blanks = tail.iter().take_while(|b| b.is_ascii_whitespace()).count();
-            if tail.get(blanks) == Some(&b'>') {
-                return Some(name_start + root.len() + blanks + 1);
+        let open = from + at;
+        let tail = &body[open + 2..];
+        if tail.len() <= root.len() {
+            if root.starts_with(tail) {
+                return Err(open);
+            }
+        } else if let Some(rest) = tail.strip_prefix(root) {
+            let blanks = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            match rest.get(blanks) {
+                Some(b'>') => return Ok(open + 2 + root.len() + blanks + 1),
+                Some(_) => {}
+                None => return Err(open),
             }
         }
-        from = name_start;
+        from = open + 2;
     }
-    None
+    // A last `<` may start the end tag.
+    Err(body.len().saturating_sub(1).max(from))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
