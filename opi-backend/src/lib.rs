@@ -1,1 +1,25 @@
-//! placeholder
+//! OPI (IFSF POS-EPS XML over TCP) for the EPS: the EPS is the POS/ECR side toward real terminals,
+//! and `opi-sim` is a terminal simulator speaking the other side with the same codec.
+//!
+//! This crate knows no HTTP and no Open Retailing API. Protocol code is sans-IO: the codec turns
+//! bytes into typed messages and back without sockets or clocks.
+//!
+//! # Layout
+//! - [`message`]: the typed messages (CardService, Service and Device requests and responses).
+//! - [`codec`]: frames and XML, sans-IO. The entry points:
+//!   - [`codec::encode`]`(&Message, &WriteOptions) -> Result<Vec<u8>, EncodeError>`: a whole frame;
+//!   - [`codec::FrameDecoder::new`]`(max_frame)`, `.push(&[u8])`,
+//!     `.next_frame() -> Result<Option<Frame>, FrameError>` and `.finish()` at end of stream;
+//!   - [`codec::decode`]`(&[u8]) -> Result<Message, DecodeError>`: a frame body to a message;
+//!   - [`codec::envelope`]`(&[u8])`: just the root's ids, to answer a request `decode` refused.
+//!
+//!   Writing is strict (UTF-8 or ISO-8859-1 per [`codec::WriteOptions`], IXRetail namespace,
+//!   `POSdata`, currency decimals); reading is lenient (no namespace, Latin-1, spelling variants,
+//!   character-count length prefixes, with the rules on [`codec::FrameDecoder`]).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod codec;
+pub mod message;
