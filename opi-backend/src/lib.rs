@@ -1,11 +1,13 @@
-//! OPI (IFSF POS-EPS XML over TCP) for the EPS: the POS/ECR side toward payment terminals, and
-//! `opi-sim`, a terminal simulator.
+//! OPI (IFSF POS-EPS XML over TCP) for the EPS: the EPS is the POS/ECR side toward real terminals,
+//! and `opi-sim` is a terminal simulator speaking the other side with the same codec.
 //!
-//! The protocol is sans-IO inside: typed messages, a pure codec, and state machines that are
+//! This crate knows no HTTP and no Open Retailing API. Protocol code is sans-IO: the codec turns
+//! bytes into typed messages and back without sockets or clocks, and the conversation cores are
 //! handed `now` and return frames to send and their next deadline. One driver alone owns sockets,
 //! timers and tasks.
 //!
 //! # Layout
+//! - [`message`]: the typed messages (CardService, Service and Device requests and responses).
 //! - [`profile`]: terminal profiles (dialect, timers, receipt mapping), built-in and inline.
 //! - [`config`]: one terminal's configuration, embedded in the EPS configuration.
 //! - [`session`]: the sans-IO conversation core (one request with its callbacks).
@@ -16,6 +18,7 @@
 )]
 
 pub mod config;
+pub mod message;
 pub mod profile;
 pub mod session;
 pub mod sim;
