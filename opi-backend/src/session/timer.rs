@@ -45,11 +45,6 @@ impl Timers {
         self.armed.retain(|(k, _)| *k != kind);
     }
 
-    /// Disarms everything.
-    pub(crate) fn clear(&mut self) {
-        self.armed.clear();
-    }
-
     /// The earliest deadline.
     pub(crate) fn next(&self) -> Option<Instant> {
         self.armed.iter().map(|(_, at)| *at).min()
@@ -64,11 +59,6 @@ impl Timers {
             .filter(|(_, (_, at))| *at <= now)
             .min_by_key(|(_, (_, at))| *at)?;
         Some(self.armed.swap_remove(index).0)
-    }
-
-    /// Whether `kind` is armed.
-    pub(crate) fn is_armed(&self, kind: TimerKind) -> bool {
-        self.armed.iter().any(|(k, _)| *k == kind)
     }
 }
 
@@ -91,6 +81,5 @@ mod tests {
         assert_eq!(timers.pop_expired(late), Some(TimerKind::Idle));
         assert_eq!(timers.pop_expired(late), Some(TimerKind::HardCap));
         assert_eq!(timers.pop_expired(late), None);
-        assert!(!timers.is_armed(TimerKind::Idle));
     }
 }
