@@ -99,10 +99,12 @@ impl OpiTerminalConfig {
                 address: self.channel0.clone(),
             });
         }
-        self.profile.resolve().map_err(|source| ConfigError::Profile {
-            terminal: self.id.clone(),
-            source,
-        })
+        self.profile
+            .resolve()
+            .map_err(|source| ConfigError::Profile {
+                terminal: self.id.clone(),
+                source,
+            })
     }
 }
 
@@ -124,7 +126,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(named.application_sender, "EPS");
-        assert_eq!(named.validate().unwrap().abort, AbortPlacement::SameConnection);
+        assert_eq!(
+            named.validate().unwrap().abort,
+            AbortPlacement::SameConnection
+        );
 
         let inline: OpiTerminalConfig = toml::from_str(
             r#"
@@ -138,7 +143,10 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(inline.validate().unwrap().abort, AbortPlacement::SameConnection);
+        assert_eq!(
+            inline.validate().unwrap().abort,
+            AbortPlacement::SameConnection
+        );
     }
 
     #[test]
@@ -149,12 +157,21 @@ mod tests {
             "127.0.0.1:0".parse().unwrap(),
             "1",
         );
-        assert!(matches!(config.validate(), Err(ConfigError::BadAddress { .. })));
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::BadAddress { .. })
+        ));
         config.channel0 = "127.0.0.1:4100".into();
         config.workstation_id = " ".into();
-        assert!(matches!(config.validate(), Err(ConfigError::EmptyWorkstation(_))));
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::EmptyWorkstation(_))
+        ));
         config.workstation_id = "1".into();
         config.profile = ProfileRef::Named("unknown".into());
-        assert!(matches!(config.validate(), Err(ConfigError::Profile { .. })));
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::Profile { .. })
+        ));
     }
 }

@@ -5,7 +5,7 @@
 //! receipt copy, the text encoding, the timers and the answer sent when nobody answers an input.
 //! All of it is configuration; [`TerminalProfile::builtin`] names the ready-made ones.
 
-mod duration;
+pub(crate) mod duration;
 
 use std::time::Duration;
 
@@ -341,9 +341,18 @@ mod tests {
     #[test]
     fn default_receipt_mapping() {
         let p = TerminalProfile::default();
-        assert_eq!(p.receipt_copy("Printer", Some("CustomerReceipt")), ReceiptCopy::Customer);
-        assert_eq!(p.receipt_copy("printer", Some("merchantreceipt")), ReceiptCopy::Merchant);
-        assert_eq!(p.receipt_copy("PrinterReceipt", None), ReceiptCopy::Customer);
+        assert_eq!(
+            p.receipt_copy("Printer", Some("CustomerReceipt")),
+            ReceiptCopy::Customer
+        );
+        assert_eq!(
+            p.receipt_copy("printer", Some("merchantreceipt")),
+            ReceiptCopy::Merchant
+        );
+        assert_eq!(
+            p.receipt_copy("PrinterReceipt", None),
+            ReceiptCopy::Customer
+        );
         assert_eq!(p.receipt_copy("Printer", None), ReceiptCopy::Merchant);
         assert_eq!(p.receipt_copy("E-Journal", None), ReceiptCopy::Journal);
         assert_eq!(p.receipt_copy("Elsewhere", None), ReceiptCopy::Merchant);
@@ -377,7 +386,10 @@ mod tests {
     fn bad_timers_are_refused() {
         let mut p = TerminalProfile::default();
         p.timers.idle = Duration::from_secs(400);
-        assert!(matches!(p.validate(), Err(ProfileError::IdleAboveCap { .. })));
+        assert!(matches!(
+            p.validate(),
+            Err(ProfileError::IdleAboveCap { .. })
+        ));
         p.timers.idle = Duration::ZERO;
         assert_eq!(p.validate(), Err(ProfileError::ZeroTimer("idle")));
         assert!(toml::from_str::<TerminalProfile>("[timers]\nidle = \"5 hours\"").is_err());

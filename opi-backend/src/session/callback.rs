@@ -10,8 +10,8 @@ use eps_core::receipt::ReceiptCopy;
 use eps_core::terminal::{DeviceOutput, InputRequest};
 
 use crate::message::{
-    DeviceRequest, DeviceResponse, InputCommandKind, InputResult, InputValue, Output,
-    OutputResult, OverallResult,
+    DeviceRequest, DeviceResponse, InputCommandKind, InputResult, InputValue, Output, OutputResult,
+    OverallResult,
 };
 use crate::profile::TerminalProfile;
 
@@ -25,14 +25,21 @@ pub(crate) struct Outputs {
 
 /// Routes each output to a display or a receipt copy; `report` makes every print a report
 /// (a reconciliation's print-out). Targets that are neither get `DeviceUnavailable`.
-pub(crate) fn route_outputs(outputs: &[Output], profile: &TerminalProfile, report: bool) -> Outputs {
+pub(crate) fn route_outputs(
+    outputs: &[Output],
+    profile: &TerminalProfile,
+    report: bool,
+) -> Outputs {
     let mut results = Vec::with_capacity(outputs.len());
     let mut delivered = Vec::new();
     for output in outputs {
         let target = output.target.as_str().to_owned();
         let lines: Vec<String> = output.text_lines.iter().map(|l| l.text.clone()).collect();
         let printer = output.target.is_printer()
-            || profile.receipts.iter().any(|r| r.target.eq_ignore_ascii_case(&target));
+            || profile
+                .receipts
+                .iter()
+                .any(|r| r.target.eq_ignore_ascii_case(&target));
         let result = if profile.is_display(&target) {
             if !lines.is_empty() {
                 delivered.push(DeviceOutput::Display { target, lines });
@@ -111,9 +118,9 @@ pub(crate) fn input_request(
 ) -> Option<(InputRequest, Duration)> {
     let input = request.input.as_ref()?;
     let command = &input.command;
-    let timeout = command
-        .timeout
-        .map_or(profile.timers.input, |secs| Duration::from_secs(u64::from(secs)));
+    let timeout = command.timeout.map_or(profile.timers.input, |secs| {
+        Duration::from_secs(u64::from(secs))
+    });
     let lines = request
         .outputs
         .iter()
@@ -147,10 +154,14 @@ pub(crate) fn input_response(
         .as_ref()
         .is_some_and(|i| i.command.kind == InputCommandKind::GetConfirmation);
     let answer = answer.or_else(|| {
-        is_confirmation.then_some(PromptAnswer::Confirmation(profile.input_default.confirmation))
+        is_confirmation.then_some(PromptAnswer::Confirmation(
+            profile.input_default.confirmation,
+        ))
     });
     let (result, value) = match answer {
-        Some(PromptAnswer::Confirmation(yes)) => (OverallResult::Success, Some(InputValue::Boolean(yes))),
+        Some(PromptAnswer::Confirmation(yes)) => {
+            (OverallResult::Success, Some(InputValue::Boolean(yes)))
+        }
         Some(PromptAnswer::Number(n)) => (OverallResult::Success, Some(InputValue::Number(n))),
         Some(PromptAnswer::Text(t)) => (OverallResult::Success, Some(InputValue::String(t))),
         Some(PromptAnswer::AnyKey) => (OverallResult::Success, None),
@@ -208,7 +219,10 @@ mod tests {
         assert_eq!(routed.delivered.len(), 2);
         assert!(matches!(
             &routed.delivered[1],
-            DeviceOutput::Receipt { copy: ReceiptCopy::Customer, .. }
+            DeviceOutput::Receipt {
+                copy: ReceiptCopy::Customer,
+                ..
+            }
         ));
         let response = output_response(&request(DeviceRequestType::Output), "EPS", routed.results);
         assert_eq!(response.overall_result, OverallResult::PartialFailure);
@@ -216,7 +230,10 @@ mod tests {
         let report = route_outputs(&outputs[1..2], &profile, true);
         assert!(matches!(
             &report.delivered[0],
-            DeviceOutput::Receipt { copy: ReceiptCopy::Report, .. }
+            DeviceOutput::Receipt {
+                copy: ReceiptCopy::Report,
+                ..
+            }
         ));
     }
 
@@ -239,7 +256,12 @@ mod tests {
             defaulted.input.unwrap().value,
             Some(InputValue::Boolean(false))
         );
-        let yes = input_response(&req, "EPS", Some(PromptAnswer::Confirmation(true)), &profile);
+        let yes = input_response(
+            &req,
+            "EPS",
+            Some(PromptAnswer::Confirmation(true)),
+            &profile,
+        );
         assert_eq!(yes.input.unwrap().value, Some(InputValue::Boolean(true)));
         req.input.as_mut().unwrap().command.kind = InputCommandKind::GetAmount;
         let none = input_response(&req, "EPS", None, &profile);

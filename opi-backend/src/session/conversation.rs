@@ -329,7 +329,10 @@ impl Conversation {
                 self.on_device_request(link, request, now)
             }
             (Link::Request | Link::Abort, message) if self.is_abort_answer(link, &message) => {
-                let result = message.overall_result().cloned().unwrap_or(OverallResult::Failure);
+                let result = message
+                    .overall_result()
+                    .cloned()
+                    .unwrap_or(OverallResult::Failure);
                 self.abort_answered(match terminal_result(&result) {
                     TerminalResult::Success => Ok(()),
                     TerminalResult::Busy => Err(TerminalError::Busy),
@@ -392,7 +395,8 @@ impl Conversation {
                 Ok(())
             }
             State::ExpectWritten | State::ExpectResponse => {
-                self.timers.arm(TimerKind::Abort, now, self.profile.timers.abort);
+                self.timers
+                    .arm(TimerKind::Abort, now, self.profile.timers.abort);
                 match self.profile.abort {
                     AbortPlacement::NewConnection => {
                         self.abort = AbortState::ExpectConnection(abort_id);
@@ -484,7 +488,10 @@ impl Conversation {
                     });
                     // A person is deciding; silence is expected until the input's own deadline.
                     self.timers.disarm(TimerKind::Idle);
-                    self.events.push_back(Event::Input { key, request: asked });
+                    self.events.push_back(Event::Input {
+                        key,
+                        request: asked,
+                    });
                     return Ok(());
                 }
                 None => {

@@ -4,7 +4,9 @@
 use eps_core::ids::TerminalRequestId;
 use eps_core::money::Currency;
 use eps_core::reconciliation::ReconciliationTotal;
-use eps_core::terminal::{LastResult, ReconciliationReport, TerminalError, TerminalResponse, TerminalResult};
+use eps_core::terminal::{
+    LastResult, ReconciliationReport, TerminalError, TerminalResponse, TerminalResult,
+};
 use eps_core::transaction::Authorisation;
 
 use crate::message::{CardServiceResponse, OverallResult, PrivateData, ServiceResponse};
@@ -96,7 +98,10 @@ pub fn terminal_response(response: &CardServiceResponse, currency: Currency) -> 
 ///
 /// The outcome is `OriginalHeader@OverallResult` with the answer's tender data (research notes
 /// §5.4); an answer without `OriginalHeader` tells nothing about any request.
-pub fn last_result(response: &CardServiceResponse, currency: Currency) -> Result<LastResult, TerminalError> {
+pub fn last_result(
+    response: &CardServiceResponse,
+    currency: Currency,
+) -> Result<LastResult, TerminalError> {
     let Some(header) = response.original_header.as_ref() else {
         return Err(match terminal_result(&response.overall_result) {
             TerminalResult::Busy => TerminalError::Busy,
@@ -119,7 +124,10 @@ pub fn last_result(response: &CardServiceResponse, currency: Currency) -> Result
 
 /// A reconciliation answer; lines whose amount cannot be read are left out and counted in the
 /// returned number, so the caller can say so.
-pub fn reconciliation_report(response: &ServiceResponse, currency: Currency) -> (ReconciliationReport, usize) {
+pub fn reconciliation_report(
+    response: &ServiceResponse,
+    currency: Currency,
+) -> (ReconciliationReport, usize) {
     let mut unreadable = 0;
     let totals = response
         .reconciliation
@@ -155,7 +163,7 @@ mod tests {
     use super::*;
     use crate::message::{
         Authorisation as WireAuth, CardPan, CardRequestType, Header, OriginalHeader, RawElement,
-        RequestId, TerminalInfo, Tender, TotalAmount,
+        RequestId, Tender, TerminalInfo, TotalAmount,
     };
     use eps_core::money::Amount;
 
@@ -192,7 +200,10 @@ mod tests {
     fn maps_approval_and_masks_the_pan() {
         let answer = terminal_response(&approved(), Currency::EUR);
         assert_eq!(answer.result, TerminalResult::Success);
-        assert_eq!(answer.amount, Some(Amount::parse("39.50", Currency::EUR).unwrap()));
+        assert_eq!(
+            answer.amount,
+            Some(Amount::parse("39.50", Currency::EUR).unwrap())
+        );
         let auth = answer.authorisation.unwrap();
         assert_eq!(auth.masked_pan.as_deref(), Some("680533######4747"));
         assert_eq!(auth.stan.as_deref(), Some("021601"));
@@ -204,7 +215,10 @@ mod tests {
     fn last_result_takes_the_original_header() {
         let mut r = approved();
         r.request_type = CardRequestType::RepeatLastMessage;
-        assert!(matches!(last_result(&r, Currency::EUR), Err(TerminalError::Protocol(_))));
+        assert!(matches!(
+            last_result(&r, Currency::EUR),
+            Err(TerminalError::Protocol(_))
+        ));
         r.original_header = Some(OriginalHeader {
             request_type: "CardPayment".into(),
             request_id: RequestId::parse("1234").unwrap(),
@@ -227,6 +241,9 @@ mod tests {
             terminal_result(&OverallResult::parse("DayClosed")),
             TerminalResult::Other("DayClosed".into())
         );
-        assert_eq!(terminal_result(&OverallResult::parse("Loggedout")), TerminalResult::LoggedOut);
+        assert_eq!(
+            terminal_result(&OverallResult::parse("Loggedout")),
+            TerminalResult::LoggedOut
+        );
     }
 }

@@ -110,13 +110,12 @@ impl Operation {
                 idle: t.idle.min(t.reconciliation),
                 cap: t.reconciliation,
             },
-            Self::RepeatLastMessage
-            | Self::SessionStart(_)
-            | Self::Logoff
-            | Self::Diagnosis => Limits {
-                idle: t.service,
-                cap: t.service,
-            },
+            Self::RepeatLastMessage | Self::SessionStart(_) | Self::Logoff | Self::Diagnosis => {
+                Limits {
+                    idle: t.service,
+                    cap: t.service,
+                }
+            }
         }
     }
 
@@ -133,7 +132,8 @@ impl Operation {
         header.application_sender = Some(identity.application_sender.clone());
         let mut pos_data = PosData::at(Timestamp::from_datetime(wall)?);
         pos_data.language_code.clone_from(&profile.language);
-        let card = |request_type| CardServiceRequest::new(header.clone(), request_type, pos_data.clone());
+        let card =
+            |request_type| CardServiceRequest::new(header.clone(), request_type, pos_data.clone());
         let service =
             |request_type| ServiceRequest::new(header.clone(), request_type, pos_data.clone());
         Ok(match self {
@@ -204,7 +204,11 @@ fn to_wire_original(original: &DomainOriginal) -> Result<OriginalTransaction, Va
     Ok(OriginalTransaction {
         terminal_id: original.terminal_id.clone(),
         stan: original.stan.clone(),
-        timestamp: original.timestamp.as_deref().map(Timestamp::parse).transpose()?,
+        timestamp: original
+            .timestamp
+            .as_deref()
+            .map(Timestamp::parse)
+            .transpose()?,
         approval_code: original.approval_code.clone(),
         ..OriginalTransaction::default()
     })

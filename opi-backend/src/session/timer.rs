@@ -74,7 +74,11 @@ mod tests {
         timers.arm(TimerKind::HardCap, t0, Duration::from_secs(300));
         timers.arm(TimerKind::Idle, t0, Duration::from_secs(90));
         assert_eq!(timers.next(), Some(t0 + Duration::from_secs(90)));
-        timers.arm(TimerKind::Idle, t0 + Duration::from_secs(60), Duration::from_secs(90));
+        timers.arm(
+            TimerKind::Idle,
+            t0 + Duration::from_secs(60),
+            Duration::from_secs(90),
+        );
         assert_eq!(timers.next(), Some(t0 + Duration::from_secs(150)));
         assert_eq!(timers.pop_expired(t0 + Duration::from_secs(149)), None);
         let late = t0 + Duration::from_secs(400);

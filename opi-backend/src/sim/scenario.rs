@@ -137,20 +137,6 @@ impl Scenario {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
-
-    /// Whether the terminal answers at once with a result, doing nothing else.
-    pub(crate) fn is_refusal(self) -> bool {
-        matches!(
-            self,
-            Self::Busy | Self::DeviceUnavailable | Self::LoggedOut
-        )
-    }
-}
-
-impl fmt::Display for Scenario {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// Which requests a scripted scenario applies to.
@@ -210,7 +196,10 @@ mod tests {
     fn magic_amounts() {
         assert_eq!(Scenario::for_amount_minor(1205), Scenario::Decline);
         assert_eq!(Scenario::for_amount_minor(1213), Scenario::Confirm);
-        assert_eq!(Scenario::for_amount_minor(1266), Scenario::DropBeforeResponse);
+        assert_eq!(
+            Scenario::for_amount_minor(1266),
+            Scenario::DropBeforeResponse
+        );
         assert_eq!(Scenario::for_amount_minor(1200), Scenario::Approve);
         assert_eq!(Scenario::for_amount_minor(3950), Scenario::Approve);
         assert_eq!(Scenario::Decline.magic_cents(), Some(5));
