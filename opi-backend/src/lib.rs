@@ -8,6 +8,11 @@
 //!
 //! # Layout
 //! - [`message`]: the typed messages (CardService, Service and Device requests and responses).
+//! - [`codec`]: frames and XML, sans-IO. The entry points:
+//!   - [`codec::encode`]`(&Message, &WriteOptions) -> Result<Vec<u8>, EncodeError>`: a whole frame;
+//!   - [`codec::FrameDecoder::new`]`(max_frame)`, `.push(&[u8])`,
+//!     `.next_frame() -> Result<Option<Frame>, FrameError>` and `.finish()` at end of stream;
+//!   - [`codec::decode`]`(&[u8]) -> Result<Message, DecodeError>`: a frame body to a message.
 //! - [`profile`]: terminal profiles (dialect, timers, receipt mapping), built-in and inline.
 //! - [`config`]: one terminal's configuration, embedded in the EPS configuration.
 //! - [`session`]: the sans-IO conversation core (one request with its callbacks).
@@ -17,6 +22,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod codec;
 pub mod config;
 pub mod message;
 pub mod profile;

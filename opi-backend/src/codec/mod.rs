@@ -1,0 +1,68 @@
+//! The OPI codec, sans-IO: frames (4-byte big-endian byte count + XML body) and XML ↔ typed
+//! [`Message`]s. Writes strictly, reads leniently (research notes §2, "XML dialect quirks").
+//!
+//! - [`encode`]: message → whole frame (prefix included); [`encode_body`]: the XML alone.
+//! - [`FrameDecoder`]: push received bytes, take whole [`Frame`]s out.
+//! - [`decode`]: a frame's body → message.
+
+mod charset;
+mod error;
+mod frame;
+mod read;
+mod tree;
+mod write;
+
+pub use charset::Charset;
+pub use error::{DecodeError, EncodeError, FrameError};
+pub use frame::{Frame, FrameDecoder, PREFIX_LEN, encode_frame};
+pub use tree::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS};
+pub use write::NAMESPACE;
+
+use crate::message::Message;
+
+/// How messages are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The body's character set, also named in the XML declaration.
+    pub charset: Charset,
+    /// Whether the root carries `xmlns="http://www.nrf-arts.org/IXRetail/namespace"`.
+    pub namespace: bool,
+}
+
+impl WriteOptions {
+    /// UTF-8 with the IXRetail namespace: what terminals expect unless configured otherwise.
+    pub const STRICT: Self = Self {
+        charset: Charset::Utf8,
+        namespace: true,
+    };
+
+    /// ISO-8859-1 with the IXRetail namespace, for terminals configured for Latin-1.
+    pub const LATIN1: Self = Self {
+        charset: Charset::Latin1,
+        namespace: true,
+    };
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self::STRICT
+    }
+}
+
+/// Writes `message` as a whole frame: the 4-byte big-endian byte count, then the XML body.
+pub fn encode(message: &Message, options: &WriteOptions) -> Result<Vec<u8>, EncodeError> {
+    encode_frame(&encode_body(message, options)?)
+}
+
+/// Writes `message` as an XML document (no length prefix).
+pub fn encode_body(message: &Message, options: &WriteOptions) -> Result<Vec<u8>, EncodeError> {
+    write::document(message, options)
+}
+
+/// Reads one frame's XML body: by its declared encoding (falling back to Latin-1 when UTF-8 is
+/// invalid), ignoring namespaces, accepting the spelling variants terminals send.
+pub fn decode(body: &[u8]) -> Result<Message, DecodeError> {
+    let text = charset::decode_text(body);
+    let root = tree::parse(&text)?;
+    read::message(&root)
+}
