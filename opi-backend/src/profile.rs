@@ -12,6 +12,8 @@ use std::time::Duration;
 use eps_core::receipt::ReceiptCopy;
 use serde::{Deserialize, Serialize};
 
+use crate::codec::{Charset, WriteOptions};
+
 /// Text encoding written on the wire (reading always follows the XML declaration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum WireEncoding {
@@ -22,6 +24,25 @@ pub enum WireEncoding {
     /// ISO-8859-1 (Latin-1), as some German terminals expect.
     #[serde(rename = "ISO-8859-1", alias = "iso-8859-1", alias = "latin1")]
     Latin1,
+}
+
+impl From<WireEncoding> for Charset {
+    fn from(value: WireEncoding) -> Self {
+        match value {
+            WireEncoding::Utf8 => Self::Utf8,
+            WireEncoding::Latin1 => Self::Latin1,
+        }
+    }
+}
+
+impl WireEncoding {
+    /// How the codec writes for a terminal with this encoding (always with the namespace).
+    pub fn write_options(self) -> WriteOptions {
+        WriteOptions {
+            charset: self.into(),
+            namespace: true,
+        }
+    }
 }
 
 /// How a session with the terminal starts.
@@ -127,19 +148,11 @@ impl Default for Timers {
 }
 
 /// What the EPS answers an Input nobody answered in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InputDefault {
     /// The answer to `GetConfirmation` (false: decline whatever the terminal asks).
     pub confirmation: bool,
-}
-
-impl Default for InputDefault {
-    fn default() -> Self {
-        Self {
-            confirmation: false,
-        }
-    }
 }
 
 /// How one family of OPI terminals is driven.

@@ -1,5 +1,6 @@
 //! How the simulator writes frames, faults included.
 
+use crate::codec::{self, EncodeError, WriteOptions};
 use crate::message::Message;
 use crate::profile::WireEncoding;
 
@@ -34,4 +35,37 @@ pub enum Payload {
     Garbage,
     /// A length prefix far above any sane maximum, then a little data.
     Oversize,
+}
+
+impl Payload {
+    /// The bytes on the wire: a frame, or on purpose something that is not one.
+    pub fn render(&self) -> Result<Vec<u8>, EncodeError> {
+        match self {
+            Self::Message(message, style) => {
+                let options = WriteOptions {
+                    charset: style.encoding.into(),
+                    namespace: style.namespace,
+                };
+                let body = codec::encode_body(message, &options)?;
+                if !style.char_count_prefix {
+                    return codec::encode_frame(&body);
+                }
+                // The peer bug (research notes §2): the prefix counts characters, not bytes.
+                let chars = match style.encoding {
+                    WireEncoding::Utf8 => String::from_utf8_lossy(&body).chars().count(),
+                    WireEncoding::Latin1 => body.len(),
+                };
+                let prefix = u32::try_from(chars).map_err(|_| EncodeError::TooLarge(chars))?;
+                let mut frame = prefix.to_be_bytes().to_vec();
+                frame.extend_from_slice(&body);
+                Ok(frame)
+            }
+            Self::Garbage => codec::encode_frame(b"\x00\x01 this is not XML \xff\xfe <<<"),
+            Self::Oversize => {
+                let mut frame = 0x7fff_fff0_u32.to_be_bytes().to_vec();
+                frame.extend_from_slice(b"<CardServiceResponse");
+                Ok(frame)
+            }
+        }
+    }
 }
