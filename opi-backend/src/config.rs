@@ -3,6 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use eps_core::ids::TerminalId;
+use eps_core::money::Currency;
 use serde::{Deserialize, Serialize};
 
 use crate::profile::{ProfileError, ProfileRef, TerminalProfile};
@@ -31,6 +32,13 @@ pub struct OpiTerminalConfig {
     /// The terminal profile: a built-in name or an inline table.
     #[serde(default)]
     pub profile: ProfileRef,
+    /// The currency of amounts the terminal sends without one (totals, recovery answers).
+    #[serde(default = "default_currency")]
+    pub currency: Currency,
+}
+
+fn default_currency() -> Currency {
+    Currency::EUR
 }
 
 fn default_application_sender() -> String {
@@ -81,6 +89,7 @@ impl OpiTerminalConfig {
             pop_id: None,
             application_sender: default_application_sender(),
             profile: ProfileRef::default(),
+            currency: default_currency(),
         }
     }
 

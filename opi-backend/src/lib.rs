@@ -16,6 +16,9 @@
 //! - [`profile`]: terminal profiles (dialect, timers, receipt mapping), built-in and inline.
 //! - [`config`]: one terminal's configuration, embedded in the EPS configuration.
 //! - [`session`]: the sans-IO conversation core (one request with its callbacks).
+//! - [`driver`]: the tokio driver (channel-0 client, channel-1 listener, timers) and
+//!   [`OpiBackend::start`], the entry point the EPS calls.
+//! - [`terminal`]: [`OpiTerminal`], the `eps_core::terminal::Terminal` implementation.
 //! - [`sim`]: the terminal simulator: scenarios, ledger, its sans-IO core and its server.
 #![cfg_attr(
     not(test),
@@ -24,7 +27,13 @@
 
 pub mod codec;
 pub mod config;
+pub mod driver;
 pub mod message;
 pub mod profile;
 pub mod session;
 pub mod sim;
+pub mod terminal;
+
+pub use config::OpiTerminalConfig;
+pub use driver::{OpiBackend, StartError};
+pub use terminal::OpiTerminal;

@@ -15,6 +15,7 @@ mod timer;
 use eps_core::terminal::{DeviceOutput, InputRequest, TerminalError};
 
 pub use conversation::Conversation;
+pub(crate) use conversation::unowned_response;
 pub use outcome::{Answer, last_result, reconciliation_report, terminal_response, terminal_result};
 pub use request::{Identity, Operation};
 pub use timer::TimerKind;
