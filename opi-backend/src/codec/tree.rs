@@ -1,8 +1,8 @@
 //! XML text → a small element tree, with limits, local names only (namespaces are ignored).
 
-use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
+use quick_xml::XmlVersion;
 
 use super::error::DecodeError;
 

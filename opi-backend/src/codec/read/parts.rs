@@ -152,9 +152,7 @@ pub(super) fn pos_data(root: &Element) -> Result<Option<PosData>, DecodeError> {
         clerk_id: leaf(&["ClerkID"]),
         transaction_number: leaf(&["TransactionNumber"]),
         reference: leaf(&["Reference"]),
-        diagnosis_method: pos
-            .child_text(&["DiagnosisMethod"])
-            .map(DiagnosisMethod::parse),
+        diagnosis_method: pos.child_text(&["DiagnosisMethod"]).map(DiagnosisMethod::parse),
         printer_status: status(&["PrinterStatus"]),
         journal_printer_status: status(&["JournalPrinterStatus"]),
         e_journal_status: status(&["E-JournalStatus"]),
@@ -174,9 +172,7 @@ pub(super) fn amount_attribute(
     name: &str,
 ) -> Result<Option<MonetaryAmount>, DecodeError> {
     let currency = element.attribute("Currency").map(str::trim);
-    parsed(element, name, |value| {
-        MonetaryAmount::parse(value, currency)
-    })
+    parsed(element, name, |value| MonetaryAmount::parse(value, currency))
 }
 
 /// `TotalAmount`.

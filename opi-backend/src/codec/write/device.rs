@@ -18,8 +18,10 @@ pub(super) fn request(
     options: &WriteOptions,
 ) -> Result<(), EncodeError> {
     let attrs = root_attrs(options, m.request_type.as_str(), &m.header, None);
-    let empty =
-        m.outputs.is_empty() && m.input.is_none() && m.event.is_none() && m.private_data.is_none();
+    let empty = m.outputs.is_empty()
+        && m.input.is_none()
+        && m.event.is_none()
+        && m.private_data.is_none();
     if empty {
         return w.empty(REQUEST, attrs);
     }

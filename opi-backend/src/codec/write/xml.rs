@@ -193,8 +193,9 @@ fn escape(
 ) -> Result<(), EncodeError> {
     for c in value.chars() {
         let code = u32::from(c);
-        let forbidden =
-            (code < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || code == 0xFFFE || code == 0xFFFF;
+        let forbidden = (code < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+            || code == 0xFFFE
+            || code == 0xFFFF;
         if forbidden {
             return Err(EncodeError::InvalidCharacter { field, code });
         }
