@@ -2,7 +2,7 @@
 //! approves, declines, aborts, asks for confirmation, prints receipts, keeps a ledger for
 //! RepeatLastMessage, TicketReprint and reconciliation, and injects faults on demand.
 //!
-//! [`SimCore`] is the sans-IO terminal; the server module runs it on sockets.
+//! [`SimCore`] is the sans-IO terminal; [`SimServer`] runs it on sockets.
 
 mod card;
 mod config;
@@ -10,12 +10,14 @@ mod core;
 mod job;
 mod ledger;
 mod scenario;
+mod server;
 mod wire;
 
 pub use self::config::{CallbackIds, CallbackMode, ReceiptStyle, SimConfig};
 pub use self::core::SimCore;
 pub use self::ledger::{Ledger, LedgerEntry, Totals};
 pub use self::scenario::{Scenario, ScriptMatch};
+pub use self::server::SimServer;
 pub use self::wire::{Payload, WireStyle};
 
 /// A connection of the simulated terminal.
