@@ -7,6 +7,8 @@
 
 pub(crate) mod duration;
 
+pub use duration::parse as parse_duration;
+
 use std::time::Duration;
 
 use eps_core::receipt::ReceiptCopy;
