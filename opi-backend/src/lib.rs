@@ -12,7 +12,12 @@
 //!   - [`codec::encode`]`(&Message, &WriteOptions) -> Result<Vec<u8>, EncodeError>`: a whole frame;
 //!   - [`codec::FrameDecoder::new`]`(max_frame)`, `.push(&[u8])`,
 //!     `.next_frame() -> Result<Option<Frame>, FrameError>` and `.finish()` at end of stream;
-//!   - [`codec::decode`]`(&[u8]) -> Result<Message, DecodeError>`: a frame body to a message.
+//!   - [`codec::decode`]`(&[u8]) -> Result<Message, DecodeError>`: a frame body to a message;
+//!   - [`codec::envelope`]`(&[u8])`: just the root's ids, to answer a request `decode` refused.
+//!
+//!   Writing is strict (UTF-8 or ISO-8859-1 per [`codec::WriteOptions`], IXRetail namespace,
+//!   `POSdata`, currency decimals); reading is lenient (no namespace, Latin-1, spelling variants,
+//!   character-count length prefixes, with the rules on [`codec::FrameDecoder`]).
 //! - [`profile`]: terminal profiles (dialect, timers, receipt mapping), built-in and inline.
 //! - [`config`]: one terminal's configuration, embedded in the EPS configuration.
 //! - [`session`]: the sans-IO conversation core (one request with its callbacks).

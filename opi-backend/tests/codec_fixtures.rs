@@ -12,7 +12,9 @@ use opi_backend::message::{
 };
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind);
     let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -84,7 +86,10 @@ fn the_card_payment_response_keeps_what_recovery_and_receipts_need() {
         MonetaryAmount::Known(Amount::from_minor(3950, Currency::EUR).unwrap())
     );
     let auth = response.authorisation().unwrap();
-    assert_eq!(auth.card_pan.as_ref().unwrap().as_sent(), "680533######4747");
+    assert_eq!(
+        auth.card_pan.as_ref().unwrap().as_sent(),
+        "680533######4747"
+    );
     assert_eq!(auth.card_circuit.as_deref(), Some("girocard"));
     assert_eq!(auth.receipt_number.as_deref(), Some("8930"));
     let private = response.private_data.as_ref().unwrap();
@@ -132,7 +137,10 @@ fn device_requests_name_their_targets_and_commands() {
         .map(|l| l.text.as_str())
         .collect();
     assert_eq!(lines[1], "Bäckerei Müller, Köln");
-    assert_eq!(lines[3], "  girocard  680533######4747", "leading spaces are kept");
+    assert_eq!(
+        lines[3], "  girocard  680533######4747",
+        "leading spaces are kept"
+    );
 }
 
 #[test]
@@ -155,8 +163,7 @@ fn lenient_input_values_are_booleans() {
 
 #[test]
 fn unknown_enumeration_values_are_kept() {
-    let Message::CardServiceResponse(response) =
-        decode(&strict("card_payment_unknown_values"), "")
+    let Message::CardServiceResponse(response) = decode(&strict("card_payment_unknown_values"), "")
     else {
         panic!("not a CardServiceResponse");
     };
@@ -207,7 +214,10 @@ fn a_character_count_prefix_is_recovered_from_the_buffered_bytes() {
             decode(&body, "strict")
         );
         assert!(!frames[1].length_recovered());
-        assert_eq!(decode(frames[1].body(), "next"), decode(&strict("login_request"), ""));
+        assert_eq!(
+            decode(frames[1].body(), "next"),
+            decode(&strict("login_request"), "")
+        );
         assert_eq!(decoder.finish().unwrap(), None);
     }
 }

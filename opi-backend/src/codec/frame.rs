@@ -3,21 +3,6 @@
 //! [`FrameDecoder`] is sans-IO: push whatever bytes arrived, then take whole frames out. Each call
 //! first *checks* whether a whole frame is buffered (no copy, no allocation), then *parses* it
 //! out, as mini-redis does.
-//!
-//! # Character-count prefixes
-//! Some peers write the body's character count instead of its byte count, so a body with non-ASCII
-//! UTF-8 text is announced too short. The decoder recovers when it can prove the XML is otherwise
-//! complete:
-//! - the declared body does not close its root element (no `</Root>` and no self-closing root), and
-//! - the root's end tag follows within the bytes received, no further than three times the
-//!   declared length from the body's start (a UTF-16 character count never undercounts UTF-8
-//!   bytes by more), and within the maximum frame size.
-//!
-//! Then the frame ends at that end tag, and [`Frame::length_recovered`] says so; ASCII whitespace
-//! right after it is skipped before the next prefix. While the end tag may still arrive, the
-//! decoder waits. Limits: a body that is truly cut short waits until the bound is reached or the
-//! stream ends ([`FrameDecoder::finish`] then yields it as declared, and XML decoding reports it);
-//! a truncated body directly followed by another frame with the same root would be merged with it.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -52,6 +37,21 @@ impl Frame {
 }
 
 /// Cuts a byte stream into frames, without I/O.
+///
+/// # Character-count prefixes
+/// Some peers write the body's character count instead of its byte count, so a body with non-ASCII
+/// UTF-8 text is announced too short. The decoder recovers when it can prove the XML is otherwise
+/// complete:
+/// - the declared body does not close its root element (no `</Root>` and no self-closing root), and
+/// - the root's end tag follows within the bytes received, no further than three times the
+///   declared length from the body's start (a UTF-16 character count never undercounts UTF-8
+///   bytes by more), and within the maximum frame size.
+///
+/// Then the frame ends at that end tag, and [`Frame::length_recovered`] says so; ASCII whitespace
+/// right after it is skipped before the next prefix (which, below 16 MiB, starts with a zero byte). While the end tag may still arrive, the
+/// decoder waits. Limits: a body that is truly cut short waits until the bound is reached or the
+/// stream ends ([`FrameDecoder::finish`] then yields it as declared, and XML decoding reports it);
+/// a truncated body directly followed by another frame with the same root would be merged with it.
 #[derive(Debug)]
 pub struct FrameDecoder {
     buffer: BytesMut,

@@ -3,7 +3,7 @@
 //!
 //! - [`encode`]: message → whole frame (prefix included); [`encode_body`]: the XML alone.
 //! - [`FrameDecoder`]: push received bytes, take whole [`Frame`]s out.
-//! - [`decode`]: a frame's body → message.
+//! - [`decode`]: a frame's body → message; [`envelope`]: just its root, to answer what fails.
 
 mod charset;
 mod error;
@@ -57,6 +57,29 @@ pub fn encode(message: &Message, options: &WriteOptions) -> Result<Vec<u8>, Enco
 /// Writes `message` as an XML document (no length prefix).
 pub fn encode_body(message: &Message, options: &WriteOptions) -> Result<Vec<u8>, EncodeError> {
     write::document(message, options)
+}
+
+/// The root of a well-formed body that may not be a valid message: enough to answer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The root element's local name (`DeviceRequest`, …).
+    pub root: String,
+    /// `@RequestType`, if present.
+    pub request_type: Option<String>,
+    /// The root attributes, if `RequestID` is usable.
+    pub header: Option<crate::message::Header>,
+}
+
+/// Reads only the root of a well-formed body, so a request [`decode`] refuses can still be
+/// answered (for example a DeviceResponse with `OverallResult="FormatError"` echoing its ids).
+pub fn envelope(body: &[u8]) -> Result<Envelope, DecodeError> {
+    let text = charset::decode_text(body);
+    let root = tree::parse(&text)?;
+    Ok(Envelope {
+        request_type: root.attribute("RequestType").map(|t| t.trim().to_owned()),
+        header: read::header(&root).ok(),
+        root: root.name,
+    })
 }
 
 /// Reads one frame's XML body: by its declared encoding (falling back to Latin-1 when UTF-8 is

@@ -1,8 +1,8 @@
 //! XML text → a small element tree, with limits, local names only (namespaces are ignored).
 
+use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
-use quick_xml::XmlVersion;
 
 use super::error::DecodeError;
 
@@ -154,7 +154,10 @@ fn element(start: &BytesStart<'_>, position: u64) -> Result<Element, DecodeError
             .normalized_value(XmlVersion::Implicit1_0)
             .map_err(|e| malformed(position, &e.to_string()))?;
         let key = key.local_name().as_ref().to_owned();
-        attributes.push((key, value.into_owned()));
+        // `a:x` and `b:x` share the local name `x`: the first one wins, as lookups would.
+        if attributes.iter().all(|(seen, _)| *seen != key) {
+            attributes.push((key, value.into_owned()));
+        }
     }
     Ok(Element {
         name,

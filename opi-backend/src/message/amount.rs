@@ -16,10 +16,13 @@ pub struct Decimal(String);
 impl Decimal {
     /// Accepts `-?[0-9]+(\.[0-9]+)?`, at most 32 characters.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
-        let digits = value.strip_prefix('-').unwrap_or(value);
-        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "1"));
+        let unsigned = value.strip_prefix('-').unwrap_or(value);
         let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if value.len() > 32 || !all_digits(whole) || !all_digits(fraction) {
+        let well_formed = match unsigned.split_once('.') {
+            Some((whole, fraction)) => all_digits(whole) && all_digits(fraction),
+            None => all_digits(unsigned),
+        };
+        if value.len() > 32 || !well_formed {
             return Err(ValueError::NotDecimal(value.to_owned()));
         }
         Ok(Self(value.to_owned()))
@@ -150,5 +153,47 @@ impl TotalAmount {
             gratuity_amount: None,
             original_amount: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_plain_numbers() {
+        for good in ["0", "39.5", "39.50", "-12.00", "007"] {
+            assert_eq!(Decimal::parse(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "", "-", ".5", "5.", "1,00", "1e3", "+1", " 1", "1.2.3", "NaN",
+        ] {
+            assert!(Decimal::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn known_currencies_give_typed_amounts() {
+        let eur = MonetaryAmount::parse("39.5", Some("EUR")).unwrap();
+        assert_eq!(
+            eur.amount(),
+            Some(Amount::from_minor(3950, Currency::EUR).unwrap())
+        );
+        assert_eq!(eur.value_text(), "39.50");
+        assert_eq!(eur.currency_code().as_deref(), Some("EUR"));
+        let raw = MonetaryAmount::parse("39.5", None).unwrap();
+        assert_eq!(raw.amount(), None);
+        assert_eq!(raw.value_text(), "39.5");
+        let odd = MonetaryAmount::parse("1.234", Some("EUR")).unwrap();
+        assert_eq!(
+            odd.amount(),
+            None,
+            "too many decimals for EUR: kept as text"
+        );
+        assert_eq!(odd.currency_code().as_deref(), Some("EUR"));
+        assert_eq!(
+            MonetaryAmount::parse("5", Some("978")).unwrap().amount(),
+            None
+        );
     }
 }

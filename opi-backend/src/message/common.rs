@@ -441,3 +441,63 @@ impl PrivateData {
         self.value("ErrorText")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn overall_results_compare_case_insensitively_and_keep_the_unknown() {
+        assert_eq!(OverallResult::parse("Loggedout"), OverallResult::LoggedOut);
+        assert_eq!(OverallResult::parse("LOGGEDOUT"), OverallResult::LoggedOut);
+        assert_eq!(OverallResult::LoggedOut.as_str(), "LoggedOut");
+        assert_eq!(
+            OverallResult::parse("AlreadyActivated"),
+            OverallResult::Other("AlreadyActivated".into())
+        );
+        assert_eq!(OverallResult::parse("DayClosed").as_str(), "DayClosed");
+    }
+
+    #[test]
+    fn card_numbers_never_print_in_full() {
+        let pan = CardPan::new("4111111111111111");
+        assert_eq!(pan.masked(), "411111######1111");
+        assert_eq!(format!("{pan:?}"), "CardPan(\"411111######1111\")");
+        assert_eq!(pan.to_string(), "411111######1111");
+        assert_eq!(pan.as_sent(), "4111111111111111");
+        assert_eq!(
+            CardPan::new("680533######4747").masked(),
+            "680533######4747"
+        );
+    }
+
+    #[test]
+    fn request_ids_are_non_empty_and_printable() {
+        assert_eq!(RequestId::parse("15.1").unwrap().as_str(), "15.1");
+        assert_eq!(RequestId::parse(""), Err(ValueError::Empty));
+        assert_eq!(RequestId::parse("a\nb"), Err(ValueError::ControlCharacter));
+        assert!(matches!(
+            RequestId::parse(&"9".repeat(65)),
+            Err(ValueError::TooLong { max: 64 })
+        ));
+    }
+
+    #[test]
+    fn timestamps_are_written_from_now_without_fractions() {
+        let now = datetime!(2024-02-09 09:36:36.789 +01:00);
+        let stamp = Timestamp::from_datetime(now).unwrap();
+        assert_eq!(stamp.as_str(), "2024-02-09T09:36:36+01:00");
+        assert_eq!(
+            stamp.to_datetime(),
+            Some(datetime!(2024-02-09 09:36:36 +01:00))
+        );
+        assert_eq!(
+            Timestamp::parse("2024-02-09T09:36:36")
+                .unwrap()
+                .to_datetime(),
+            None
+        );
+    }
+}

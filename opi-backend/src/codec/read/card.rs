@@ -1,8 +1,8 @@
 //! Reading CardServiceRequest and CardServiceResponse.
 
 use super::parts::{
-    AUTHORISATION, authorisation, child_parsed, diagnosis, header, original_header,
-    overall_result, parsed, pos_data, private_data, request_type, terminal, text, total_amount,
+    AUTHORISATION, authorisation, child_parsed, diagnosis, header, original_header, overall_result,
+    parsed, pos_data, private_data, request_type, terminal, text, total_amount,
 };
 use crate::codec::error::DecodeError;
 use crate::codec::tree::Element;

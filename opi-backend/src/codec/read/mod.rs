@@ -6,6 +6,8 @@ mod device;
 mod parts;
 mod service;
 
+pub(crate) use parts::header;
+
 use super::error::DecodeError;
 use super::tree::Element;
 use crate::message::Message;

@@ -104,7 +104,7 @@ pub(super) fn child_parsed<T, E: ToString>(
 }
 
 /// The root attributes.
-pub(super) fn header(root: &Element) -> Result<Header, DecodeError> {
+pub(crate) fn header(root: &Element) -> Result<Header, DecodeError> {
     let id = required(root, "RequestID")?;
     Ok(Header {
         request_id: RequestId::parse(id).map_err(|e| invalid(root, "RequestID", id, e))?,
@@ -152,7 +152,9 @@ pub(super) fn pos_data(root: &Element) -> Result<Option<PosData>, DecodeError> {
         clerk_id: leaf(&["ClerkID"]),
         transaction_number: leaf(&["TransactionNumber"]),
         reference: leaf(&["Reference"]),
-        diagnosis_method: pos.child_text(&["DiagnosisMethod"]).map(DiagnosisMethod::parse),
+        diagnosis_method: pos
+            .child_text(&["DiagnosisMethod"])
+            .map(DiagnosisMethod::parse),
         printer_status: status(&["PrinterStatus"]),
         journal_printer_status: status(&["JournalPrinterStatus"]),
         e_journal_status: status(&["E-JournalStatus"]),
@@ -172,7 +174,9 @@ pub(super) fn amount_attribute(
     name: &str,
 ) -> Result<Option<MonetaryAmount>, DecodeError> {
     let currency = element.attribute("Currency").map(str::trim);
-    parsed(element, name, |value| MonetaryAmount::parse(value, currency))
+    parsed(element, name, |value| {
+        MonetaryAmount::parse(value, currency)
+    })
 }
 
 /// `TotalAmount`.

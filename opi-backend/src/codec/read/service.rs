@@ -23,17 +23,18 @@ pub(super) fn request(root: &Element) -> Result<ServiceRequest, DecodeError> {
 pub(super) fn response(root: &Element) -> Result<ServiceResponse, DecodeError> {
     let circuits = root
         .child(&["CardCircuitCollection"])
-        .map(|c| c.children_named(&["CardCircuit"]).map(card_circuit).collect())
+        .map(|c| {
+            c.children_named(&["CardCircuit"])
+                .map(card_circuit)
+                .collect()
+        })
         .unwrap_or_default();
     Ok(ServiceResponse {
         header: header(root)?,
         request_type: ServiceRequestType::parse(request_type(root)?),
         overall_result: overall_result(root)?,
         terminal: terminal(root),
-        authorisation: root
-            .child(AUTHORISATION)
-            .map(authorisation)
-            .transpose()?,
+        authorisation: root.child(AUTHORISATION).map(authorisation).transpose()?,
         reconciliation: root
             .child(&["Reconciliation"])
             .map(reconciliation)

@@ -18,10 +18,8 @@ pub(super) fn request(
     options: &WriteOptions,
 ) -> Result<(), EncodeError> {
     let attrs = root_attrs(options, m.request_type.as_str(), &m.header, None);
-    let empty = m.outputs.is_empty()
-        && m.input.is_none()
-        && m.event.is_none()
-        && m.private_data.is_none();
+    let empty =
+        m.outputs.is_empty() && m.input.is_none() && m.event.is_none() && m.private_data.is_none();
     if empty {
         return w.empty(REQUEST, attrs);
     }
@@ -145,7 +143,7 @@ fn input_result(w: &mut XmlWriter, answer: &InputResult) -> Result<(), EncodeErr
             w.raw_tag(name, &[])?;
             w.raw_push(">");
             w.raw_text(text)?;
-            w.raw_push(&format!("</{name}>\n"));
+            w.end_tag(name);
         }
     }
     w.close("InputValue");

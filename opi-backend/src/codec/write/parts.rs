@@ -62,7 +62,10 @@ pub(super) fn total_amount(w: &mut XmlWriter, total: &TotalAmount) -> Result<(),
     let split = |value: &Option<MonetaryAmount>, field| split_amount(main, value.as_ref(), field);
     let attrs = Attrs::new()
         .opt("Currency", main.currency_code())
-        .opt("PaymentAmount", split(&total.payment_amount, "PaymentAmount")?)
+        .opt(
+            "PaymentAmount",
+            split(&total.payment_amount, "PaymentAmount")?,
+        )
         .opt(
             "CashBackAmount",
             split(&total.cash_back_amount, "CashBackAmount")?,
@@ -126,13 +129,19 @@ pub(super) fn original_header(
 }
 
 /// `Diagnosis`.
-pub(super) fn diagnosis(w: &mut XmlWriter, diagnosis: &DeclineDiagnosis) -> Result<(), EncodeError> {
+pub(super) fn diagnosis(
+    w: &mut XmlWriter,
+    diagnosis: &DeclineDiagnosis,
+) -> Result<(), EncodeError> {
     let attrs = Attrs::new()
         .opt(
             "TerminalDeclineReason",
             diagnosis.terminal_decline_reason.as_deref(),
         )
-        .opt("HostDeclineReason", diagnosis.host_decline_reason.as_deref());
+        .opt(
+            "HostDeclineReason",
+            diagnosis.host_decline_reason.as_deref(),
+        );
     w.empty("Diagnosis", attrs)
 }
 
@@ -156,7 +165,7 @@ fn raw_node(
         } else {
             w.raw_push(">");
             w.raw_text(text)?;
-            w.raw_push(&format!("</{name}>\n"));
+            w.end_tag(name);
         }
         return Ok(());
     }
@@ -165,10 +174,16 @@ fn raw_node(
     w.raw_push("\n");
     w.raw_depth(1);
     for child in children {
-        raw_node(w, &child.name, &child.attributes, &child.children, &child.text)?;
+        raw_node(
+            w,
+            &child.name,
+            &child.attributes,
+            &child.children,
+            &child.text,
+        )?;
     }
     w.raw_depth(-1);
     w.indent();
-    w.raw_push(&format!("</{name}>\n"));
+    w.end_tag(name);
     Ok(())
 }

@@ -71,7 +71,7 @@ impl XmlWriter {
     pub(super) fn close(&mut self, name: &'static str) {
         self.depth = self.depth.saturating_sub(1);
         self.indent();
-        let _ = write!(self.out, "</{name}>\n");
+        self.end_tag(name);
     }
 
     /// `<name attrs/>`.
@@ -91,7 +91,7 @@ impl XmlWriter {
         self.tag(name, &attrs)?;
         self.out.push('>');
         escape(&mut self.out, text, name, self.charset, false)?;
-        let _ = write!(self.out, "</{name}>\n");
+        self.end_tag(name);
         Ok(())
     }
 
@@ -124,6 +124,13 @@ impl XmlWriter {
             self.out.push('"');
         }
         Ok(())
+    }
+
+    /// `</name>` and a line break.
+    pub(super) fn end_tag(&mut self, name: &str) {
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push_str(">\n");
     }
 
     /// Raw access for kept vendor elements.
@@ -193,9 +200,8 @@ fn escape(
 ) -> Result<(), EncodeError> {
     for c in value.chars() {
         let code = u32::from(c);
-        let forbidden = (code < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
-            || code == 0xFFFE
-            || code == 0xFFFF;
+        let forbidden =
+            (code < 0x20 && !matches!(c, '\t' | '\n' | '\r')) || code == 0xFFFE || code == 0xFFFF;
         if forbidden {
             return Err(EncodeError::InvalidCharacter { field, code });
         }
