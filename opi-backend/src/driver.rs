@@ -120,10 +120,10 @@ impl OpiBackend {
                     workstation_id: config.workstation_id.clone(),
                     inbound: inbound_tx,
                 });
-            if let Some(listener) = bound.get(&config.channel1_listen) {
-                if let Ok(address) = listener.local_addr() {
-                    callback_addresses.insert(config.id.clone(), address);
-                }
+            if let Some(listener) = bound.get(&config.channel1_listen)
+                && let Ok(address) = listener.local_addr()
+            {
+                callback_addresses.insert(config.id.clone(), address);
             }
             let settings = Settings {
                 id: config.id.clone(),

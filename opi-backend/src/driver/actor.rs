@@ -406,12 +406,11 @@ impl Actor {
             let _ = self.start_session().await;
         } else {
             let id = self.fresh_id();
-            if let Finished::Answered(answer) = self.converse(id, Operation::Diagnosis, None).await
+            let finished = self.converse(id, Operation::Diagnosis, None).await;
+            if matches!(&finished, Finished::Answered(a) if a.result() == TerminalResult::LoggedOut)
             {
-                if answer.result() == TerminalResult::LoggedOut {
-                    self.logged_in = false;
-                    let _ = self.start_session().await;
-                }
+                self.logged_in = false;
+                let _ = self.start_session().await;
             }
         }
         self.schedule_health();

@@ -122,10 +122,10 @@ fn close(
     routes: &[Route],
     conn: u64,
 ) {
-    if let Some((_, _, Some(index))) = connections.remove(&conn) {
-        if let Some(route) = routes.get(index) {
-            let _ = route.inbound.send(Inbound::Closed { conn });
-        }
+    if let Some((_, _, Some(index))) = connections.remove(&conn)
+        && let Some(route) = routes.get(index)
+    {
+        let _ = route.inbound.send(Inbound::Closed { conn });
     }
 }
 

@@ -108,10 +108,8 @@ async fn run<K: Copy + Debug + Send, E: From<IoEvent<K>>>(
                 }
             }
             read = reader.read(&mut buffer), if reading => {
-                let n = match read {
-                    Ok(n) => n,
-                    Err(_) => 0,
-                };
+                // A read error ends the stream like a close does.
+                let n = read.unwrap_or_default();
                 if n == 0 {
                     // End of stream: a last frame may be complete only as declared.
                     match decoder.finish() {

@@ -172,9 +172,6 @@ impl Job {
             _ => {}
         }
         steps.push(Step::Authorise);
-        if display {
-            steps.push(Step::Display("Bitte warten"));
-        }
         if scenario != Scenario::PrintLastTicket {
             steps.push(Step::Receipts);
         }

@@ -37,7 +37,7 @@ fn payment_with_display_and_two_receipts() {
     );
     assert_eq!(pair.seen[0], Seen::BeforeSend);
     assert_eq!(pair.seen[1], Seen::Sent);
-    assert_eq!(pair.displays(), 2);
+    assert_eq!(pair.displays(), 1);
     let receipts = pair.receipts();
     assert_eq!(
         receipts.iter().map(|r| r.0).collect::<Vec<_>>(),
