@@ -2,7 +2,7 @@
 //! one conversation at a time, keeps the session (Login at start and after `LoggedOut`), checks
 //! health with Diagnosis while idle, and answers callbacks that belong to no request.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -128,6 +128,10 @@ pub(crate) struct Actor {
     next_health: Option<Instant>,
     salt: u128,
     commands_open: bool,
+    /// True while a domain command is served; internal requests (Login, Diagnosis) alone do
+    /// not make the terminal busy: commands arriving meanwhile wait for them.
+    serving: bool,
+    deferred: VecDeque<Command>,
 }
 
 /// The driver's clock: tokio's (so paused test time works), as a std `Instant` for the core.
@@ -155,6 +159,8 @@ impl Actor {
             next_health: None,
             salt,
             commands_open: true,
+            serving: false,
+            deferred: VecDeque::new(),
         }
     }
 
@@ -168,6 +174,10 @@ impl Actor {
         loop {
             if let Some(mut run) = self.lingering.take() {
                 self.drive(&mut run, true).await;
+            }
+            if let Some(command) = self.deferred.pop_front() {
+                self.serve(command).await;
+                continue;
             }
             let health = self.next_health;
             tokio::select! {
@@ -185,10 +195,24 @@ impl Actor {
         if let Some(mut run) = self.lingering.take() {
             self.drive(&mut run, true).await;
         }
+        for command in self.deferred.drain(..) {
+            refuse(
+                command,
+                "the terminal driver stopped before the request started",
+                false,
+            );
+        }
         info!(terminal = %self.settings.id, "terminal driver stopped");
     }
 
     async fn serve(&mut self, command: Command) {
+        self.serving = true;
+        self.serve_command(command).await;
+        self.serving = false;
+        self.schedule_health();
+    }
+
+    async fn serve_command(&mut self, command: Command) {
         match command {
             Command::Card {
                 request,
@@ -279,7 +303,6 @@ impl Actor {
                 let _ = reply.send(outcome);
             }
         }
-        self.schedule_health();
     }
 
     /// A financial request: never sent twice. After a `LoggedOut` answer the session is opened
@@ -736,9 +759,20 @@ impl Actor {
         }
     }
 
-    /// A command while a request runs: abort acts on it, anything else is refused as busy.
+    /// A command while a request runs: abort acts on it, anything else is refused as busy, or
+    /// waits when only an internal request (Login, Diagnosis) runs.
     fn while_busy(&mut self, run: &mut Running, command: Command) {
-        let busy = "the terminal is busy with another request".to_owned();
+        if !self.serving {
+            match command {
+                Command::Abort { reply } => {
+                    let _ = reply.send(Err(TerminalError::Protocol(
+                        "no request in progress to abort".to_owned(),
+                    )));
+                }
+                other => self.deferred.push_back(other),
+            }
+            return;
+        }
         match command {
             Command::Abort { reply } => {
                 if run.outcome.is_some() {
@@ -755,18 +789,7 @@ impl Actor {
                     }
                 }
             }
-            Command::Card { reply, .. } => {
-                let _ = reply.send(TerminalOutcome::NotSent { reason: busy });
-            }
-            Command::LastResult { reply, .. } => {
-                let _ = reply.send(Err(TerminalError::Busy));
-            }
-            Command::Reprint { reply, .. } => {
-                let _ = reply.send(Err(TerminalError::Busy));
-            }
-            Command::Reconcile { reply, .. } => {
-                let _ = reply.send(ReconciliationOutcome::NotSent { reason: busy });
-            }
+            other => refuse(other, "the terminal is busy with another request", true),
         }
     }
 
@@ -801,6 +824,36 @@ impl Actor {
             *current = status;
             changed
         });
+    }
+}
+
+/// Answers a command that will not run: nothing was sent for it. `busy` tells the terminal is
+/// busy (rather than stopped).
+fn refuse(command: Command, reason: &str, busy: bool) {
+    let reason = reason.to_owned();
+    let query_error = || {
+        if busy {
+            TerminalError::Busy
+        } else {
+            TerminalError::Unreachable(reason.clone())
+        }
+    };
+    match command {
+        Command::Abort { reply } => {
+            let _ = reply.send(Err(TerminalError::Protocol(reason.clone())));
+        }
+        Command::Card { reply, .. } => {
+            let _ = reply.send(TerminalOutcome::NotSent { reason });
+        }
+        Command::LastResult { reply, .. } => {
+            let _ = reply.send(Err(query_error()));
+        }
+        Command::Reprint { reply, .. } => {
+            let _ = reply.send(Err(query_error()));
+        }
+        Command::Reconcile { reply, .. } => {
+            let _ = reply.send(ReconciliationOutcome::NotSent { reason });
+        }
     }
 }
 

@@ -130,3 +130,16 @@ async fn health_checks_feed_the_status() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn health_checks_never_make_a_payment_busy() {
+    // A Diagnosis every few milliseconds: payments arriving meanwhile wait for it, never refused.
+    let mut profile = quiet_profile();
+    profile.timers.health_check = Duration::from_millis(2);
+    let mut rig = Rig::with(SimConfig::default(), profile).await;
+    for _ in 0..40 {
+        let (_, outcome, _) = rig.pay("1.00").await;
+        assert_eq!(answered(outcome).result, TerminalResult::Success);
+    }
+    assert_eq!(rig.sim.ledger().entries().len(), 40);
+}
