@@ -36,6 +36,7 @@ pub struct SimCore {
     logged_in: bool,
     next_stan: u32,
     next_link: u64,
+    requests_seen: u64,
     job: Option<Job>,
     transmits: VecDeque<SimTransmit>,
     events: VecDeque<SimEvent>,
@@ -52,6 +53,7 @@ impl SimCore {
             script: Script::default(),
             next_stan: 1,
             next_link: 0,
+            requests_seen: 0,
             job: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -87,6 +89,11 @@ impl SimCore {
     /// Whether a Login is in force.
     pub fn is_logged_in(&self) -> bool {
         self.logged_in
+    }
+
+    /// How many channel-0 requests arrived so far (aborts included).
+    pub fn requests_seen(&self) -> u64 {
+        self.requests_seen
     }
 
     /// Whether a request is being worked on.
@@ -125,6 +132,9 @@ impl SimCore {
         message: Message,
         now: Instant,
     ) -> Result<(), SimError> {
+        if matches!(link, SimLink::Channel0(_)) {
+            self.requests_seen += 1;
+        }
         let result = match (link, message) {
             (SimLink::Channel0(_), Message::CardServiceRequest(request)) => {
                 self.on_card_request(link, request, now);
@@ -461,10 +471,10 @@ impl SimCore {
             .as_ref()
             .is_some_and(|j| !j.authorised && matches!(j.kind, JobKind::Financial(_)));
         if !abortable {
-            self.send(link, ack(OverallResult::Failure), Scenario::Approve);
+            self.transmit(link, ack(OverallResult::Failure), Scenario::Approve);
             return;
         }
-        self.send(link, ack(OverallResult::Success), Scenario::Approve);
+        self.transmit(link, ack(OverallResult::Success), Scenario::Approve);
         let Some(job) = self.job.as_mut() else {
             return;
         };
@@ -856,6 +866,7 @@ impl SimCore {
                 response.terminal = Some(self.terminal_info());
                 response.into()
             }
+            JobKind::Reply(message) => (**message).clone(),
             JobKind::Reconciliation(request, closure) => {
                 let currency = self.config.currency;
                 let totals = self.ledger.open_totals(currency);
@@ -1000,8 +1011,26 @@ impl SimCore {
         Some(answer(result))
     }
 
-    /// Sends an immediate answer with the scenario's faults.
+    /// Sends an answer decided at once, with the scenario's faults, after the configured
+    /// latency (during which the terminal is busy).
     fn send(&mut self, link: SimLink, message: Message, scenario: Scenario) {
+        if self.job.is_none() && !self.config.latency.is_zero() {
+            let end = if scenario == Scenario::DropBeforeResponse {
+                Step::Drop
+            } else {
+                Step::Respond
+            };
+            let steps = vec![Step::Pause(self.config.latency), end];
+            let style = self.callback_style(scenario);
+            self.job = Some(Job::new(
+                JobKind::Reply(Box::new(message)),
+                link,
+                scenario,
+                style,
+                steps,
+            ));
+            return;
+        }
         if scenario == Scenario::DropBeforeResponse {
             self.events.push_back(SimEvent::Close(link));
             return;

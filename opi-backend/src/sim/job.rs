@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::Scenario;
-use crate::message::{CardServiceRequest, DeviceRequest, Header, Output, ServiceRequest};
+use crate::message::{CardServiceRequest, DeviceRequest, Header, Message, Output, ServiceRequest};
 use crate::sim::SimLink;
 use crate::sim::wire::WireStyle;
 
@@ -18,6 +18,8 @@ pub(crate) enum JobKind {
     Reprint(CardServiceRequest),
     /// Reconciliation (with closure or not).
     Reconciliation(ServiceRequest, bool),
+    /// An answer decided at once, sent after the configured latency.
+    Reply(Box<Message>),
 }
 
 /// What a callback is for, which decides what its failure means.
@@ -146,6 +148,7 @@ impl Job {
         match &self.kind {
             JobKind::Financial(r) | JobKind::Reprint(r) => &r.header,
             JobKind::Reconciliation(r, _) => &r.header,
+            JobKind::Reply(m) => m.header(),
         }
     }
 

@@ -34,6 +34,7 @@ pub struct SimServer {
     core: Arc<Mutex<SimCore>>,
     channel0: SocketAddr,
     stop: watch::Sender<bool>,
+    requests: watch::Receiver<u64>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -46,12 +47,14 @@ impl SimServer {
         let wall = wall_clock();
         let core = Arc::new(Mutex::new(SimCore::new(config, now(), wall)));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(Arc::clone(&core), listener, stopped));
+        let (seen, requests) = watch::channel(0);
+        let task = tokio::spawn(run(Arc::clone(&core), listener, stopped, seen));
         info!(%channel0, "opi-sim listening");
         Ok(Self {
             core,
             channel0,
             stop,
+            requests,
             task: Some(task),
         })
     }
@@ -110,6 +113,11 @@ impl SimServer {
         self.lock().is_logged_in()
     }
 
+    /// The number of channel-0 requests received so far, to await the next one.
+    pub fn requests(&self) -> watch::Receiver<u64> {
+        self.requests.clone()
+    }
+
     /// Stops listening and closes every connection.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
@@ -145,7 +153,12 @@ fn wall_clock() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-async fn run(core: Arc<Mutex<SimCore>>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+async fn run(
+    core: Arc<Mutex<SimCore>>,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+    seen: watch::Sender<u64>,
+) {
     let (io_tx, mut io_rx) = mpsc::unbounded_channel::<SimIo>();
     let mut links: HashMap<SimLink, Connection> = HashMap::new();
     let mut connecting: HashMap<SimLink, AbortHandle> = HashMap::new();
@@ -229,6 +242,8 @@ async fn run(core: Arc<Mutex<SimCore>>, listener: TcpListener, mut stop: watch::
                         if let Err(e) = core.handle_message(link, *message, at) {
                             warn!(error = %e, "opi-sim got an unexpected message");
                         }
+                        let count = core.requests_seen();
+                        seen.send_if_modified(|c| std::mem::replace(c, count) != count);
                     }
                     SimIo::Io(IoEvent::Malformed(link, reason)) => {
                         links.remove(&link);

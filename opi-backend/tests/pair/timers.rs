@@ -31,26 +31,41 @@ fn refused_connection_means_not_sent_at_once() {
 #[test]
 fn idle_timer_means_lost() {
     // The terminal thinks for 200 s before its first callback; the EPS gives up after 90 s idle.
-    let mut pair = Pair::new(SimConfig {
+    let mut pair = Pair::new(SimConfig::default());
+    pair.login();
+    pair.sim.set_config(SimConfig {
         latency: Duration::from_secs(200),
         ..SimConfig::default()
     });
-    pair.login();
     pair.start(payment("1.00"));
     assert!(matches!(pair.run(), Finished::Lost { reason } if reason.contains("no callback")));
     assert_eq!(pair.elapsed(), pair.profile.timers.idle);
 }
 
 #[test]
+fn slow_service_answer_hits_the_service_timer() {
+    let mut pair = Pair::new(SimConfig::default());
+    pair.login();
+    pair.sim.set_config(SimConfig {
+        latency: Duration::from_secs(45),
+        ..SimConfig::default()
+    });
+    pair.start(opi_backend::session::Operation::Diagnosis);
+    assert!(matches!(pair.run(), Finished::Lost { .. }));
+    assert_eq!(pair.elapsed(), pair.profile.timers.service);
+}
+
+#[test]
 fn callbacks_restart_the_idle_timer() {
     // 80 s of thinking, then callbacks, then nothing for 80 s (self-abort after 80 s):
     // each gap is under the 90 s idle timer, the whole is over it.
-    let mut pair = Pair::new(SimConfig {
+    let mut pair = Pair::new(SimConfig::default());
+    pair.login();
+    pair.sim.set_config(SimConfig {
         latency: Duration::from_secs(80),
         self_abort_after: Duration::from_secs(80),
         ..SimConfig::default()
     });
-    pair.login();
     pair.start(payment("2.21"));
     assert!(matches!(pair.run(), Finished::Answered(_)));
     assert_eq!(pair.elapsed().as_secs(), 160);
@@ -105,11 +120,12 @@ fn abort_timer_when_the_abort_goes_unanswered() {
 
 #[test]
 fn service_requests_use_the_service_timer() {
-    let mut pair = Pair::new(SimConfig {
+    let mut pair = Pair::new(SimConfig::default());
+    pair.login();
+    pair.sim.set_config(SimConfig {
         latency: Duration::from_secs(500),
         ..SimConfig::default()
     });
-    pair.login();
     pair.start(opi_backend::session::Operation::Reconciliation { closure: false });
     assert!(matches!(pair.run(), Finished::Lost { .. }));
     let t = pair.profile.timers;
