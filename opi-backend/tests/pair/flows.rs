@@ -301,3 +301,54 @@ fn observer_refusal_means_not_sent_and_nothing_reaches_the_terminal() {
     assert!(pair.sim.ledger().entries().is_empty());
     assert!(!pair.seen.contains(&Seen::Sent));
 }
+
+#[test]
+fn card_events_and_foreign_callbacks_are_answered_never_dropped() {
+    use opi_backend::message::{
+        DeviceEvent, DeviceRequest, DeviceRequestType, EventType, Header, Message, RequestId,
+    };
+    use opi_backend::session::{Link, SessionError};
+
+    let mut pair = Pair::new(sim());
+    pair.login();
+    let id = pair.start(payment("5.21"));
+    pair.run_until(|s| matches!(s, Seen::Output(_)));
+    let now = pair.now;
+    let eps = pair.eps.as_mut().unwrap();
+
+    let mut event = DeviceRequest::new(Header::new(id.clone(), "1"), DeviceRequestType::Event);
+    event.event = Some(DeviceEvent {
+        event_type: EventType::CardInserted,
+        target: None,
+        text: None,
+    });
+    eps.handle_message(Link::Callback(900), Message::DeviceRequest(event), now)
+        .unwrap();
+    let answer = eps.poll_transmit().unwrap();
+    assert_eq!(answer.link, Link::Callback(900));
+    assert!(
+        matches!(answer.message, Message::DeviceResponse(r) if r.overall_result.as_str() == "Success")
+    );
+    assert!(
+        std::iter::from_fn(|| eps.poll_event())
+            .any(|e| e == opi_backend::session::Event::CardAcquired)
+    );
+
+    let foreign = DeviceRequest::new(
+        Header::new(RequestId::parse("someone-else").unwrap(), "1"),
+        DeviceRequestType::Output,
+    );
+    let error = eps
+        .handle_message(Link::Callback(901), Message::DeviceRequest(foreign), now)
+        .unwrap_err();
+    assert!(matches!(error, SessionError::Unexpected { .. }));
+    assert_eq!(
+        eps.poll_transmit().unwrap().link,
+        Link::Callback(901),
+        "still answered"
+    );
+    assert!(
+        pair.outcome.is_none(),
+        "a stray callback does not end the request"
+    );
+}
