@@ -2,7 +2,9 @@
 //! and `opi-sim` is a terminal simulator speaking the other side with the same codec.
 //!
 //! This crate knows no HTTP and no Open Retailing API. Protocol code is sans-IO: the codec turns
-//! bytes into typed messages and back without sockets or clocks.
+//! bytes into typed messages and back without sockets or clocks, and the conversation cores are
+//! handed `now` and return frames to send and their next deadline. One driver alone owns sockets,
+//! timers and tasks.
 //!
 //! # Layout
 //! - [`message`]: the typed messages (CardService, Service and Device requests and responses).
@@ -16,10 +18,27 @@
 //!   Writing is strict (UTF-8 or ISO-8859-1 per [`codec::WriteOptions`], IXRetail namespace,
 //!   `POSdata`, currency decimals); reading is lenient (no namespace, Latin-1, spelling variants,
 //!   character-count length prefixes, with the rules on [`codec::FrameDecoder`]).
+//! - [`profile`]: terminal profiles (dialect, timers, receipt mapping), built-in and inline.
+//! - [`config`]: one terminal's configuration, embedded in the EPS configuration.
+//! - [`session`]: the sans-IO conversation core (one request with its callbacks).
+//! - [`driver`]: the tokio driver (channel-0 client, channel-1 listener, timers) and
+//!   [`OpiBackend::start`], the entry point the EPS calls.
+//! - [`terminal`]: [`OpiTerminal`], the `eps_core::terminal::Terminal` implementation.
+//! - [`sim`]: the terminal simulator: scenarios, ledger, its sans-IO core and its server.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
 pub mod codec;
+pub mod config;
+pub mod driver;
 pub mod message;
+pub mod profile;
+pub mod session;
+pub mod sim;
+pub mod terminal;
+
+pub use config::OpiTerminalConfig;
+pub use driver::{OpiBackend, StartError};
+pub use terminal::OpiTerminal;

@@ -1,0 +1,607 @@
+//! One terminal's driver task: it owns the terminal's sockets, timers and observer calls, runs
+//! one conversation at a time, keeps the session (Login at start and after `LoggedOut`), checks
+//! health with Diagnosis while idle, and answers callbacks that belong to no request.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use eps_core::clock::{Clock, SystemClock};
+use eps_core::ids::{TerminalId, TerminalRequestId};
+use eps_core::money::Currency;
+use eps_core::terminal::{
+    LastResult, OperationObserver, ReconciliationOutcome, TerminalError, TerminalOutcome,
+    TerminalRequest, TerminalResponse, TerminalResult, TerminalStatus,
+};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::AbortHandle;
+use tracing::{debug, info, warn};
+
+use super::callback::Inbound;
+use super::io::{self, Connection, IoEvent};
+use crate::codec;
+use crate::message::{Message, RequestId};
+use crate::profile::{SessionStart, TerminalProfile};
+use crate::session::{
+    self, Answer, Conversation, Event, Finished, Identity, InputKey, Link, Operation, Transmit,
+};
+
+mod run;
+
+/// What the terminal handle asks of its driver.
+pub(crate) enum Command {
+    Card {
+        request: TerminalRequest,
+        observer: Arc<dyn OperationObserver>,
+        reply: oneshot::Sender<TerminalOutcome>,
+    },
+    Abort {
+        reply: oneshot::Sender<Result<(), TerminalError>>,
+    },
+    LastResult {
+        request_id: TerminalRequestId,
+        reply: oneshot::Sender<Result<LastResult, TerminalError>>,
+    },
+    Reprint {
+        request_id: TerminalRequestId,
+        observer: Arc<dyn OperationObserver>,
+        reply: oneshot::Sender<Result<TerminalResponse, TerminalError>>,
+    },
+    Reconcile {
+        request_id: TerminalRequestId,
+        closure: bool,
+        observer: Arc<dyn OperationObserver>,
+        reply: oneshot::Sender<ReconciliationOutcome>,
+    },
+}
+
+/// A terminal's fixed settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) id: TerminalId,
+    pub(crate) channel0: String,
+    pub(crate) identity: Identity,
+    pub(crate) profile: Arc<TerminalProfile>,
+    pub(crate) currency: Currency,
+}
+
+/// The channels a driver task listens to.
+pub(crate) struct Channels {
+    pub(crate) commands: mpsc::Receiver<Command>,
+    pub(crate) inbound: mpsc::UnboundedReceiver<Inbound>,
+    pub(crate) status: watch::Sender<TerminalStatus>,
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
+type LinkKey = (u64, Link);
+
+enum LinkIo {
+    Connected(u64, Link, TcpStream),
+    ConnectFailed(u64, Link, String),
+    Io(IoEvent<LinkKey>),
+}
+
+impl From<IoEvent<LinkKey>> for LinkIo {
+    fn from(event: IoEvent<LinkKey>) -> Self {
+        Self::Io(event)
+    }
+}
+
+struct InputAnswered {
+    generation: u64,
+    key: InputKey,
+    answer: Option<eps_core::prompt::PromptAnswer>,
+}
+
+/// A conversation with its connections and pending observer work.
+struct Running {
+    conversation: Conversation,
+    generation: u64,
+    observer: Option<Arc<dyn OperationObserver>>,
+    links: HashMap<Link, Connection>,
+    connecting: HashMap<Link, AbortHandle>,
+    callbacks: HashMap<u64, mpsc::UnboundedSender<Vec<u8>>>,
+    inputs: HashMap<InputKey, AbortHandle>,
+    abort_reply: Option<oneshot::Sender<Result<(), TerminalError>>>,
+    outcome: Option<Finished>,
+    connected: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for handle in self.connecting.values().chain(self.inputs.values()) {
+            handle.abort();
+        }
+    }
+}
+
+/// One terminal's driver; see the module doc.
+pub(crate) struct Actor {
+    settings: Settings,
+    channels: Channels,
+    link_tx: mpsc::UnboundedSender<LinkIo>,
+    link_rx: mpsc::UnboundedReceiver<LinkIo>,
+    input_tx: mpsc::UnboundedSender<InputAnswered>,
+    input_rx: mpsc::UnboundedReceiver<InputAnswered>,
+    generation: u64,
+    logged_in: bool,
+    lingering: Option<Running>,
+    next_health: Option<Instant>,
+    salt: u128,
+    commands_open: bool,
+    /// True while a domain command is served; internal requests (Login, Diagnosis) alone do
+    /// not make the terminal busy: commands arriving meanwhile wait for them.
+    serving: bool,
+    deferred: VecDeque<Command>,
+}
+
+/// The driver's clock: tokio's (so paused test time works), as a std `Instant` for the core.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl Actor {
+    pub(crate) fn new(settings: Settings, channels: Channels) -> Self {
+        let (link_tx, link_rx) = mpsc::unbounded_channel();
+        let (input_tx, input_rx) = mpsc::unbounded_channel();
+        let salt = settings.id.as_str().bytes().fold(0_u128, |acc, b| {
+            acc.wrapping_mul(31).wrapping_add(u128::from(b))
+        });
+        Self {
+            logged_in: settings.profile.session_start == SessionStart::None,
+            settings,
+            channels,
+            link_tx,
+            link_rx,
+            input_tx,
+            input_rx,
+            generation: 0,
+            lingering: None,
+            next_health: None,
+            salt,
+            commands_open: true,
+            serving: false,
+            deferred: VecDeque::new(),
+        }
+    }
+
+    /// Runs until stopped (after the request in progress) or until every handle is gone.
+    pub(crate) async fn run(mut self) {
+        self.set_status(TerminalStatus::Unknown);
+        if let Err(reason) = self.start_session().await {
+            warn!(terminal = %self.settings.id, %reason, "session start failed; retried before the next request");
+        }
+        self.schedule_health();
+        loop {
+            if let Some(mut run) = self.lingering.take() {
+                self.drive(&mut run, true).await;
+            }
+            if let Some(command) = self.deferred.pop_front() {
+                self.serve(command).await;
+                continue;
+            }
+            let health = self.next_health;
+            tokio::select! {
+                _ = self.channels.stop.changed() => break,
+                command = self.channels.commands.recv() => match command {
+                    Some(command) => self.serve(command).await,
+                    None => break,
+                },
+                Some(inbound) = self.channels.inbound.recv() => self.unowned_callback(inbound),
+                Some(_) = self.input_rx.recv() => {}
+                Some(_) = self.link_rx.recv() => {}
+                () = sleep_until(health), if health.is_some() => self.health_check().await,
+            }
+        }
+        if let Some(mut run) = self.lingering.take() {
+            self.drive(&mut run, true).await;
+        }
+        for command in self.deferred.drain(..) {
+            refuse(
+                command,
+                "the terminal driver stopped before the request started",
+                false,
+            );
+        }
+        info!(terminal = %self.settings.id, "terminal driver stopped");
+    }
+
+    async fn serve(&mut self, command: Command) {
+        self.serving = true;
+        self.serve_command(command).await;
+        self.serving = false;
+        self.schedule_health();
+    }
+
+    async fn serve_command(&mut self, command: Command) {
+        match command {
+            Command::Card {
+                request,
+                observer,
+                reply,
+            } => {
+                let outcome = self.card(request, observer).await;
+                let _ = reply.send(outcome);
+            }
+            Command::Abort { reply } => {
+                let _ = reply.send(Err(TerminalError::Protocol(
+                    "no request in progress to abort".to_owned(),
+                )));
+            }
+            Command::LastResult { request_id, reply } => {
+                self.set_status(TerminalStatus::Busy);
+                let finished = self
+                    .with_session_retry(
+                        RequestId::from(&request_id),
+                        Operation::RepeatLastMessage,
+                        None,
+                    )
+                    .await;
+                let result = match finished {
+                    Finished::Answered(Answer::Card(response)) => {
+                        session::last_result(&response, self.settings.currency)
+                    }
+                    other => Err(error_of(other)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Reprint {
+                request_id,
+                observer,
+                reply,
+            } => {
+                self.set_status(TerminalStatus::Busy);
+                let finished = self
+                    .with_session_retry(
+                        RequestId::from(&request_id),
+                        Operation::TicketReprint,
+                        Some(observer),
+                    )
+                    .await;
+                let result = match finished {
+                    Finished::Answered(Answer::Card(response)) => {
+                        let answer = session::terminal_response(&response, self.settings.currency);
+                        match answer.result {
+                            TerminalResult::Busy => Err(TerminalError::Busy),
+                            TerminalResult::LoggedOut => Err(TerminalError::Refused(answer.result)),
+                            _ => Ok(answer),
+                        }
+                    }
+                    other => Err(error_of(other)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Reconcile {
+                request_id,
+                closure,
+                observer,
+                reply,
+            } => {
+                self.set_status(TerminalStatus::Busy);
+                let finished = self
+                    .with_session_retry(
+                        RequestId::from(&request_id),
+                        Operation::Reconciliation { closure },
+                        Some(observer),
+                    )
+                    .await;
+                let outcome = match finished {
+                    Finished::Answered(Answer::Service(response)) => {
+                        let (report, unreadable) =
+                            session::reconciliation_report(&response, self.settings.currency);
+                        if unreadable > 0 {
+                            warn!(terminal = %self.settings.id, unreadable, "reconciliation lines without a usable amount left out");
+                        }
+                        ReconciliationOutcome::Answered(report)
+                    }
+                    Finished::Answered(Answer::Card(_)) => ReconciliationOutcome::Lost {
+                        reason: "the terminal answered a service request with a card response"
+                            .to_owned(),
+                    },
+                    Finished::Lost { reason } => ReconciliationOutcome::Lost { reason },
+                    Finished::NotSent { reason } => ReconciliationOutcome::NotSent { reason },
+                };
+                let _ = reply.send(outcome);
+            }
+        }
+    }
+
+    /// A financial request: never sent twice. After a `LoggedOut` answer the session is opened
+    /// again for the next request, and the answer goes back as it is.
+    async fn card(
+        &mut self,
+        request: TerminalRequest,
+        observer: Arc<dyn OperationObserver>,
+    ) -> TerminalOutcome {
+        self.set_status(TerminalStatus::Busy);
+        if let Err(reason) = self.ensure_session().await {
+            return TerminalOutcome::NotSent {
+                reason: format!("no session with the terminal: {reason}"),
+            };
+        }
+        let operation = Operation::Card(request.operation);
+        let currency = operation
+            .amount()
+            .map_or(self.settings.currency, |a| a.currency());
+        let finished = self
+            .converse(
+                RequestId::from(&request.request_id),
+                operation,
+                Some(observer),
+            )
+            .await;
+        match finished {
+            Finished::Answered(Answer::Card(response)) => {
+                let answer = session::terminal_response(&response, currency);
+                if answer.result == TerminalResult::LoggedOut {
+                    self.logged_in = false;
+                    if let Err(reason) = self.start_session().await {
+                        warn!(terminal = %self.settings.id, %reason, "session start after LoggedOut failed");
+                    }
+                }
+                TerminalOutcome::Answered(Box::new(answer))
+            }
+            Finished::Answered(Answer::Service(_)) => TerminalOutcome::Lost {
+                reason: "the terminal answered a card request with a service response".to_owned(),
+            },
+            Finished::Lost { reason } => TerminalOutcome::Lost { reason },
+            Finished::NotSent { reason } => TerminalOutcome::NotSent { reason },
+        }
+    }
+
+    /// A non-financial request, sent once more (same RequestID) after a `LoggedOut` answer and a
+    /// fresh session.
+    async fn with_session_retry(
+        &mut self,
+        id: RequestId,
+        operation: Operation,
+        observer: Option<Arc<dyn OperationObserver>>,
+    ) -> Finished {
+        if let Err(reason) = self.ensure_session().await {
+            return Finished::NotSent {
+                reason: format!("no session with the terminal: {reason}"),
+            };
+        }
+        let first = self
+            .converse(id.clone(), operation.clone(), observer.clone())
+            .await;
+        let logged_out =
+            matches!(&first, Finished::Answered(a) if a.result() == TerminalResult::LoggedOut);
+        if !logged_out {
+            return first;
+        }
+        self.logged_in = false;
+        match self.start_session().await {
+            Ok(()) => self.converse(id, operation, observer).await,
+            Err(reason) => {
+                warn!(terminal = %self.settings.id, %reason, "session start after LoggedOut failed");
+                first
+            }
+        }
+    }
+
+    async fn ensure_session(&mut self) -> Result<(), String> {
+        if self.logged_in {
+            Ok(())
+        } else {
+            self.start_session().await
+        }
+    }
+
+    /// Login (or ActivateTerminal) as the profile says.
+    async fn start_session(&mut self) -> Result<(), String> {
+        let start = self.settings.profile.session_start;
+        if start == SessionStart::None {
+            self.logged_in = true;
+            return Ok(());
+        }
+        let id = self.fresh_id();
+        let operation = Operation::SessionStart(start);
+        let name = operation.request_type();
+        match self.converse(id, operation, None).await {
+            Finished::Answered(answer) => match answer.result() {
+                TerminalResult::Success => {
+                    self.logged_in = true;
+                    self.set_status(TerminalStatus::Online);
+                    info!(terminal = %self.settings.id, "{name} accepted");
+                    Ok(())
+                }
+                TerminalResult::Other(value) if value.contains("Activated") => {
+                    self.logged_in = true;
+                    self.set_status(TerminalStatus::Online);
+                    Ok(())
+                }
+                other => {
+                    self.logged_in = false;
+                    self.set_status(TerminalStatus::LoggedOut);
+                    Err(format!("{name} refused: {other:?}"))
+                }
+            },
+            Finished::Lost { reason } | Finished::NotSent { reason } => {
+                self.logged_in = false;
+                Err(format!("{name} failed: {reason}"))
+            }
+        }
+    }
+
+    /// Diagnosis while idle; feeds the status watch.
+    async fn health_check(&mut self) {
+        if !self.logged_in {
+            let _ = self.start_session().await;
+        } else {
+            let id = self.fresh_id();
+            let finished = self.converse(id, Operation::Diagnosis, None).await;
+            if matches!(&finished, Finished::Answered(a) if a.result() == TerminalResult::LoggedOut)
+            {
+                self.logged_in = false;
+                let _ = self.start_session().await;
+            }
+        }
+        self.schedule_health();
+    }
+
+    fn schedule_health(&mut self) {
+        self.next_health = self
+            .settings
+            .profile
+            .health_check()
+            .map(|every| now() + every);
+    }
+
+    /// Runs one conversation until its outcome is known; the rest (an abort's acknowledgement)
+    /// finishes before the next one starts.
+    async fn converse(
+        &mut self,
+        id: RequestId,
+        operation: Operation,
+        observer: Option<Arc<dyn OperationObserver>>,
+    ) -> Finished {
+        if let Some(mut run) = self.lingering.take() {
+            self.drive(&mut run, true).await;
+        }
+        self.generation += 1;
+        let conversation = match Conversation::new(
+            id,
+            operation,
+            self.settings.identity.clone(),
+            self.settings.profile.clone(),
+            now(),
+            SystemClock.now(),
+        ) {
+            Ok(conversation) => conversation,
+            Err(e) => {
+                return Finished::NotSent {
+                    reason: e.to_string(),
+                };
+            }
+        };
+        debug!(terminal = %self.settings.id, request = %conversation.request_id(),
+            kind = conversation.operation().request_type(), "request started");
+        let mut run = Running {
+            conversation,
+            generation: self.generation,
+            observer,
+            links: HashMap::new(),
+            connecting: HashMap::new(),
+            callbacks: HashMap::new(),
+            inputs: HashMap::new(),
+            abort_reply: None,
+            outcome: None,
+            connected: false,
+        };
+        self.drive(&mut run, false).await;
+        let finished = run.outcome.take().unwrap_or_else(|| Finished::Lost {
+            reason: "the conversation ended without an outcome".to_owned(),
+        });
+        self.note_status(&finished, run.connected);
+        if !run.conversation.is_done() {
+            self.lingering = Some(run);
+        }
+        finished
+    }
+
+    fn note_status(&self, finished: &Finished, connected: bool) {
+        let status = match finished {
+            Finished::Answered(answer) => match answer.result() {
+                TerminalResult::LoggedOut => TerminalStatus::LoggedOut,
+                TerminalResult::Busy => TerminalStatus::Busy,
+                TerminalResult::DeviceUnavailable => TerminalStatus::Offline,
+                _ => TerminalStatus::Online,
+            },
+            Finished::NotSent { .. } if !connected => TerminalStatus::Offline,
+            Finished::NotSent { .. } => TerminalStatus::Online,
+            Finished::Lost { .. } => TerminalStatus::Unknown,
+        };
+        self.set_status(status);
+    }
+
+    /// A callback while no request runs (late receipts, strays): answered, reported, not passed on.
+    fn unowned_callback(&self, inbound: Inbound) {
+        if let Inbound::Callback { request, reply, .. } = inbound {
+            warn!(terminal = %self.settings.id, got = %session::describe(&Message::DeviceRequest((*request).clone())),
+                "callback while no request runs; answered");
+            let answer = session::unowned_response(
+                &request,
+                &self.settings.identity,
+                &self.settings.profile,
+            );
+            if let Ok(frame) = codec::encode(
+                &answer.into(),
+                &self.settings.profile.encoding.write_options(),
+            ) {
+                let _ = reply.send(frame);
+            }
+        }
+    }
+
+    fn fresh_id(&mut self) -> RequestId {
+        self.salt = self.salt.wrapping_add(1);
+        let millis = SystemClock.now().unix_timestamp_nanos() / 1_000_000;
+        RequestId::from(&TerminalRequestId::generate(millis, self.salt))
+    }
+
+    fn set_status(&self, status: TerminalStatus) {
+        self.channels.status.send_if_modified(|current| {
+            let changed = *current != status;
+            *current = status;
+            changed
+        });
+    }
+}
+
+/// Answers a command that will not run: nothing was sent for it. `busy` tells the terminal is
+/// busy (rather than stopped).
+fn refuse(command: Command, reason: &str, busy: bool) {
+    let reason = reason.to_owned();
+    let query_error = || {
+        if busy {
+            TerminalError::Busy
+        } else {
+            TerminalError::Unreachable(reason.clone())
+        }
+    };
+    match command {
+        Command::Abort { reply } => {
+            let _ = reply.send(Err(TerminalError::Protocol(reason.clone())));
+        }
+        Command::Card { reply, .. } => {
+            let _ = reply.send(TerminalOutcome::NotSent { reason });
+        }
+        Command::LastResult { reply, .. } => {
+            let _ = reply.send(Err(query_error()));
+        }
+        Command::Reprint { reply, .. } => {
+            let _ = reply.send(Err(query_error()));
+        }
+        Command::Reconcile { reply, .. } => {
+            let _ = reply.send(ReconciliationOutcome::NotSent { reason });
+        }
+    }
+}
+
+fn error_of(finished: Finished) -> TerminalError {
+    match finished {
+        Finished::Answered(answer) => match answer.result() {
+            TerminalResult::Busy => TerminalError::Busy,
+            other => TerminalError::Refused(other),
+        },
+        Finished::Lost { reason } => TerminalError::Lost(reason),
+        Finished::NotSent { reason } => TerminalError::Unreachable(reason),
+    }
+}
+
+fn outcome_name(finished: &Finished) -> &'static str {
+    match finished {
+        Finished::Answered(_) => "answered",
+        Finished::Lost { .. } => "lost",
+        Finished::NotSent { .. } => "not sent",
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,270 @@
+//! Channel-1 callbacks: turning a DeviceRequest into domain outputs and its DeviceResponse.
+//!
+//! Every DeviceRequest is answered at once (the terminal blocks until it is), except an Input,
+//! which waits for the cashier's answer up to its timeout and then gets the profile's default.
+
+use std::time::Duration;
+
+use eps_core::prompt::{InputSpec, PromptAnswer};
+use eps_core::receipt::ReceiptCopy;
+use eps_core::terminal::{DeviceOutput, InputRequest};
+
+use crate::message::{
+    DeviceRequest, DeviceResponse, InputCommandKind, InputResult, InputValue, Output, OutputResult,
+    OverallResult,
+};
+use crate::profile::TerminalProfile;
+
+/// How the outputs of one DeviceRequest went.
+pub(crate) struct Outputs {
+    /// One result per requested output, in order.
+    pub(crate) results: Vec<OutputResult>,
+    /// What the domain is told.
+    pub(crate) delivered: Vec<DeviceOutput>,
+}
+
+/// Routes each output to a display or a receipt copy; `report` makes every print a report
+/// (a reconciliation's print-out). Targets that are neither get `DeviceUnavailable`.
+pub(crate) fn route_outputs(
+    outputs: &[Output],
+    profile: &TerminalProfile,
+    report: bool,
+) -> Outputs {
+    let mut results = Vec::with_capacity(outputs.len());
+    let mut delivered = Vec::new();
+    for output in outputs {
+        let target = output.target.as_str().to_owned();
+        let lines: Vec<String> = output.text_lines.iter().map(|l| l.text.clone()).collect();
+        let printer = output.target.is_printer()
+            || profile
+                .receipts
+                .iter()
+                .any(|r| r.target.eq_ignore_ascii_case(&target));
+        let result = if profile.is_display(&target) {
+            if !lines.is_empty() {
+                delivered.push(DeviceOutput::Display { target, lines });
+            }
+            OverallResult::Success
+        } else if printer {
+            // No text lines to a printer means "test the printer" (research notes §3.4).
+            if !lines.is_empty() {
+                let copy = if report {
+                    ReceiptCopy::Report
+                } else {
+                    profile.receipt_copy(&target, output.ticket_type.as_deref())
+                };
+                delivered.push(DeviceOutput::Receipt {
+                    copy,
+                    target,
+                    lines,
+                });
+            }
+            OverallResult::Success
+        } else {
+            OverallResult::DeviceUnavailable
+        };
+        results.push(OutputResult {
+            target: output.target.clone(),
+            result,
+        });
+    }
+    Outputs { results, delivered }
+}
+
+/// The answer to a DeviceRequest whose outputs went as `results` (research notes §3.4: all OK is
+/// Success, none OK is DeviceUnavailable, some is PartialFailure).
+pub(crate) fn output_response(
+    request: &DeviceRequest,
+    application_sender: &str,
+    results: Vec<OutputResult>,
+) -> DeviceResponse {
+    let ok = results
+        .iter()
+        .filter(|r| r.result == OverallResult::Success)
+        .count();
+    let overall = if ok == results.len() {
+        OverallResult::Success
+    } else if ok == 0 {
+        OverallResult::DeviceUnavailable
+    } else {
+        OverallResult::PartialFailure
+    };
+    let mut response = DeviceResponse::new(
+        response_header(request, application_sender),
+        request.request_type.clone(),
+        overall,
+    );
+    response.outputs = results;
+    response
+}
+
+/// A bare answer with one result (events, unsupported request types, aborted inputs).
+pub(crate) fn plain_response(
+    request: &DeviceRequest,
+    application_sender: &str,
+    result: OverallResult,
+) -> DeviceResponse {
+    DeviceResponse::new(
+        response_header(request, application_sender),
+        request.request_type.clone(),
+        result,
+    )
+}
+
+/// The question an Input asks, and how long the terminal waits for it.
+pub(crate) fn input_request(
+    request: &DeviceRequest,
+    profile: &TerminalProfile,
+) -> Option<(InputRequest, Duration)> {
+    let input = request.input.as_ref()?;
+    let command = &input.command;
+    let timeout = command.timeout.map_or(profile.timers.input, |secs| {
+        Duration::from_secs(u64::from(secs))
+    });
+    let lines = request
+        .outputs
+        .iter()
+        .flat_map(|o| o.text_lines.iter().map(|l| l.text.clone()))
+        .collect();
+    let spec = InputSpec {
+        command: command.kind.as_str().to_owned(),
+        min_length: command.min_length.or(command.length),
+        max_length: command.max_length.or(command.length),
+        decimals: command.decimals,
+        timeout_secs: u32::try_from(timeout.as_secs()).ok(),
+    };
+    let request = InputRequest {
+        target: input.target.as_str().to_owned(),
+        lines,
+        spec,
+        timeout: time::Duration::try_from(timeout).unwrap_or(time::Duration::MAX),
+    };
+    Some((request, timeout))
+}
+
+/// The answer to an Input: the cashier's answer, or the profile's default when there is none.
+pub(crate) fn input_response(
+    request: &DeviceRequest,
+    application_sender: &str,
+    answer: Option<PromptAnswer>,
+    profile: &TerminalProfile,
+) -> DeviceResponse {
+    let is_confirmation = request
+        .input
+        .as_ref()
+        .is_some_and(|i| i.command.kind == InputCommandKind::GetConfirmation);
+    let answer = answer.or_else(|| {
+        is_confirmation.then_some(PromptAnswer::Confirmation(
+            profile.input_default.confirmation,
+        ))
+    });
+    let (result, value) = match answer {
+        Some(PromptAnswer::Confirmation(yes)) => {
+            (OverallResult::Success, Some(InputValue::Boolean(yes)))
+        }
+        Some(PromptAnswer::Number(n)) => (OverallResult::Success, Some(InputValue::Number(n))),
+        Some(PromptAnswer::Text(t)) => (OverallResult::Success, Some(InputValue::String(t))),
+        Some(PromptAnswer::AnyKey) => (OverallResult::Success, None),
+        None => (OverallResult::TimedOut, None),
+    };
+    let mut response = output_response(
+        request,
+        application_sender,
+        request
+            .outputs
+            .iter()
+            .map(|o| OutputResult {
+                target: o.target.clone(),
+                result: OverallResult::Success,
+            })
+            .collect(),
+    );
+    response.overall_result = result.clone();
+    response.input = request.input.as_ref().map(|input| InputResult {
+        target: input.target.clone(),
+        result,
+        value,
+    });
+    response
+}
+
+fn response_header(request: &DeviceRequest, application_sender: &str) -> crate::message::Header {
+    let mut header = request.header.echo();
+    header.application_sender = Some(application_sender.to_owned());
+    header
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{
+        DeviceRequestType, DeviceTarget, Header, Input, InputCommand, RequestId, TextLine,
+    };
+
+    fn request(kind: DeviceRequestType) -> DeviceRequest {
+        DeviceRequest::new(Header::new(RequestId::parse("7").unwrap(), "1"), kind)
+    }
+
+    #[test]
+    fn outputs_map_to_displays_receipts_and_unavailable() {
+        let profile = TerminalProfile::default();
+        let mut customer = Output::lines(DeviceTarget::Printer, [TextLine::new("Kundenbeleg")]);
+        customer.ticket_type = Some("CustomerReceipt".into());
+        let outputs = [
+            Output::lines(DeviceTarget::CashierDisplay, [TextLine::new("Karte bitte")]),
+            customer,
+            Output::lines(DeviceTarget::DeliveryBox, [TextLine::new("x")]),
+        ];
+        let routed = route_outputs(&outputs, &profile, false);
+        assert_eq!(routed.delivered.len(), 2);
+        assert!(matches!(
+            &routed.delivered[1],
+            DeviceOutput::Receipt {
+                copy: ReceiptCopy::Customer,
+                ..
+            }
+        ));
+        let response = output_response(&request(DeviceRequestType::Output), "EPS", routed.results);
+        assert_eq!(response.overall_result, OverallResult::PartialFailure);
+        assert_eq!(response.outputs[2].result, OverallResult::DeviceUnavailable);
+        let report = route_outputs(&outputs[1..2], &profile, true);
+        assert!(matches!(
+            &report.delivered[0],
+            DeviceOutput::Receipt {
+                copy: ReceiptCopy::Report,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn input_defaults_and_answers() {
+        let profile = TerminalProfile::default();
+        let mut req = request(DeviceRequestType::Input);
+        let mut command = InputCommand::new(InputCommandKind::GetConfirmation);
+        command.timeout = Some(20);
+        req.input = Some(Input {
+            target: DeviceTarget::CashierKeyboard,
+            command,
+        });
+        let (asked, timeout) = input_request(&req, &profile).unwrap();
+        assert_eq!(timeout, Duration::from_secs(20));
+        assert_eq!(asked.spec.command, "GetConfirmation");
+        let defaulted = input_response(&req, "EPS", None, &profile);
+        assert_eq!(defaulted.overall_result, OverallResult::Success);
+        assert_eq!(
+            defaulted.input.unwrap().value,
+            Some(InputValue::Boolean(false))
+        );
+        let yes = input_response(
+            &req,
+            "EPS",
+            Some(PromptAnswer::Confirmation(true)),
+            &profile,
+        );
+        assert_eq!(yes.input.unwrap().value, Some(InputValue::Boolean(true)));
+        req.input.as_mut().unwrap().command.kind = InputCommandKind::GetAmount;
+        let none = input_response(&req, "EPS", None, &profile);
+        assert_eq!(none.overall_result, OverallResult::TimedOut);
+    }
+}

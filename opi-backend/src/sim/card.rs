@@ -1,0 +1,158 @@
+//! The simulated card side: card data per trace number, approval answers and receipt text.
+
+use eps_core::money::Amount;
+use time::OffsetDateTime;
+
+use super::config::{ReceiptStyle, SimConfig};
+use crate::message::{
+    Authorisation, CardPan, CardRequestType, CardServiceResponse, DeviceTarget, Header, Output,
+    OverallResult, PrivateData, RawElement, Tender, TerminalInfo, TextLine, Timestamp, TotalAmount,
+};
+
+/// A simulated card, chosen by the trace number; the number is masked from the start.
+pub(crate) struct Card {
+    pub(crate) circuit: &'static str,
+    pub(crate) masked_pan: &'static str,
+}
+
+const CARDS: [Card; 3] = [
+    Card {
+        circuit: "girocard",
+        masked_pan: "680533######4747",
+    },
+    Card {
+        circuit: "VISA",
+        masked_pan: "476173######0010",
+    },
+    Card {
+        circuit: "MasterCard",
+        masked_pan: "520000######0008",
+    },
+];
+
+pub(crate) fn card_for(stan: u32) -> &'static Card {
+    CARDS.get(stan as usize % CARDS.len()).unwrap_or(&CARDS[0])
+}
+
+/// The approval code for a trace number: six digits, deterministic.
+pub(crate) fn approval_code(stan: u32) -> String {
+    format!("{:06}", (u64::from(stan) * 7919 + 104_729) % 1_000_000)
+}
+
+/// What the terminal decided for a financial request.
+pub(crate) struct Decided<'a> {
+    pub(crate) header: Header,
+    pub(crate) request_type: CardRequestType,
+    pub(crate) result: OverallResult,
+    pub(crate) amount: Option<Amount>,
+    pub(crate) stan: Option<u32>,
+    pub(crate) error: Option<(&'a str, &'a str)>,
+    pub(crate) at: OffsetDateTime,
+}
+
+/// The CardServiceResponse for a decided request.
+pub(crate) fn response(config: &SimConfig, decided: &Decided<'_>) -> CardServiceResponse {
+    let mut response = CardServiceResponse::new(
+        decided.header.clone(),
+        decided.request_type.clone(),
+        decided.result.clone(),
+    );
+    response.terminal = Some(TerminalInfo {
+        terminal_id: Some(config.terminal_id.clone()),
+        terminal_batch: None,
+        stan: decided.stan.map(|s| format!("{s:06}")),
+        merchant_id: None,
+    });
+    if let Some(stan) = decided.stan {
+        let card = card_for(stan);
+        let approved = decided.result == OverallResult::Success;
+        response.tender = Some(Tender {
+            total_amount: decided.amount.map(TotalAmount::new),
+            authorisation: Some(Authorisation {
+                acquirer_id: Some("SIMACQ".to_owned()),
+                card_pan: Some(CardPan::new(card.masked_pan)),
+                merchant: Some(config.merchant.clone()),
+                timestamp: Timestamp::from_datetime(decided.at).ok(),
+                action_code: Some(if approved { "0" } else { "05" }.to_owned()),
+                approval_code: approved.then(|| approval_code(stan)),
+                card_circuit: Some(card.circuit.to_owned()),
+                receipt_number: Some(format!("{}", stan % 10_000)),
+                authorisation_type: Some("Online".to_owned()),
+                ..Authorisation::default()
+            }),
+        });
+    }
+    if let Some((code, text)) = decided.error {
+        response.private_data = Some(PrivateData {
+            text: String::new(),
+            elements: vec![
+                RawElement::leaf("ErrorCode", code),
+                RawElement::leaf("ErrorText", text),
+            ],
+        });
+    }
+    response
+}
+
+/// The customer and merchant receipt outputs for a decided request.
+pub(crate) fn receipts(config: &SimConfig, decided: &Decided<'_>) -> Vec<Output> {
+    let Some(stan) = decided.stan else {
+        return Vec::new();
+    };
+    let card = card_for(stan);
+    let approved = decided.result == OverallResult::Success;
+    let body = |title: &str| {
+        let mut lines = vec![
+            title.to_owned(),
+            config.merchant.clone(),
+            format!("Terminal-ID {}", config.terminal_id),
+            decided.request_type.as_str().to_owned(),
+        ];
+        if let Some(amount) = decided.amount {
+            lines.push(format!(
+                "Betrag {} {}",
+                amount.currency(),
+                amount.value_text()
+            ));
+        }
+        lines.push(format!("{}  {}", card.circuit, card.masked_pan));
+        lines.push(format!("STAN {stan:06}"));
+        if approved {
+            lines.push(format!("Genehmigung {}", approval_code(stan)));
+            lines.push("Zahlung erfolgt".to_owned());
+        } else {
+            lines.push("Abgelehnt".to_owned());
+        }
+        lines.into_iter().map(TextLine::new)
+    };
+    let copy = |title: &str, target: DeviceTarget, ticket: &str| {
+        let mut output = Output::lines(target, body(title));
+        if config.receipts == ReceiptStyle::TicketType {
+            output.ticket_type = Some(ticket.to_owned());
+        }
+        output.complete = Some(true);
+        output
+    };
+    let (customer, merchant) = match config.receipts {
+        ReceiptStyle::TicketType => (DeviceTarget::Printer, DeviceTarget::Printer),
+        ReceiptStyle::Targets => (DeviceTarget::PrinterReceipt, DeviceTarget::Printer),
+    };
+    let mut outputs = vec![copy("Kundenbeleg", customer, "CustomerReceipt")];
+    if approved {
+        outputs.push(copy("Haendlerbeleg", merchant, "MerchantReceipt"));
+    }
+    outputs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_codes_are_six_digits_and_stable() {
+        assert_eq!(approval_code(1).len(), 6);
+        assert_eq!(approval_code(42), approval_code(42));
+        assert_ne!(approval_code(1), approval_code(2));
+        assert_eq!(card_for(3).circuit, "girocard");
+    }
+}

@@ -1,0 +1,7 @@
+//! Socket tests: the real driver against `opi-sim` over loopback TCP.
+
+mod rig;
+
+mod flows;
+mod link_loss;
+mod session;

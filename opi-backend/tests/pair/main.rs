@@ -1,0 +1,9 @@
+//! Two-sided tests: the EPS's sans-IO conversation core against the simulator's core, on a
+//! virtual clock, through the real codec, with no sockets.
+
+mod harness;
+
+mod faults;
+mod flows;
+mod recovery;
+mod timers;
