@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::clients::ClientRegistry;
 use crate::config::{AuthMode, Config};
+use crate::dto::status::format_timestamp;
 
 /// The Open Retailing EPS.
 #[derive(Debug, Parser)]
@@ -132,10 +133,8 @@ async fn clients(config: Config, command: ClientCommand) -> anyhow::Result<()> {
         }
         ClientCommand::List => {
             for client in registry.list().await? {
-                println!(
-                    "{}\t{}\t{}",
-                    client.client_id, client.scopes, client.created_at
-                );
+                let created = format_timestamp(client.created_at);
+                println!("{}\t{}\t{created}", client.client_id, client.scopes);
             }
         }
         ClientCommand::Remove { name } => {

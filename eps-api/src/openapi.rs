@@ -126,3 +126,100 @@ pub fn document_json() -> &'static str {
         json
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The spec drift checks. `EPS_UPDATE_SPEC=1 cargo test -p eps-api spec_` rewrites the
+    //! committed files from the code instead of comparing (`scripts/update-spec` does that).
+
+    use std::path::PathBuf;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    const TABLE_BEGIN: &str = "<!-- error-codes:begin -->\n";
+    const TABLE_END: &str = "<!-- error-codes:end -->";
+
+    fn spec_file(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../spec")
+            .join(name)
+    }
+
+    fn updating() -> bool {
+        std::env::var("EPS_UPDATE_SPEC").is_ok_and(|v| v == "1")
+    }
+
+    #[test]
+    fn spec_openapi_json_is_what_the_code_generates() {
+        let path = spec_file("openapi.json");
+        if updating() {
+            std::fs::write(&path, document_json()).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == document_json(),
+            "spec/openapi.json differs from the code; run scripts/update-spec and review the diff"
+        );
+    }
+
+    #[test]
+    fn spec_deviations_list_every_error_code_as_the_code_has_it() {
+        let path = spec_file("DEVIATIONS.md");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (head, rest) = text.split_once(TABLE_BEGIN).expect("table start marker");
+        let (_, tail) = rest.split_once(TABLE_END).expect("table end marker");
+        let expected = format!(
+            "{head}{TABLE_BEGIN}{}{TABLE_END}{tail}",
+            ErrorCode::markdown_table()
+        );
+        if updating() {
+            std::fs::write(&path, &expected).unwrap();
+        }
+        assert!(
+            text == expected,
+            "the error table of spec/DEVIATIONS.md differs from ErrorCode; run scripts/update-spec"
+        );
+    }
+
+    #[test]
+    fn spec_deviations_name_every_path_and_property() {
+        let text = std::fs::read_to_string(spec_file("DEVIATIONS.md")).unwrap();
+        let doc: Value = serde_json::from_str(document_json()).unwrap();
+        let mut missing = Vec::new();
+        for path in doc["paths"].as_object().unwrap().keys() {
+            if !text.contains(&format!("`{path}`")) {
+                missing.push(format!("path {path}"));
+            }
+        }
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            let properties = schema["properties"].as_object().into_iter().flatten();
+            for (property, _) in properties {
+                if !text.contains(&format!("`{property}`")) {
+                    missing.push(format!("{name}.{property}"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "spec/DEVIATIONS.md does not mention: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn every_operation_declares_its_security_and_tag() {
+        let doc: Value = serde_json::from_str(document_json()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                assert!(operation["tags"].is_array(), "{method} {path} has no tag");
+                if path != "/docs/" {
+                    assert!(
+                        operation["security"].is_array(),
+                        "{method} {path} does not declare its security"
+                    );
+                }
+            }
+        }
+    }
+}

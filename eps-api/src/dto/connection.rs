@@ -36,17 +36,18 @@ pub struct ConnectBody {
     pub transmission_id: i64,
     /// The site system's software vendor.
     #[serde(default)]
+    #[schema(nullable = false)]
     pub vendor: Option<VendorBody>,
     /// `dateTimeType`: the client's time, with or without offset and fraction.
     #[schema(min_length = 10, max_length = 30, format = DateTime)]
     pub timestamp: String,
     /// `description100BaseType`.
     #[serde(default)]
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, nullable = false)]
     pub application_name: Option<String>,
     /// `description8BaseType`.
     #[serde(default)]
-    #[schema(max_length = 8)]
+    #[schema(max_length = 8, nullable = false)]
     pub application_software_version: Option<String>,
     /// `alternateIDArray`: the ids the site system acts as; the `merchantID` with
     /// `current: "yes"` selects the site.
@@ -61,15 +62,15 @@ pub struct ConnectBody {
 pub struct VendorBody {
     /// The vendor's name.
     #[serde(default)]
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, nullable = false)]
     pub vendor_name: Option<String>,
     /// The product.
     #[serde(default)]
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, nullable = false)]
     pub vendor_model: Option<String>,
     /// The product's version.
     #[serde(default)]
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, nullable = false)]
     pub vendor_model_version: Option<String>,
 }
 
@@ -88,13 +89,26 @@ pub struct SiteSystemIdBody {
 }
 
 /// The Open Retailing boolean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum YesNo {
     /// True.
     Yes,
     /// False.
     No,
+}
+
+impl<'de> Deserialize<'de> for YesNo {
+    /// Accepts exactly `"yes"` or `"no"`; anything else (`true`, `"Yes"`) is refused by name.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(s) if s == "yes" => Ok(Self::Yes),
+            serde_json::Value::String(s) if s == "no" => Ok(Self::No),
+            other => Err(serde::de::Error::custom(format!(
+                "must be \"yes\" or \"no\" (got {other})"
+            ))),
+        }
+    }
 }
 
 /// The connect answer.
@@ -339,6 +353,12 @@ mod tests {
         let mut body = spec_example();
         body["siteSystemIDs"][0]["current"] = json!("true");
         let err = serde_json::from_value::<ConnectBody>(body).unwrap_err();
-        assert!(err.to_string().contains("yes"), "{err}");
+        assert!(
+            err.to_string().contains("must be \"yes\" or \"no\""),
+            "{err}"
+        );
+        let mut body = spec_example();
+        body["siteSystemIDs"][0]["current"] = json!(true);
+        assert!(serde_json::from_value::<ConnectBody>(body).is_err());
     }
 }

@@ -36,8 +36,8 @@ pub struct Doc;
     path = "/connection",
     tag = "connection",
     operation_id = "connect",
-    params(("openretailing-connection-id" = Option<String>, Header,
-        description = "connectionIDType (1..1024 characters): present for a heartbeat")),
+    params(("openretailing-connection-id" = Option<String>, Header, nullable = false,
+        min_length = 1, max_length = 1024, description = "connectionIDType (1..1024 characters): present for a heartbeat")),
     request_body = ConnectBody,
     responses(
         (status = 200, description = "Connected (or heartbeat accepted)", body = ConnectResponse),
@@ -97,7 +97,7 @@ pub async fn connect(
     path = "/connection",
     tag = "connection",
     operation_id = "disconnect",
-    params(("openretailing-connection-id" = String, Header,
+    params(("openretailing-connection-id" = String, Header, min_length = 1, max_length = 1024,
         description = "connectionIDType (1..1024 characters): the connectionID returned by connect")),
     responses(
         (status = 200, description = "Disconnected", body = StatusResponse),

@@ -37,13 +37,16 @@ pub struct Doc;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
     /// Must be `client_credentials`.
+    #[schema(required = true, nullable = false)]
     pub grant_type: Option<String>,
     /// Space-separated scopes wanted; default all the client may have.
+    #[schema(nullable = false)]
     pub scope: Option<String>,
     /// `client_secret_post`: the client id.
+    #[schema(nullable = false)]
     pub client_id: Option<String>,
     /// `client_secret_post`: the client secret.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, nullable = false)]
     pub client_secret: Option<SecretString>,
 }
 

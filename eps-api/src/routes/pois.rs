@@ -32,7 +32,7 @@ pub struct Doc;
     path = "/POIs",
     tag = "poi",
     operation_id = "listPOIs",
-    params(("openretailing-connection-id" = String, Header,
+    params(("openretailing-connection-id" = String, Header, min_length = 1, max_length = 1024,
         description = "connectionIDType (1..1024 characters): the connectionID returned by connect")),
     responses(
         (status = 200, description = "The site's POIs", body = PoisResponse),
