@@ -176,6 +176,14 @@ impl Config {
             .map_err(|e| ConfigError::Load(Box::new(e)))
     }
 
+    /// Reads defaults and `file` only (no environment); for tests and tools.
+    pub fn load_file_only(file: &Path) -> Result<Self, ConfigError> {
+        Figment::new()
+            .merge(Toml::file_exact(file))
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+
     /// Parses a TOML document on top of the defaults (no environment); for tests and tools.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         Figment::new()
@@ -260,7 +268,9 @@ impl Config {
 fn env_provider() -> Env {
     Env::prefixed("EPS_")
         .filter(|key| {
-            let top = key.as_str().split("__").next().unwrap_or_default();
+            // Keys arrive here with their case as set (lower-casing happens later).
+            let key = key.as_str().to_ascii_lowercase();
+            let top = key.split("__").next().unwrap_or_default();
             ENV_KEYS.contains(&top)
         })
         .split("__")
@@ -334,6 +344,22 @@ mod tests {
         ] {
             assert!(err.contains(needle), "{needle} missing from {err}");
         }
+    }
+
+    #[test]
+    fn the_example_file_is_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/eps.toml");
+        let example = Config::load_file_only(&path).unwrap();
+        let example = example.validate().unwrap();
+        let defaults = Config::default().validate().unwrap();
+        assert_eq!(example.listen, defaults.listen);
+        assert_eq!(example.policy, defaults.policy);
+        assert_eq!(example.auth, defaults.auth);
+        assert_eq!(example.sites.terminals, defaults.sites.terminals);
+        assert_eq!(
+            example.sites.directory.sites(),
+            defaults.sites.directory.sites()
+        );
     }
 
     #[test]
