@@ -52,7 +52,10 @@ impl SqlStore<SqliteEngine> {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if !in_memory && let Some(dir) = options.get_filename().parent() {
+        if let Some(dir) = options.get_filename().parent()
+            && !in_memory
+            && !dir.as_os_str().is_empty()
+        {
             // Start-up only: a blocking call is fine before the pool exists.
             std::fs::create_dir_all(dir).map_err(|err| {
                 Error::Storage(format!("cannot create directory {}: {err}", dir.display()))

@@ -202,3 +202,16 @@ async fn open_dispatches_postgres_urls() {
     drop(store);
     harness.finish().await;
 }
+
+#[tokio::test]
+async fn sqlite_in_memory_store_works() {
+    let store = super::open("sqlite::memory:").await.unwrap();
+    let client = fixtures::client("pos-1");
+    store.upsert_client(&client).await.unwrap();
+    assert_eq!(store.client(&client.client_id).await.unwrap(), Some(client));
+    let events = store
+        .append_events(&[fixtures::event(None, 1)])
+        .await
+        .unwrap();
+    assert_eq!(events[0].id, crate::ids::EventId::new(1));
+}
