@@ -1,3 +1,17 @@
-//! The `eps` binary (placeholder until the API work lands).
+//! The `eps` binary: `eps serve`, `eps client add|list|remove`, `eps openapi`.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = eps_api::cli::Cli::parse();
+    match eps_api::cli::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("eps: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

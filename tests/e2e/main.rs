@@ -1,1 +1,11 @@
-//! placeholder
+//! End-to-end tests: the real `eps` server on 127.0.0.1:0, a real HTTP client, SQLite always and
+//! PostgreSQL when `EPS_TEST_DATABASE_URL` is set. One module per feature.
+
+mod admin;
+mod connection;
+mod external_issuer;
+mod limits;
+mod oauth;
+mod operations;
+mod restart;
+mod scopes;

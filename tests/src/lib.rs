@@ -1,1 +1,37 @@
-//! placeholder
+//! The end-to-end harness: the real EPS on a loopback port with a manual clock, on SQLite or on
+//! PostgreSQL (a schema per test), driven through a real HTTP client.
+//!
+//! # Layout
+//! - [`app`]: [`TestApp`], spawn / restart / stop a server, register clients, mint tokens.
+//! - [`backend`]: which store engines to run on (`EPS_TEST_DATABASE_URL`).
+//! - [`client`]: [`ApiClient`] (a site system with a token) and [`Reply`] (a read response).
+//! - [`issuer`]: an external OAuth2 issuer for tests (key, JWKS, token minting).
+
+pub mod app;
+pub mod backend;
+pub mod client;
+pub mod issuer;
+
+pub use app::{START, TestApp, TestAppBuilder};
+pub use backend::Backend;
+pub use client::{ApiClient, CONNECTION_HEADER, Credentials, Reply, connect_body};
+
+/// Process-wide set-up: the TLS provider, and logs when `TEST_LOG` is set (e.g. `debug`).
+pub fn init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        eps_api::install_crypto_provider();
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            eps_api::telemetry::init(&eps_api::config::LogConfig {
+                filter,
+                ..Default::default()
+            });
+        }
+    });
+}
+
+/// A plain HTTP client for tests.
+pub fn http_client() -> reqwest::Client {
+    init();
+    reqwest::Client::builder().build().expect("HTTP client")
+}

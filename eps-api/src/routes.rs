@@ -1,0 +1,63 @@
+//! The router: one module per resource, each with its `router()` and OpenAPI `Doc`. A new
+//! resource adds its module here, to [`router`] and to [`docs`].
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::error::{ApiError, method_not_allowed, route_not_found};
+use crate::extract::BODY_LIMIT;
+use crate::middleware::{record_metrics, response_clock};
+use crate::state::AppState;
+
+pub mod admin_connections;
+pub mod connection;
+pub mod docs;
+pub mod health;
+pub mod metrics;
+pub mod oauth;
+pub mod pois;
+
+/// Every route with the shared middleware, over `state`.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .merge(connection::router())
+        .merge(pois::router())
+        .merge(admin_connections::router())
+        .merge(health::router())
+        .merge(metrics::router())
+        .merge(docs::router());
+    if state.issuer.is_some() {
+        router = router.merge(oauth::router());
+    }
+    router
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("a handler panicked".to_owned()).into_response()
+        }))
+        .layer(axum::middleware::from_fn(record_metrics))
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            response_clock,
+        ))
+        .with_state(state)
+}
+
+/// The OpenAPI parts of every resource.
+pub fn docs() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        connection::Doc::openapi(),
+        pois::Doc::openapi(),
+        admin_connections::Doc::openapi(),
+        oauth::Doc::openapi(),
+        health::Doc::openapi(),
+        metrics::Doc::openapi(),
+        docs::Doc::openapi(),
+    ]
+}

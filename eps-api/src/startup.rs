@@ -1,0 +1,340 @@
+//! Wiring: configuration → store → OAuth2 gate → domain services → router, background tasks,
+//! and graceful shutdown. The only place that constructs [`AppState`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use eps_core::clock::{SharedClock, SystemClock};
+use eps_core::connection::ConnectionService;
+use eps_core::store::Store;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::clients::ClientRegistry;
+use crate::auth::jwks::{JwksError, RemoteKeys};
+use crate::auth::keys::{KeyError, SigningKey};
+use crate::auth::token::TokenIssuer;
+use crate::auth::verify::{KeySource, TokenVerifier};
+use crate::config::{AuthSettings, Config, ConfigError, JwksSource, Settings};
+use crate::middleware::metrics_handle;
+use crate::routes;
+use crate::state::AppState;
+
+/// How often the Prometheus recorder's upkeep runs.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// The store could not be opened.
+    #[error("opening the store: {0}")]
+    Store(eps_core::Error),
+    /// The signing key could not be loaded or created.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The external issuer's JWKS file is unusable.
+    #[error(transparent)]
+    Jwks(#[from] JwksError),
+    /// The listener has no local address.
+    #[error("listener: {0}")]
+    Listener(std::io::Error),
+    /// Serving failed.
+    #[error("serving: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Runs the EPS on `listener` until `shutdown` completes.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    Server::builder(config).run(listener, shutdown).await
+}
+
+/// Builds a [`Server`], optionally with a clock or store other than the configured ones.
+pub struct ServerBuilder {
+    config: Config,
+    clock: Option<SharedClock>,
+    store: Option<Arc<dyn Store>>,
+}
+
+impl ServerBuilder {
+    /// Uses `clock` instead of the system clock (tests drive expiry with a manual clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Uses an already opened store instead of opening `database_url` (tests use this to put
+    /// each server in its own PostgreSQL schema).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Starts and serves until `shutdown` completes.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        self.start(listener).await?.serve(shutdown).await
+    }
+
+    /// Opens the store, loads keys and builds the router; nothing is served yet.
+    pub async fn start(self, listener: TcpListener) -> Result<Server, StartError> {
+        let settings = self.config.validate()?;
+        crate::install_crypto_provider();
+        let local_addr = listener.local_addr().map_err(StartError::Listener)?;
+        create_data_dir(&settings.data_dir)?;
+        let store = match self.store {
+            Some(store) => store,
+            None => eps_core::store::open(settings.database_url.expose_secret())
+                .await
+                .map_err(StartError::Store)?,
+        };
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let public_url: Arc<str> = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"))
+            .into();
+        let (tokens, issuer) = build_gate(&settings, &public_url).await?;
+        let connections = Arc::new(ConnectionService::new(
+            store.clone(),
+            settings.sites.directory.clone(),
+            clock.clone(),
+            settings.policy,
+        ));
+        let state = AppState {
+            sites: settings.sites.directory.clone(),
+            settings: Arc::new(settings),
+            public_url,
+            clients: Arc::new(ClientRegistry::new(store.clone(), clock.clone())),
+            clock,
+            store,
+            connections,
+            tokens,
+            issuer,
+            metrics: metrics_handle(),
+            shutdown: CancellationToken::new(),
+        };
+        let background = spawn_background(&state);
+        tracing::info!(
+            address = %local_addr,
+            store = state.store.backend(),
+            sites = state.sites.sites().len(),
+            issuer = if state.issuer.is_some() { "builtin" } else { "external" },
+            "EPS ready"
+        );
+        Ok(Server {
+            router: routes::router(state.clone()),
+            listener,
+            local_addr,
+            state,
+            background,
+        })
+    }
+}
+
+/// A started EPS, ready to serve.
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: Router,
+    state: AppState,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// A builder over `config`.
+    pub fn builder(config: Config) -> ServerBuilder {
+        ServerBuilder {
+            config,
+            clock: None,
+            store: None,
+        }
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shared state (services, clock, store).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and stops the
+    /// background tasks.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let cancel = self.state.shutdown.clone();
+        let signal = {
+            let cancel = cancel.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down");
+                cancel.cancel();
+            }
+        };
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(signal)
+            .await;
+        cancel.cancel();
+        for task in self.background {
+            if let Err(e) = task.await {
+                tracing::warn!(error = %e, "a background task failed");
+            }
+        }
+        tracing::info!("stopped");
+        result.map_err(StartError::Serve)
+    }
+}
+
+/// The token verifier and, with the built-in issuer, the issuer.
+async fn build_gate(
+    settings: &Settings,
+    public_url: &str,
+) -> Result<(Arc<TokenVerifier>, Option<Arc<TokenIssuer>>), StartError> {
+    match &settings.auth {
+        AuthSettings::Builtin {
+            issuer,
+            audience,
+            token_lifetime,
+            leeway,
+        } => {
+            let key = Arc::new(SigningKey::load_or_create(&settings.data_dir)?);
+            let name = issuer.clone().unwrap_or_else(|| public_url.to_owned());
+            let issuer =
+                TokenIssuer::new(key.clone(), name.clone(), audience.clone(), *token_lifetime);
+            let verifier =
+                TokenVerifier::new(KeySource::Local(key), name, audience.clone(), *leeway);
+            Ok((Arc::new(verifier), Some(Arc::new(issuer))))
+        }
+        AuthSettings::External {
+            issuer,
+            audience,
+            jwks,
+            leeway,
+        } => {
+            let keys = Arc::new(RemoteKeys::new(jwks.clone()));
+            match (keys.load().await, jwks) {
+                (Ok(count), _) => tracing::info!(keys = count, "loaded the issuer's JWKS"),
+                (Err(e), JwksSource::File(_)) => return Err(e.into()),
+                (Err(e), JwksSource::Url { .. }) => {
+                    tracing::warn!(error = %e, "the issuer's JWKS is unavailable; not ready until it loads");
+                }
+            }
+            let verifier = TokenVerifier::new(
+                KeySource::Remote(keys),
+                issuer.clone(),
+                audience.clone(),
+                *leeway,
+            );
+            Ok((Arc::new(verifier), None))
+        }
+    }
+}
+
+/// Starts the periodic tasks; they end when `state.shutdown` fires.
+fn spawn_background(state: &AppState) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    let cancel = state.shutdown.clone();
+    let connections = state.connections.clone();
+    let every = state.settings.purge_interval;
+    tasks.push(tokio::spawn(every_until(
+        every,
+        cancel.clone(),
+        move || {
+            let connections = connections.clone();
+            async move {
+                match connections.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(count = n, "forgot expired connections"),
+                    Err(e) => tracing::warn!(error = %e, "purging expired connections failed"),
+                }
+            }
+        },
+    )));
+    let metrics = state.metrics.clone();
+    tasks.push(tokio::spawn(every_until(
+        METRICS_UPKEEP,
+        cancel.clone(),
+        move || {
+            let metrics = metrics.clone();
+            async move { metrics.run_upkeep() }
+        },
+    )));
+    if let (
+        Some(keys),
+        AuthSettings::External {
+            jwks: JwksSource::Url { refresh, .. },
+            ..
+        },
+    ) = (state.tokens.remote_keys().cloned(), &state.settings.auth)
+    {
+        let refresh = *refresh;
+        tasks.push(tokio::spawn(async move {
+            keys.refresh_every(refresh, cancel).await;
+        }));
+    }
+    tasks
+}
+
+/// Runs `job` every `period` (first after one period) until `cancel` fires.
+async fn every_until<F, Fut>(period: Duration, cancel: CancellationToken, job: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = ticker.tick() => job().await,
+        }
+    }
+}
+
+/// Creates the data directory (owner-only) if needed.
+fn create_data_dir(path: &Path) -> Result<(), StartError> {
+    let error = |source| StartError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path).map_err(error)
+}
