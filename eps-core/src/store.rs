@@ -16,7 +16,7 @@ use crate::event::{EventRecord, NewEvent};
 use crate::idempotency::IdempotencyRecord;
 use crate::ids::{
     ClientId, ConnectionId, EventId, IdempotencyKey, MerchantId, PoiId, PromptId, ReceiptId,
-    ReconciliationId, TransactionId, TransmissionId,
+    ReconciliationId, TerminalId, TerminalRequestId, TransactionId, TransmissionId,
 };
 use crate::prompt::{PromptAnswer, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
@@ -106,6 +106,14 @@ pub trait TransactionStore: Send + Sync {
     async fn transactions(&self, query: &TransactionQuery) -> Result<Vec<TransactionRecord>>;
     /// Every transaction in `pending`, `inProgress` or `unknown`, oldest first.
     async fn unresolved_transactions(&self) -> Result<Vec<TransactionRecord>>;
+    /// The transactions that refer to `original` (completions, reversals, refunds), oldest first.
+    async fn follow_ups(&self, original: &TransactionId) -> Result<Vec<TransactionRecord>>;
+    /// The transaction `terminal` ran under the OPI RequestID `request_id`.
+    async fn transaction_by_request(
+        &self,
+        terminal: &TerminalId,
+        request_id: &TerminalRequestId,
+    ) -> Result<Option<TransactionRecord>>;
     /// Appends a journal step.
     async fn append_journal(&self, entry: &JournalEntry) -> Result<()>;
     /// The journal of a transaction or reconciliation, oldest first.
