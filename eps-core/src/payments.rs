@@ -13,6 +13,7 @@
 //! - `observer`: durable steps, receipts, prompts during an operation; `prompts`: answers.
 //! - `outcome`: terminal answer → state; `recovery`: lost outcomes; `reconcile`: end of day.
 
+mod keys;
 mod observer;
 mod operation;
 mod outcome;
@@ -33,3 +34,5 @@ pub use request::{Caller, IdempotencyRequest, TransactionRequest, check_request}
 pub use service::{PaymentService, Started};
 pub use shared::PaymentPolicy;
 pub use workers::{ClaimError, Occupant, TerminalWorkers, WorkerClaim};
+#[cfg(test)]
+mod tests;

@@ -19,6 +19,7 @@ use crate::transaction::{
     JournalEntry, TransactionKind, TransactionQuery, TransactionRecord, TransactionState,
 };
 
+use super::keys::KeyLocks;
 use super::observer::{Dispatch, Tracking};
 use super::prompts::{PromptWaiters, check_answer};
 use super::request::{IdempotencyRequest, TransactionRequest, card_operation, check_request};
@@ -60,6 +61,7 @@ impl PaymentService {
             workers: TerminalWorkers::new(terminals),
             watch: TransactionWatch::default(),
             prompts: PromptWaiters::default(),
+            keys: KeyLocks::default(),
             policy,
         };
         Self {
@@ -73,6 +75,10 @@ impl PaymentService {
     /// idempotency key returns the first request's transaction without a second terminal request.
     pub async fn start(&self, request: TransactionRequest) -> Result<Started> {
         let shared = &self.shared;
+        let _key_guard = match &request.idempotency {
+            Some(idem) => Some(shared.keys.lock(&request.caller.client_id, &idem.key).await),
+            None => None,
+        };
         if let Some(idem) = &request.idempotency
             && let Some(existing) = shared
                 .store

@@ -12,6 +12,7 @@ use crate::site::SiteDirectory;
 use crate::store::Store;
 use crate::transaction::{JournalEntry, TransactionRecord, TransactionState};
 
+use super::keys::KeyLocks;
 use super::prompts::PromptWaiters;
 use super::watch::TransactionWatch;
 use super::workers::TerminalWorkers;
@@ -52,6 +53,7 @@ pub(crate) struct Shared {
     pub(crate) workers: TerminalWorkers,
     pub(crate) watch: TransactionWatch,
     pub(crate) prompts: PromptWaiters,
+    pub(crate) keys: KeyLocks,
     pub(crate) policy: PaymentPolicy,
 }
 
