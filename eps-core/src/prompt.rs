@@ -15,6 +15,23 @@ pub enum PromptKind {
     Input,
 }
 
+impl PromptKind {
+    /// The name used in the API and the store.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Display => "display",
+            Self::Input => "input",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Display, Self::Input]
+            .into_iter()
+            .find(|k| k.as_str() == value)
+    }
+}
+
 /// Where a prompt stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,6 +58,19 @@ impl PromptState {
             Self::Open => "open",
             Self::TimedOut => "timedOut",
         }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Answered,
+            Self::Cancelled,
+            Self::Displayed,
+            Self::Open,
+            Self::TimedOut,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
     }
 }
 

@@ -3,6 +3,14 @@
 //! One schema, migrations for both engines (`migrations/sqlite`, `migrations/postgres`), and one
 //! test suite run against both. Times are stored as Unix milliseconds. Writes that change a
 //! record and emit events do both in one database transaction (the outbox rule).
+//!
+//! # Layout
+//! - this file: the traits, [`Created`], and [`open`], which picks the engine by URL scheme.
+//! - `sql` ([`SqlStore`]): every trait written once in SQL both engines accept.
+//! - `engine`: the little each engine provides (run a statement, fetch rows, begin a write).
+//! - `codec`: rows of plain columns to and from records.
+//! - [`sqlite`] ([`SqliteStore`]) and [`postgres`] ([`PostgresStore`]): opening, pools, sessions.
+//! - `suite` (tests): the suite, one `#[tokio::test]` per case and engine.
 
 use std::sync::Arc;
 
@@ -24,10 +32,16 @@ use crate::reconciliation::ReconciliationRecord;
 use crate::transaction::{JournalEntry, TransactionQuery, TransactionRecord};
 
 mod codec;
+mod engine;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 #[cfg(test)]
 mod suite;
+
+pub use postgres::PostgresStore;
+pub use sql::SqlStore;
+pub use sqlite::SqliteStore;
 
 /// Site-system connections.
 #[async_trait]
@@ -225,7 +239,11 @@ pub trait EventStore: Send + Sync {
     async fn latest_event_id(&self) -> Result<EventId>;
     /// The highest id removed by retention, or zero: a reader behind it has missed events.
     async fn purged_through(&self) -> Result<EventId>;
-    /// Deletes events older than `before`; returns how many.
+    /// Deletes the oldest events, up to (not including) the first one at or after `before`, and
+    /// raises [`EventStore::purged_through`] to the last id deleted; returns how many.
+    ///
+    /// The log thus stays a contiguous run of ids; an event stamped out of order holds back the
+    /// purge of the ones after it until it is old enough itself.
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64>;
 }
 
@@ -252,9 +270,15 @@ pub trait Store:
 
 /// Opens the store a URL names and brings its schema up to date.
 ///
-/// `sqlite://path/to/eps.db` (created if missing, WAL mode) or `postgres://…`.
+/// `sqlite://path/to/eps.db` (created with its directory if missing, WAL mode) or
+/// `postgres://…` (`postgresql://` too).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    // The storage work replaces this with the SQLite and PostgreSQL stores.
-    let _ = (sqlite::SqliteStore::open, postgres::PostgresStore::open);
-    Err(crate::Error::Storage(format!("no store for {url} yet")))
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    match scheme {
+        "sqlite" => Ok(Arc::new(SqliteStore::open(url).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(PostgresStore::open(url).await?)),
+        _ => Err(crate::Error::Storage(format!(
+            "unsupported store URL scheme {scheme:?}: use sqlite://path or postgres://host/db"
+        ))),
+    }
 }

@@ -1,14 +1,139 @@
-//! Sqlite implementation of the store (to be written by the storage work).
+//! The SQLite engine: the embedded default, one file in WAL mode.
+//!
+//! `synchronous = FULL`: in WAL mode that syncs the log on every commit, so a payment state that
+//! was reported is still there after a power cut (NORMAL only survives a process crash, and may
+//! lose the last commits on power loss). Write transactions start with `BEGIN IMMEDIATE` behind an
+//! in-process lock, so this node's writers queue in order instead of polling the busy handler; the
+//! busy timeout still covers another process holding the file.
 
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::engine::{self, Engine, Row, Session, Statement};
+use super::sql::SqlStore;
 use crate::error::{Error, Result};
 
-/// The Sqlite store.
-#[derive(Debug, Clone)]
-pub struct SqliteStore;
+/// The migrations of the SQLite schema, embedded at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-impl SqliteStore {
-    /// Opens the database at `url` and runs migrations.
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pooled connections to a database file (readers run in parallel under WAL).
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The SQLite store.
+pub type SqliteStore = SqlStore<SqliteEngine>;
+
+/// A pool of connections to one SQLite database and the lock its writers queue on.
+#[derive(Debug, Clone)]
+pub struct SqliteEngine {
+    pool: SqlitePool,
+    writer: Arc<Mutex<()>>,
+}
+
+impl SqlStore<SqliteEngine> {
+    /// Opens (creating the file and its directory if missing) the database at `url`
+    /// (`sqlite://path/to/eps.db`, or `sqlite::memory:`) and runs migrations.
     pub async fn open(url: &str) -> Result<Self> {
-        Err(Error::Storage(format!("sqlite store not built yet: {url}")))
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|err| Error::Storage(format!("invalid SQLite URL {url:?}: {err}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if let Some(dir) = options.get_filename().parent()
+            && !in_memory
+            && !dir.as_os_str().is_empty()
+        {
+            // Start-up only: a blocking call is fine before the pool exists.
+            std::fs::create_dir_all(dir).map_err(|err| {
+                Error::Storage(format!("cannot create directory {}: {err}", dir.display()))
+            })?;
+        }
+        // An in-memory database lives in its one connection.
+        let max = if in_memory { 1 } else { MAX_CONNECTIONS };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self::new(SqliteEngine {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+        }))
+    }
+
+    /// Closes every connection (waiting for those in use), checkpointing the WAL.
+    pub async fn close(&self) {
+        self.engine().pool.close().await;
+    }
+}
+
+/// A write transaction, holding the writer lock until it ends.
+pub(crate) struct SqliteSession {
+    // Declared first so it is dropped (rolled back) before the lock is released.
+    tx: Transaction<'static, Sqlite>,
+    _writer: OwnedMutexGuard<()>,
+}
+
+#[async_trait]
+impl Engine for SqliteEngine {
+    type Tx = SqliteSession;
+    const NAME: &'static str = "sqlite";
+
+    async fn begin(&self) -> Result<SqliteSession> {
+        let writer = Arc::clone(&self.writer).lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(SqliteSession {
+            tx,
+            _writer: writer,
+        })
+    }
+
+    async fn execute(&self, statement: Statement) -> Result<u64> {
+        let _writer = self.writer.lock().await;
+        Ok(engine::execute(&self.pool, statement)
+            .await?
+            .rows_affected())
+    }
+
+    async fn fetch_all<R: Row>(&self, statement: Statement) -> Result<Vec<R>> {
+        engine::fetch_all(&self.pool, statement).await
+    }
+
+    async fn fetch_optional<R: Row>(&self, statement: Statement) -> Result<Option<R>> {
+        engine::fetch_optional(&self.pool, statement).await
+    }
+}
+
+#[async_trait]
+impl Session for SqliteSession {
+    async fn execute(&mut self, statement: Statement) -> Result<u64> {
+        Ok(engine::execute(&mut *self.tx, statement)
+            .await?
+            .rows_affected())
+    }
+
+    async fn fetch_optional<R: Row>(&mut self, statement: Statement) -> Result<Option<R>> {
+        engine::fetch_optional(&mut *self.tx, statement).await
+    }
+
+    async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    async fn rollback(self) -> Result<()> {
+        Ok(self.tx.rollback().await?)
     }
 }

@@ -1,0 +1,311 @@
+//! Transactions and the journal.
+
+use async_trait::async_trait;
+
+use super::{SqlStore, events, idempotency};
+use crate::error::{Error, Result};
+use crate::event::{EventRecord, NewEvent};
+use crate::idempotency::IdempotencyRecord;
+use crate::ids::{TerminalId, TerminalRequestId, TransactionId};
+use crate::store::codec::{JournalRow, TransactionRow, millis};
+use crate::store::engine::{Engine, Session, Statement, Value};
+use crate::store::{Created, TransactionStore};
+use crate::transaction::{JournalEntry, TransactionQuery, TransactionRecord};
+
+macro_rules! transaction_columns {
+    () => {
+        "id, kind, state, merchant_id, poi_id, terminal_id, client_id, connection_id, \
+         amount_minor, currency, approved_minor, approved_currency, original_id, \
+         terminal_request_id, reference, authorisation, result_code, reason, created_at, \
+         updated_at, version"
+    };
+}
+
+/// The states [`TransactionStore::unresolved_transactions`] returns, as in the partial index
+/// `transactions_unresolved` (the SQL text must match it for SQLite to use that index).
+const UNRESOLVED: &str = "state IN ('pending', 'inProgress', 'unknown')";
+
+/// Runs `write` in a transaction guarded by `idempotency`, then appends `events` and commits;
+/// when the key was already taken nothing is written.
+pub(super) async fn create_guarded<S: Session>(
+    mut session: S,
+    idempotency: Option<&IdempotencyRecord>,
+    write: Statement,
+    events: &[NewEvent],
+) -> Result<Created> {
+    if let Some(key) = idempotency
+        && let Some(existing) = idempotency::claim(&mut session, key).await?
+    {
+        session.rollback().await?;
+        return Ok(Created::Duplicate(existing));
+    }
+    session.execute(write).await?;
+    let records = events::write(&mut session, events).await?;
+    session.commit().await?;
+    Ok(Created::Inserted(records))
+}
+
+/// Runs a versioned `update`; when it changed no row, tells a stale version from a missing record.
+pub(super) async fn update_versioned<S: Session>(
+    mut session: S,
+    update: Statement,
+    exists: Statement,
+    what: String,
+    missing: Error,
+    events: &[NewEvent],
+) -> Result<Vec<EventRecord>> {
+    if session.execute(update).await? == 0 {
+        let found: Option<(i64,)> = session.fetch_optional(exists).await?;
+        session.rollback().await?;
+        return Err(match found {
+            Some(_) => Error::Conflict(what),
+            None => missing,
+        });
+    }
+    let records = events::write(&mut session, events).await?;
+    session.commit().await?;
+    Ok(records)
+}
+
+fn insert(row: TransactionRow) -> Statement {
+    bind_all(
+        Statement::new(concat!(
+            "INSERT INTO transactions (",
+            transaction_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,",
+            " $17, $18, $19, $20, $21)"
+        )),
+        row,
+    )
+}
+
+fn update(row: TransactionRow, previous_version: i64) -> Statement {
+    bind_all(
+        Statement::new(
+            "UPDATE transactions SET kind = $2, state = $3, merchant_id = $4, poi_id = $5, \
+             terminal_id = $6, client_id = $7, connection_id = $8, amount_minor = $9, \
+             currency = $10, approved_minor = $11, approved_currency = $12, original_id = $13, \
+             terminal_request_id = $14, reference = $15, authorisation = $16, result_code = $17, \
+             reason = $18, created_at = $19, updated_at = $20, version = $21 \
+             WHERE id = $1 AND version = $22",
+        ),
+        row,
+    )
+    .int(previous_version)
+}
+
+/// Binds every column, in `transaction_columns!` order.
+fn bind_all(statement: Statement, row: TransactionRow) -> Statement {
+    statement
+        .text(row.id)
+        .text(row.kind)
+        .text(row.state)
+        .text(row.merchant_id)
+        .text(row.poi_id)
+        .text(row.terminal_id)
+        .text(row.client_id)
+        .opt_text(row.connection_id)
+        .int(row.amount_minor)
+        .text(row.currency)
+        .opt_int(row.approved_minor)
+        .opt_text(row.approved_currency)
+        .opt_text(row.original_id)
+        .text(row.terminal_request_id)
+        .opt_text(row.reference)
+        .opt_text(row.authorisation)
+        .opt_text(row.result_code)
+        .opt_text(row.reason)
+        .int(row.created_at)
+        .int(row.updated_at)
+        .int(row.version)
+}
+
+/// The page `query` asks for, newest first (by creation time, then id).
+fn list(query: &TransactionQuery) -> Result<Statement> {
+    let mut statement = Statement::new(concat!(
+        "SELECT ",
+        transaction_columns!(),
+        " FROM transactions WHERE merchant_id = $1"
+    ))
+    .text(query.merchant_id.as_str());
+    if let Some(state) = query.state {
+        statement = statement.clause(" AND state = $?", text(state.as_str()));
+    }
+    if let Some(poi) = query.poi_id {
+        statement = statement.clause(" AND poi_id = $?", text(&poi.to_string()));
+    }
+    if let Some(from) = query.created_from {
+        statement = statement.clause(" AND created_at >= $?", Value::Int(Some(millis(from)?)));
+    }
+    if let Some(to) = query.created_to {
+        statement = statement.clause(" AND created_at < $?", Value::Int(Some(millis(to)?)));
+    }
+    if let Some(before) = query.before {
+        // Rows after the cursor row in the listing order; an unknown cursor matches nothing.
+        statement = statement.clause(
+            " AND (created_at, id) < (SELECT created_at, id FROM transactions WHERE id = $?)",
+            text(&before.to_string()),
+        );
+    }
+    Ok(statement
+        .push(" ORDER BY created_at DESC, id DESC")
+        .clause(" LIMIT $?", Value::Int(Some(i64::from(query.limit)))))
+}
+
+fn text(value: &str) -> Value {
+    Value::Text(Some(value.to_owned()))
+}
+
+#[async_trait]
+impl<E: Engine> TransactionStore for SqlStore<E> {
+    async fn create_transaction(
+        &self,
+        transaction: &TransactionRecord,
+        idempotency: Option<&IdempotencyRecord>,
+        events: &[NewEvent],
+    ) -> Result<Created> {
+        let write = insert(TransactionRow::encode(transaction)?);
+        let session = self.engine.begin().await?;
+        create_guarded(session, idempotency, write, events).await
+    }
+
+    async fn transaction(&self, id: &TransactionId) -> Result<Option<TransactionRecord>> {
+        let statement = Statement::new(concat!(
+            "SELECT ",
+            transaction_columns!(),
+            " FROM transactions WHERE id = $1"
+        ))
+        .text(id.to_string());
+        self.engine
+            .fetch_optional::<TransactionRow>(statement)
+            .await?
+            .map(TransactionRow::decode)
+            .transpose()
+    }
+
+    async fn update_transaction(
+        &self,
+        transaction: &TransactionRecord,
+        events: &[NewEvent],
+    ) -> Result<Vec<EventRecord>> {
+        let what = format!("transaction {}", transaction.id);
+        let previous = transaction
+            .version
+            .checked_sub(1)
+            .ok_or_else(|| Error::Conflict(what.clone()))?;
+        let write = update(TransactionRow::encode(transaction)?, previous);
+        let exists = Statement::new("SELECT version FROM transactions WHERE id = $1")
+            .text(transaction.id.to_string());
+        let session = self.engine.begin().await?;
+        update_versioned(
+            session,
+            write,
+            exists,
+            what,
+            Error::UnknownTransaction,
+            events,
+        )
+        .await
+    }
+
+    async fn transactions(&self, query: &TransactionQuery) -> Result<Vec<TransactionRecord>> {
+        self.engine
+            .fetch_all::<TransactionRow>(list(query)?)
+            .await?
+            .into_iter()
+            .map(TransactionRow::decode)
+            .collect()
+    }
+
+    async fn unresolved_transactions(&self) -> Result<Vec<TransactionRecord>> {
+        let statement = Statement::new(concat!(
+            "SELECT ",
+            transaction_columns!(),
+            " FROM transactions WHERE "
+        ))
+        .push(UNRESOLVED)
+        .push(" ORDER BY created_at, id");
+        self.engine
+            .fetch_all::<TransactionRow>(statement)
+            .await?
+            .into_iter()
+            .map(TransactionRow::decode)
+            .collect()
+    }
+
+    async fn follow_ups(&self, original: &TransactionId) -> Result<Vec<TransactionRecord>> {
+        let statement = Statement::new(concat!(
+            "SELECT ",
+            transaction_columns!(),
+            " FROM transactions WHERE original_id = $1 ORDER BY created_at, id"
+        ))
+        .text(original.to_string());
+        self.engine
+            .fetch_all::<TransactionRow>(statement)
+            .await?
+            .into_iter()
+            .map(TransactionRow::decode)
+            .collect()
+    }
+
+    /// The newest, should a terminal ever reuse a RequestID.
+    async fn transaction_by_request(
+        &self,
+        terminal: &TerminalId,
+        request_id: &TerminalRequestId,
+    ) -> Result<Option<TransactionRecord>> {
+        let statement = Statement::new(concat!(
+            "SELECT ",
+            transaction_columns!(),
+            " FROM transactions WHERE terminal_id = $1 AND terminal_request_id = $2",
+            " ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .text(terminal.as_str())
+        .text(request_id.as_str());
+        self.engine
+            .fetch_optional::<TransactionRow>(statement)
+            .await?
+            .map(TransactionRow::decode)
+            .transpose()
+    }
+
+    async fn append_journal(&self, entry: &JournalEntry) -> Result<()> {
+        let row = JournalRow::encode(entry)?;
+        let statement = Statement::new(
+            "INSERT INTO journal (subject_id, at, step, detail) VALUES ($1, $2, $3, $4)",
+        )
+        .text(row.subject_id)
+        .int(row.at)
+        .text(row.step)
+        .text(row.detail);
+        self.engine.execute(statement).await?;
+        Ok(())
+    }
+
+    async fn journal(&self, subject_id: &str) -> Result<Vec<JournalEntry>> {
+        let statement = Statement::new(
+            "SELECT subject_id, at, step, detail FROM journal WHERE subject_id = $1 \
+             ORDER BY at, seq",
+        )
+        .text(subject_id);
+        self.engine
+            .fetch_all::<JournalRow>(statement)
+            .await?
+            .into_iter()
+            .map(JournalRow::decode)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transaction::TransactionState;
+
+    #[test]
+    fn unresolved_filter_lists_exactly_the_unresolved_states() {
+        for state in TransactionState::ALL {
+            let listed = super::UNRESOLVED.contains(&format!("'{}'", state.as_str()));
+            assert_eq!(listed, state.is_unresolved(), "{state}");
+        }
+    }
+}
