@@ -36,9 +36,10 @@ pub(crate) async fn run(
     if let Err(err) = result {
         tracing::error!(%err, transaction = %record.id, "transaction could not be concluded; recovery will retry");
     }
+    // Free the terminal before waiters wake, so a client that saw the outcome can go on at once.
+    drop(claim);
     tracking.signal(Dispatch::NotSent);
     shared.watch.forget(&record.id);
-    drop(claim);
 }
 
 async fn conclude(

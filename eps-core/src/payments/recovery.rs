@@ -112,7 +112,7 @@ async fn mismatch(
                     .store
                     .transaction_by_request(&record.terminal_id, &request)
                     .await?
-                    .is_some_and(|t| t.created_at < record.created_at && t.id != record.id),
+                    .is_some_and(|t| (t.created_at, t.id) < (record.created_at, record.id)),
                 Err(_) => false,
             }
         }

@@ -283,8 +283,9 @@ impl PaymentService {
         timeout: std::time::Duration,
     ) -> Result<TransactionRecord> {
         self.transaction(merchant, id).await?;
-        self.wait_until(id, timeout, |r| !r.state.is_unresolved())
-            .await
+        // Wait for the operation to end (its watch closes), recovery included, not merely for a
+        // final state: the terminal is free again by then.
+        self.wait_until(id, timeout, |_| false).await
     }
 
     async fn wait_until(

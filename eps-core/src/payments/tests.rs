@@ -227,6 +227,12 @@ async fn harness() -> Harness {
         ..Default::default()
     };
     let events = EventLog::new(store.clone(), 1024);
+    let tailer = events.clone();
+    tokio::spawn(async move {
+        tailer
+            .run_tailer(std::time::Duration::from_millis(50), std::future::pending())
+            .await
+    });
     let service = PaymentService::new(
         store.clone(),
         Arc::new(sites),
