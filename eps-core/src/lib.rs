@@ -13,6 +13,8 @@
 //! - [`idempotency`]: request fingerprints and remembered keys.
 //! - [`event`]: event kinds and the durable, ordered event log with its fan-out.
 //! - [`terminal`]: the port a terminal backend implements.
+//! - [`payments`]: the payment service: workers per terminal, operations, recovery, prompts.
+//! - [`redact`]: card-number masking for everything written down.
 //! - [`store`]: storage traits with SQLite and PostgreSQL implementations.
 #![cfg_attr(
     not(test),
@@ -27,9 +29,11 @@ pub mod event;
 pub mod idempotency;
 pub mod ids;
 pub mod money;
+pub mod payments;
 pub mod prompt;
 pub mod receipt;
 pub mod reconciliation;
+pub mod redact;
 pub mod site;
 pub mod store;
 pub mod terminal;

@@ -70,7 +70,8 @@ pub enum TransactionState {
     Completed,
     /// Declined by the terminal or host; no money moved.
     Declined,
-    /// Definitely never reached the terminal (or proved never completed there); no money moved.
+    /// Never reached the terminal, was refused unprocessed, or is proved never completed there;
+    /// no money moved.
     Failed,
     /// Bytes were written to the terminal; the outcome is awaited.
     InProgress,
@@ -130,7 +131,9 @@ impl TransactionState {
         use TransactionState::*;
         let allowed = match self {
             Pending => matches!(to, InProgress | Failed | Unknown),
-            InProgress => matches!(to, Approved | Declined | Aborted | Unknown),
+            // Failed from inProgress: the terminal answered Busy/DeviceUnavailable/LoggedOut and
+            // never started the operation.
+            InProgress => matches!(to, Approved | Declined | Aborted | Failed | Unknown),
             Unknown => matches!(to, Approved | Declined | Aborted | Failed | Unknown),
             Approved => matches!(to, Completed | Reversed | Refunded),
             Completed => matches!(to, Reversed | Refunded),
@@ -264,9 +267,10 @@ mod tests {
     }
 
     #[test]
-    fn sent_transactions_never_become_failed_directly() {
-        assert!(InProgress.transition(Failed).is_err());
+    fn follow_the_design_states() {
         assert!(InProgress.transition(Unknown).is_ok());
+        assert!(InProgress.transition(Pending).is_err());
+        assert!(Approved.transition(Declined).is_err());
         assert!(Pending.transition(Failed).is_ok());
         assert!(Unknown.transition(Approved).is_ok());
         assert!(Approved.transition(Completed).is_ok());

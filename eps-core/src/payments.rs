@@ -1,0 +1,38 @@
+//! Payments: card transactions on the site's terminals, durable first and exactly once.
+//!
+//! One worker slot per terminal runs one card operation at a time. A transaction is written
+//! `pending` before any byte reaches the terminal, journalled at every step, moved to
+//! `inProgress` once the request is on the wire, and to its final state from the terminal's own
+//! answer. A lost answer goes through recovery (RepeatLastMessage, TicketReprint evidence) and
+//! ends in the terminal's truth or `unknown` with the reason.
+//!
+//! # Layout
+//! - `request`: what is asked and the rules follow-ups must meet.
+//! - `workers`: one slot per terminal.
+//! - `service`: the public [`PaymentService`]; `operation`: one operation to its end.
+//! - `observer`: durable steps, receipts, prompts during an operation; `prompts`: answers.
+//! - `outcome`: terminal answer → state; `recovery`: lost outcomes; `reconcile`: end of day.
+
+mod keys;
+mod observer;
+mod operation;
+mod outcome;
+mod prompts;
+mod reconcile;
+mod recovery;
+mod request;
+mod service;
+mod shared;
+mod watch;
+mod workers;
+
+pub use operation::UNREACHABLE;
+pub use outcome::{Verdict, verdict};
+pub use prompts::check_answer;
+pub use reconcile::ReconciliationRequest;
+pub use request::{Caller, IdempotencyRequest, TransactionRequest, check_request};
+pub use service::{PaymentService, Started};
+pub use shared::PaymentPolicy;
+pub use workers::{ClaimError, Occupant, TerminalWorkers, WorkerClaim};
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,327 @@
+//! The domain side of a running terminal request: durable steps, receipts, prompts, card events.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::sync::oneshot;
+
+use crate::event::{EventKind, NewEvent};
+use crate::ids::{MerchantId, PoiId, PromptId, ReceiptId, ReconciliationId, TransactionId};
+use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
+use crate::receipt::ReceiptRecord;
+use crate::redact::mask_pans;
+use crate::terminal::{DeviceOutput, InputRequest, OperationObserver};
+use crate::transaction::{TransactionRecord, TransactionState};
+
+use super::shared::Shared;
+
+/// What the terminal's callbacks belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// A card transaction.
+    Transaction(TransactionId),
+    /// A reconciliation.
+    Reconciliation(ReconciliationId),
+}
+
+/// Whether the request was put on the wire, for the caller waiting to answer 202 or 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dispatch {
+    /// The whole request was written.
+    Sent,
+    /// Nothing was sent (or the operation ended before it was).
+    NotSent,
+}
+
+/// A card operation's record and the signal its caller waits on.
+pub(crate) struct Tracking {
+    pub(crate) record: Arc<tokio::sync::Mutex<TransactionRecord>>,
+    dispatched: Mutex<Option<oneshot::Sender<Dispatch>>>,
+}
+
+impl Tracking {
+    /// Tracks `record`, signalling `dispatched` once it is known whether it was sent.
+    pub(crate) fn new(record: TransactionRecord, dispatched: oneshot::Sender<Dispatch>) -> Self {
+        Self {
+            record: Arc::new(tokio::sync::Mutex::new(record)),
+            dispatched: Mutex::new(Some(dispatched)),
+        }
+    }
+
+    /// Signals the caller once; later calls do nothing.
+    pub(crate) fn signal(&self, dispatch: Dispatch) {
+        if let Some(sender) = self
+            .dispatched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = sender.send(dispatch); // the caller may have given up waiting
+        }
+    }
+}
+
+/// Implements [`OperationObserver`] for one request.
+pub(crate) struct Observer {
+    shared: Arc<Shared>,
+    merchant_id: MerchantId,
+    poi_id: PoiId,
+    subject: Subject,
+    tracking: Option<Arc<Tracking>>,
+}
+
+impl Observer {
+    /// An observer for the card operation tracked by `tracking`.
+    pub(crate) fn for_operation(
+        shared: Arc<Shared>,
+        record: &TransactionRecord,
+        tracking: Arc<Tracking>,
+    ) -> Self {
+        Self {
+            shared,
+            merchant_id: record.merchant_id.clone(),
+            poi_id: record.poi_id,
+            subject: Subject::Transaction(record.id),
+            tracking: Some(tracking),
+        }
+    }
+
+    /// An observer that only stores callbacks (receipt reprints, reconciliations).
+    pub(crate) fn for_callbacks(
+        shared: Arc<Shared>,
+        merchant_id: MerchantId,
+        poi_id: PoiId,
+        subject: Subject,
+    ) -> Self {
+        Self {
+            shared,
+            merchant_id,
+            poi_id,
+            subject,
+            tracking: None,
+        }
+    }
+
+    fn subject_id(&self) -> String {
+        match self.subject {
+            Subject::Transaction(id) => id.to_string(),
+            Subject::Reconciliation(id) => id.to_string(),
+        }
+    }
+
+    fn transaction_id(&self) -> Option<TransactionId> {
+        match self.subject {
+            Subject::Transaction(id) => Some(id),
+            Subject::Reconciliation(_) => None,
+        }
+    }
+
+    async fn store_receipt(
+        &self,
+        copy: crate::receipt::ReceiptCopy,
+        target: String,
+        lines: Vec<String>,
+    ) {
+        let now = self.shared.now();
+        let receipt = ReceiptRecord {
+            id: ReceiptId::generate(),
+            merchant_id: self.merchant_id.clone(),
+            poi_id: self.poi_id,
+            transaction_id: self.transaction_id(),
+            reconciliation_id: match self.subject {
+                Subject::Reconciliation(id) => Some(id),
+                Subject::Transaction(_) => None,
+            },
+            copy,
+            device_target: target,
+            lines: lines.iter().map(|l| mask_pans(l)).collect(),
+            created_at: now,
+        };
+        let event = NewEvent {
+            merchant_id: Some(self.merchant_id.clone()),
+            at: now,
+            kind: EventKind::ReceiptAvailable {
+                receipt_id: receipt.id,
+                poi_id: self.poi_id,
+                transaction_id: receipt.transaction_id,
+                reconciliation_id: receipt.reconciliation_id,
+                copy,
+            },
+        };
+        match self.shared.store.insert_receipt(&receipt, &[event]).await {
+            Ok(_) => {
+                self.shared.events.committed();
+                let detail = format!(
+                    "{} copy, {} lines, receipt {}",
+                    copy.as_str(),
+                    receipt.lines.len(),
+                    receipt.id
+                );
+                self.shared
+                    .journal_best_effort(self.subject_id(), "receipt", detail)
+                    .await;
+            }
+            Err(err) => {
+                tracing::error!(%err, subject = %self.subject_id(), "receipt could not be stored")
+            }
+        }
+    }
+
+    async fn store_prompt(&self, prompt: &PromptRecord) -> bool {
+        let event = NewEvent {
+            merchant_id: Some(self.merchant_id.clone()),
+            at: prompt.created_at,
+            kind: EventKind::PromptAvailable {
+                prompt_id: prompt.id,
+                poi_id: self.poi_id,
+                transaction_id: prompt.transaction_id,
+                prompt_kind: prompt.kind,
+            },
+        };
+        match self.shared.store.insert_prompt(prompt, &[event]).await {
+            Ok(_) => {
+                self.shared.events.committed();
+                true
+            }
+            Err(err) => {
+                tracing::error!(%err, subject = %self.subject_id(), "prompt could not be stored");
+                false
+            }
+        }
+    }
+
+    fn new_prompt(&self, kind: PromptKind, target: String, lines: Vec<String>) -> PromptRecord {
+        let now = self.shared.now();
+        PromptRecord {
+            id: PromptId::generate(),
+            merchant_id: self.merchant_id.clone(),
+            poi_id: self.poi_id,
+            transaction_id: self.transaction_id(),
+            kind,
+            device_target: target,
+            lines: lines.iter().map(|l| mask_pans(l)).collect(),
+            input: None,
+            state: if kind == PromptKind::Display {
+                PromptState::Displayed
+            } else {
+                PromptState::Open
+            },
+            answer: None,
+            answered_by: None,
+            created_at: now,
+            expires_at: None,
+            updated_at: now,
+        }
+    }
+}
+
+#[async_trait]
+impl OperationObserver for Observer {
+    async fn before_send(&self) -> Result<(), String> {
+        self.shared
+            .journal(self.subject_id(), "sending", "request about to be written")
+            .await
+            .map_err(|err| err.to_string())
+    }
+
+    async fn sent(&self) {
+        self.shared
+            .journal_best_effort(self.subject_id(), "sent", "request written")
+            .await;
+        let Some(tracking) = &self.tracking else {
+            return;
+        };
+        let mut record = tracking.record.lock().await;
+        if record.state == TransactionState::Pending
+            && let Err(err) = self
+                .shared
+                .save(&mut record, TransactionState::InProgress, |_| {})
+                .await
+        {
+            // The "sending" journal step already tells recovery that the request may be out.
+            tracing::error!(%err, transaction = %record.id, "inProgress could not be saved");
+        }
+        drop(record);
+        tracking.signal(Dispatch::Sent);
+    }
+
+    async fn output(&self, output: DeviceOutput) {
+        match output {
+            DeviceOutput::Receipt {
+                copy,
+                target,
+                lines,
+            } => self.store_receipt(copy, target, lines).await,
+            DeviceOutput::Display { target, lines } => {
+                let prompt = self.new_prompt(PromptKind::Display, target, lines);
+                self.store_prompt(&prompt).await;
+            }
+        }
+    }
+
+    async fn input(&self, request: InputRequest) -> Option<PromptAnswer> {
+        let mut prompt = self.new_prompt(PromptKind::Input, request.target, request.lines);
+        let wait = request
+            .timeout
+            .min(self.shared.policy.input_timeout_cap)
+            .max(time::Duration::ZERO);
+        prompt.expires_at = Some(prompt.created_at + wait);
+        prompt.input = Some(request.spec);
+        let answer = self.shared.prompts.wait_for(prompt.id);
+        if !self.store_prompt(&prompt).await {
+            self.shared.prompts.forget(&prompt.id);
+            return None;
+        }
+        let wait = std::time::Duration::try_from(wait).unwrap_or_default();
+        let answered = tokio::time::timeout(wait, answer).await;
+        self.shared.prompts.forget(&prompt.id);
+        if let Ok(Ok(answer)) = answered {
+            return Some(answer);
+        }
+        let now = self.shared.now();
+        match self
+            .shared
+            .store
+            .close_prompt(&prompt.id, PromptState::TimedOut, None, None, now)
+            .await
+        {
+            Ok(true) => {
+                self.shared
+                    .journal_best_effort(
+                        self.subject_id(),
+                        "prompt",
+                        format!("prompt {} timed out", prompt.id),
+                    )
+                    .await;
+                None
+            }
+            // Answered just as the wait ended: use the stored answer.
+            Ok(false) => self
+                .shared
+                .store
+                .prompt(&prompt.id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|p| p.answer),
+            Err(err) => {
+                tracing::error!(%err, prompt = %prompt.id, "prompt timeout could not be saved");
+                None
+            }
+        }
+    }
+
+    async fn card_acquired(&self) {
+        let event = NewEvent {
+            merchant_id: Some(self.merchant_id.clone()),
+            at: self.shared.now(),
+            kind: EventKind::CardAcquisition {
+                poi_id: self.poi_id,
+                transaction_id: self.transaction_id(),
+            },
+        };
+        if let Err(err) = self.shared.events.append(&[event]).await {
+            tracing::error!(%err, "card acquisition event could not be stored");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Running one card operation to its end: dispatch, the terminal's answer, follow-up effects.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::terminal::{CardOperation, TerminalOutcome, TerminalRequest, TerminalResponse};
+use crate::transaction::{TransactionKind, TransactionRecord, TransactionState};
+
+use super::observer::{Dispatch, Observer, Tracking};
+use super::outcome::verdict;
+use super::recovery;
+use super::shared::Shared;
+use super::workers::WorkerClaim;
+
+/// Drives `tracking`'s transaction on the claimed terminal until it is final or handed to an
+/// operator as `unknown`; releases the terminal at the end.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    claim: WorkerClaim,
+    tracking: Arc<Tracking>,
+    operation: CardOperation,
+) {
+    let record = tracking.record.lock().await.clone();
+    let observer = Arc::new(Observer::for_operation(
+        shared.clone(),
+        &record,
+        tracking.clone(),
+    ));
+    let request = TerminalRequest {
+        request_id: record.terminal_request_id.clone(),
+        operation,
+    };
+    let outcome = claim.terminal().card_operation(request, observer).await;
+    let mut record = tracking.record.lock().await;
+    let result = conclude(&shared, &claim, &mut record, outcome).await;
+    if let Err(err) = result {
+        tracing::error!(%err, transaction = %record.id, "transaction could not be concluded; recovery will retry");
+    }
+    // Free the terminal before waiters wake, so a client that saw the outcome can go on at once.
+    drop(claim);
+    tracking.signal(Dispatch::NotSent);
+    shared.watch.forget(&record.id);
+}
+
+async fn conclude(
+    shared: &Arc<Shared>,
+    claim: &WorkerClaim,
+    record: &mut TransactionRecord,
+    outcome: TerminalOutcome,
+) -> Result<()> {
+    match outcome {
+        TerminalOutcome::NotSent { reason } if record.state == TransactionState::Pending => {
+            shared
+                .journal_best_effort(record.id, "notSent", reason.clone())
+                .await;
+            shared
+                .save(record, TransactionState::Failed, |r| {
+                    r.result_code = Some(UNREACHABLE.into());
+                    r.reason = Some(format!(
+                        "the terminal could not be reached; nothing was sent: {reason}"
+                    ));
+                })
+                .await
+        }
+        TerminalOutcome::NotSent { reason } | TerminalOutcome::Lost { reason } => {
+            shared
+                .journal_best_effort(record.id, "linkLost", reason.clone())
+                .await;
+            shared
+                .save(record, TransactionState::Unknown, |r| {
+                    r.reason = Some(format!(
+                        "the terminal's answer was lost ({reason}); recovering"
+                    ));
+                })
+                .await?;
+            recovery::recover(shared, claim.terminal(), record).await
+        }
+        TerminalOutcome::Answered(response) => {
+            apply_answer(shared, record, &response, "response").await?;
+            if record.state == TransactionState::Unknown {
+                recovery::recover(shared, claim.terminal(), record).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The result code of a transaction whose terminal could not be reached (nothing sent).
+pub const UNREACHABLE: &str = "unreachable";
+
+/// Records a terminal's answer (or a recovered one) and settles the original of a follow-up.
+pub(crate) async fn apply_answer(
+    shared: &Shared,
+    record: &mut TransactionRecord,
+    response: &TerminalResponse,
+    source: &str,
+) -> Result<()> {
+    let verdict = verdict(response);
+    shared
+        .journal_best_effort(
+            record.id,
+            source,
+            format!("{} -> {}", verdict.result_code, verdict.state),
+        )
+        .await;
+    if record.state == TransactionState::Pending {
+        // The terminal answered, so the request was sent even if `inProgress` was not saved.
+        shared
+            .save(record, TransactionState::InProgress, |_| {})
+            .await?;
+    }
+    shared
+        .save(record, verdict.state, |r| {
+            r.result_code = Some(verdict.result_code.clone());
+            r.reason = verdict.reason.clone();
+            if response.authorisation.is_some() {
+                r.authorisation = response.authorisation.clone();
+            }
+            if let Some(amount) = response.amount
+                && amount.currency() == r.amount.currency()
+            {
+                r.approved_amount = Some(amount);
+            }
+        })
+        .await?;
+    if record.state == TransactionState::Approved {
+        settle_original(shared, record).await?;
+    }
+    Ok(())
+}
+
+/// Moves the original of an approved follow-up to `completed`, `reversed` or `refunded`.
+async fn settle_original(shared: &Shared, follow_up: &TransactionRecord) -> Result<()> {
+    let Some(original_id) = follow_up.original_id else {
+        return Ok(());
+    };
+    for _ in 0..3 {
+        let mut original = shared.load(&original_id).await?;
+        let to = match follow_up.kind {
+            TransactionKind::Completion => TransactionState::Completed,
+            TransactionKind::Reversal => TransactionState::Reversed,
+            TransactionKind::Refund => {
+                let paid = original.approved_amount.unwrap_or(original.amount);
+                let refunded: i64 = shared
+                    .store
+                    .follow_ups(&original_id)
+                    .await?
+                    .iter()
+                    .filter(|t| {
+                        t.kind == TransactionKind::Refund && t.state == TransactionState::Approved
+                    })
+                    .map(|t| t.approved_amount.unwrap_or(t.amount).minor())
+                    .sum();
+                if refunded < paid.minor() {
+                    return Ok(());
+                }
+                TransactionState::Refunded
+            }
+            TransactionKind::Payment | TransactionKind::PreAuthorisation => return Ok(()),
+        };
+        if original.state == to {
+            return Ok(());
+        }
+        match shared.save(&mut original, to, |_| {}).await {
+            Err(Error::Conflict(_)) => continue,
+            other => return other,
+        }
+    }
+    Err(Error::Conflict(format!(
+        "original transaction {original_id}"
+    )))
+}

@@ -1,0 +1,296 @@
+//! Reconciliation: end-of-day totals from a terminal, run like a card operation (one at a time).
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::event::{EventKind, NewEvent};
+use crate::idempotency::IdempotencyRecord;
+use crate::ids::{MerchantId, PoiId, ReconciliationId};
+use crate::receipt::ReceiptRecord;
+use crate::reconciliation::{ReconciliationRecord, ReconciliationState};
+use crate::store::Created;
+use crate::terminal::{ReconciliationOutcome, TerminalResult};
+
+use super::observer::{Observer, Subject};
+use super::outcome::result_name;
+use super::request::{Caller, IdempotencyRequest};
+use super::service::PaymentService;
+use super::shared::Shared;
+use super::workers::{ClaimError, Occupant, WorkerClaim};
+
+/// A request for end-of-day totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconciliationRequest {
+    /// Who asks.
+    pub caller: Caller,
+    /// The POI whose terminal is reconciled.
+    pub poi_id: PoiId,
+    /// True to close the terminal's batch (ReconciliationWithClosure).
+    pub closure: bool,
+    /// The idempotency key, when sent.
+    pub idempotency: Option<IdempotencyRequest>,
+}
+
+impl PaymentService {
+    /// Starts a reconciliation; returns at once with the stored record (and whether it is replayed).
+    pub async fn start_reconciliation(
+        &self,
+        request: ReconciliationRequest,
+    ) -> Result<(ReconciliationRecord, bool)> {
+        let shared = &self.shared;
+        let merchant = &request.caller.merchant_id;
+        if let Some(idem) = &request.idempotency
+            && let Some(existing) = shared
+                .store
+                .idempotency(&request.caller.client_id, &idem.key)
+                .await?
+        {
+            return Ok((
+                self.replay_reconciliation(merchant, existing, idem).await?,
+                true,
+            ));
+        }
+        let poi = shared
+            .sites
+            .poi(&request.poi_id)
+            .filter(|p| &p.merchant_id == merchant)
+            .ok_or(Error::UnknownPoi)?
+            .clone();
+        let claim = match shared
+            .workers
+            .try_claim(&poi.terminal_id, Occupant::Service)
+        {
+            Ok(claim) => claim,
+            Err(ClaimError::Busy(Occupant::Transaction(active))) => {
+                return Err(Error::PoiBusy {
+                    active: Some(active),
+                });
+            }
+            Err(ClaimError::Busy(Occupant::Service)) => {
+                return Err(Error::PoiBusy { active: None });
+            }
+            Err(ClaimError::UnknownTerminal) => {
+                return Err(Error::PoiUnavailable {
+                    terminal: poi.terminal_id,
+                    reason: "not driven by this node".into(),
+                });
+            }
+        };
+        let now = shared.now();
+        let record = ReconciliationRecord {
+            id: ReconciliationId::generate(),
+            merchant_id: poi.merchant_id.clone(),
+            poi_id: poi.poi_id,
+            terminal_id: poi.terminal_id.clone(),
+            client_id: request.caller.client_id.clone(),
+            closure: request.closure,
+            state: ReconciliationState::Pending,
+            totals: Vec::new(),
+            terminal_request_id: shared.request_id(),
+            result_code: None,
+            reason: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let idempotency = request.idempotency.as_ref().map(|idem| IdempotencyRecord {
+            client_id: request.caller.client_id.clone(),
+            key: idem.key.clone(),
+            fingerprint: idem.fingerprint.clone(),
+            resource: Some(format!("reconciliation:{}", record.id)),
+            outcome: None,
+            created_at: now,
+            expires_at: now + shared.policy.idempotency_ttl,
+        });
+        match shared
+            .store
+            .create_reconciliation(&record, idempotency.as_ref(), &[])
+            .await?
+        {
+            Created::Inserted(_) => {}
+            Created::Duplicate(existing) => {
+                drop(claim);
+                let idem = request
+                    .idempotency
+                    .as_ref()
+                    .ok_or_else(|| Error::Internal("duplicate without a key".into()))?;
+                return Ok((
+                    self.replay_reconciliation(merchant, existing, idem).await?,
+                    true,
+                ));
+            }
+        }
+        shared
+            .journal_best_effort(record.id, "created", format!("closure {}", record.closure))
+            .await;
+        tokio::spawn(run(shared.clone(), claim, record.clone()));
+        Ok((record, false))
+    }
+
+    async fn replay_reconciliation(
+        &self,
+        merchant: &MerchantId,
+        existing: IdempotencyRecord,
+        idem: &IdempotencyRequest,
+    ) -> Result<ReconciliationRecord> {
+        if existing.fingerprint != idem.fingerprint {
+            return Err(Error::IdempotencyMismatch);
+        }
+        let id = existing
+            .resource
+            .as_deref()
+            .and_then(|r| r.strip_prefix("reconciliation:"))
+            .and_then(|id| ReconciliationId::parse(id).ok())
+            .ok_or(Error::IdempotencyMismatch)?;
+        self.reconciliation(merchant, &id).await
+    }
+
+    /// A reconciliation of `merchant`'s site.
+    pub async fn reconciliation(
+        &self,
+        merchant: &MerchantId,
+        id: &ReconciliationId,
+    ) -> Result<ReconciliationRecord> {
+        self.shared
+            .store
+            .reconciliation(id)
+            .await?
+            .filter(|r| &r.merchant_id == merchant)
+            .ok_or(Error::NotFound("reconciliation"))
+    }
+
+    /// The report receipts of a reconciliation.
+    pub async fn reconciliation_receipts(
+        &self,
+        merchant: &MerchantId,
+        id: &ReconciliationId,
+    ) -> Result<Vec<ReceiptRecord>> {
+        self.reconciliation(merchant, id).await?;
+        self.shared.store.reconciliation_receipts(id).await
+    }
+
+    /// Waits up to `timeout` for a reconciliation to end and returns it as it then stands.
+    pub async fn wait_reconciliation(
+        &self,
+        merchant: &MerchantId,
+        id: &ReconciliationId,
+        timeout: std::time::Duration,
+    ) -> Result<ReconciliationRecord> {
+        let mut subscription = self.shared.events.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let record = self.reconciliation(merchant, id).await?;
+            if !matches!(
+                record.state,
+                ReconciliationState::Pending | ReconciliationState::InProgress
+            ) {
+                return Ok(record);
+            }
+            let next = tokio::time::timeout_at(deadline, subscription.recv()).await;
+            match next {
+                Err(_) => return Ok(record),
+                Ok(Ok(event)) if !matches!(&event.kind, EventKind::ReconciliationCompletion { reconciliation_id, .. } if reconciliation_id == id) =>
+                    {}
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+async fn run(shared: Arc<Shared>, claim: WorkerClaim, mut record: ReconciliationRecord) {
+    let observer = Arc::new(Observer::for_callbacks(
+        shared.clone(),
+        record.merchant_id.clone(),
+        record.poi_id,
+        Subject::Reconciliation(record.id),
+    ));
+    if let Err(err) = save(
+        &shared,
+        &mut record,
+        ReconciliationState::InProgress,
+        |_| {},
+    )
+    .await
+    {
+        tracing::error!(%err, reconciliation = %record.id, "reconciliation could not start");
+        return;
+    }
+    let outcome = claim
+        .terminal()
+        .reconcile(record.terminal_request_id.clone(), record.closure, observer)
+        .await;
+    drop(claim);
+    let result = match outcome {
+        ReconciliationOutcome::Answered(report) => {
+            let state = if report.result == TerminalResult::Success { ReconciliationState::Completed } else { ReconciliationState::Failed };
+            let code = match &report.error_code {
+                Some(code) => format!("{}/{code}", result_name(&report.result)),
+                None => result_name(&report.result).to_owned(),
+            };
+            save(&shared, &mut record, state, |r| {
+                r.totals = report.totals;
+                r.result_code = Some(code);
+                if state == ReconciliationState::Failed {
+                    r.reason = Some("the terminal refused the reconciliation".into());
+                }
+            })
+            .await
+        }
+        ReconciliationOutcome::NotSent { reason } => {
+            save(&shared, &mut record, ReconciliationState::Failed, |r| {
+                r.result_code = Some(super::operation::UNREACHABLE.into());
+                r.reason = Some(format!("the terminal could not be reached; nothing was sent: {reason}"));
+            })
+            .await
+        }
+        ReconciliationOutcome::Lost { reason } => {
+            save(&shared, &mut record, ReconciliationState::Unknown, |r| {
+                r.reason = Some(format!("the terminal's answer was lost ({reason}); run a reconciliation without closure to read the totals"));
+            })
+            .await
+        }
+    };
+    if let Err(err) = result {
+        tracing::error!(%err, reconciliation = %record.id, "reconciliation outcome could not be saved");
+    }
+}
+
+async fn save(
+    shared: &Shared,
+    record: &mut ReconciliationRecord,
+    to: ReconciliationState,
+    mutate: impl FnOnce(&mut ReconciliationRecord),
+) -> Result<()> {
+    let mut next = record.clone();
+    mutate(&mut next);
+    next.state = to;
+    next.version = record.version + 1;
+    next.updated_at = shared.now();
+    let events: Vec<NewEvent> = if matches!(
+        to,
+        ReconciliationState::Pending | ReconciliationState::InProgress
+    ) {
+        Vec::new()
+    } else {
+        vec![NewEvent {
+            merchant_id: Some(next.merchant_id.clone()),
+            at: next.updated_at,
+            kind: EventKind::ReconciliationCompletion {
+                reconciliation_id: next.id,
+                poi_id: next.poi_id,
+                state: to,
+            },
+        }]
+    };
+    shared.store.update_reconciliation(&next, &events).await?;
+    shared.events.committed();
+    shared
+        .journal_best_effort(
+            next.id,
+            "state",
+            format!("{} -> {}", record.state.as_str(), to.as_str()),
+        )
+        .await;
+    *record = next;
+    Ok(())
+}

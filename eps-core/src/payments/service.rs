@@ -1,0 +1,570 @@
+//! The payment service: starts card transactions on the right terminal, durably, exactly once.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::clock::SharedClock;
+use crate::error::{Error, Result};
+use crate::event::{EventKind, EventLog, NewEvent};
+use crate::idempotency::IdempotencyRecord;
+use crate::ids::{ClientId, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId};
+use crate::money::Amount;
+use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
+use crate::receipt::ReceiptRecord;
+use crate::site::{Poi, SiteDirectory};
+use crate::store::{Created, Store};
+use crate::terminal::{SharedTerminal, TerminalStatus};
+use crate::transaction::{
+    JournalEntry, TransactionKind, TransactionQuery, TransactionRecord, TransactionState,
+};
+
+use super::keys::KeyLocks;
+use super::observer::{Dispatch, Tracking};
+use super::prompts::{PromptWaiters, check_answer};
+use super::request::{IdempotencyRequest, TransactionRequest, card_operation, check_request};
+use super::shared::{PaymentPolicy, Shared};
+use super::watch::TransactionWatch;
+use super::workers::{ClaimError, Occupant, TerminalWorkers};
+use super::{operation, recovery};
+
+/// A started (or replayed) transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    /// The transaction as it stands once it was sent, refused unsent, or found by its key.
+    pub transaction: TransactionRecord,
+    /// True when an earlier request with the same idempotency key created it.
+    pub replayed: bool,
+}
+
+/// Card transactions, receipts and prompts of the sites this node serves.
+#[derive(Clone)]
+pub struct PaymentService {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl PaymentService {
+    /// A service driving `terminals` for the configured `sites`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        sites: Arc<SiteDirectory>,
+        clock: SharedClock,
+        events: EventLog,
+        terminals: Vec<SharedTerminal>,
+        policy: PaymentPolicy,
+    ) -> Self {
+        let shared = Shared {
+            store,
+            sites,
+            clock,
+            events,
+            workers: TerminalWorkers::new(terminals),
+            watch: TransactionWatch::default(),
+            prompts: PromptWaiters::default(),
+            keys: KeyLocks::default(),
+            policy,
+        };
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Starts a transaction and returns once it is on the wire or definitely not sent.
+    ///
+    /// The record is durable before any byte reaches the terminal. A retry with the same
+    /// idempotency key returns the first request's transaction without a second terminal request.
+    pub async fn start(&self, request: TransactionRequest) -> Result<Started> {
+        let shared = &self.shared;
+        let _key_guard = match &request.idempotency {
+            Some(idem) => Some(shared.keys.lock(&request.caller.client_id, &idem.key).await),
+            None => None,
+        };
+        if let Some(idem) = &request.idempotency
+            && let Some(existing) = shared
+                .store
+                .idempotency(&request.caller.client_id, &idem.key)
+                .await?
+        {
+            return self
+                .replay(&request.caller.merchant_id, existing, idem)
+                .await;
+        }
+        let original = match request.original_id {
+            Some(id) => Some(self.transaction(&request.caller.merchant_id, &id).await?),
+            None => None,
+        };
+        let poi = self.target_poi(&request, original.as_ref())?.clone();
+        let refunded = match (&original, request.kind) {
+            (Some(original), TransactionKind::Refund) => refunded_so_far(shared, original).await?,
+            _ => None,
+        };
+        let amount = check_request(&request, original.as_ref(), refunded)?;
+        let id = TransactionId::generate();
+        let claim = match shared
+            .workers
+            .try_claim(&poi.terminal_id, Occupant::Transaction(id))
+        {
+            Ok(claim) => claim,
+            Err(ClaimError::Busy(Occupant::Transaction(active))) => {
+                return Err(Error::PoiBusy {
+                    active: Some(active),
+                });
+            }
+            Err(ClaimError::Busy(Occupant::Service)) => {
+                return Err(Error::PoiBusy { active: None });
+            }
+            Err(ClaimError::UnknownTerminal) => {
+                return Err(Error::PoiUnavailable {
+                    terminal: poi.terminal_id,
+                    reason: "not driven by this node".into(),
+                });
+            }
+        };
+        let now = shared.now();
+        let record = TransactionRecord {
+            id,
+            kind: request.kind,
+            state: TransactionState::Pending,
+            merchant_id: poi.merchant_id.clone(),
+            poi_id: poi.poi_id,
+            terminal_id: poi.terminal_id.clone(),
+            client_id: request.caller.client_id.clone(),
+            connection_id: Some(request.caller.connection_id),
+            amount,
+            approved_amount: None,
+            original_id: original.as_ref().map(|o| o.id),
+            terminal_request_id: shared.request_id(),
+            reference: request.reference.clone(),
+            authorisation: None,
+            result_code: None,
+            reason: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let idempotency = request.idempotency.as_ref().map(|idem| IdempotencyRecord {
+            client_id: request.caller.client_id.clone(),
+            key: idem.key.clone(),
+            fingerprint: idem.fingerprint.clone(),
+            resource: Some(format!("transaction:{id}")),
+            outcome: None,
+            created_at: now,
+            expires_at: now + shared.policy.idempotency_ttl,
+        });
+        let event = NewEvent {
+            merchant_id: Some(record.merchant_id.clone()),
+            at: now,
+            kind: EventKind::TransactionUpdated {
+                transaction_id: id,
+                poi_id: record.poi_id,
+                transaction_kind: record.kind,
+                state: record.state,
+            },
+        };
+        match shared
+            .store
+            .create_transaction(&record, idempotency.as_ref(), &[event])
+            .await?
+        {
+            Created::Inserted(_) => shared.events.committed(),
+            Created::Duplicate(existing) => {
+                drop(claim);
+                let idem = request
+                    .idempotency
+                    .as_ref()
+                    .ok_or_else(|| Error::Internal("duplicate without a key".into()))?;
+                return self
+                    .replay(&request.caller.merchant_id, existing, idem)
+                    .await;
+            }
+        }
+        let detail = format!(
+            "{} {} on POI {} as RequestID {}",
+            record.kind.as_str(),
+            amount,
+            poi.poi_id,
+            record.terminal_request_id
+        );
+        shared.journal_best_effort(id, "created", detail).await;
+        shared.watch.publish(&record);
+        let (dispatched, on_dispatch) = oneshot::channel();
+        let tracking = Arc::new(Tracking::new(record, dispatched));
+        let operation = card_operation(request.kind, amount, original.as_ref());
+        tokio::spawn(operation::run(shared.clone(), claim, tracking, operation));
+        let _: Dispatch = on_dispatch.await.unwrap_or(Dispatch::NotSent);
+        Ok(Started {
+            transaction: self.latest(&id).await?,
+            replayed: false,
+        })
+    }
+
+    /// The POI a request runs on: the original's for follow-ups, else the one it names.
+    fn target_poi(
+        &self,
+        request: &TransactionRequest,
+        original: Option<&TransactionRecord>,
+    ) -> Result<&Poi> {
+        let sites = &self.shared.sites;
+        let poi_id = match (original, request.poi_id) {
+            (Some(original), Some(asked))
+                if request.kind != TransactionKind::Refund && asked != original.poi_id =>
+            {
+                return Err(Error::InvalidState(format!(
+                    "poiID: transaction {} ran on POI {}; its follow-ups must use that POI",
+                    original.id, original.poi_id
+                )));
+            }
+            (_, Some(asked)) => asked,
+            (Some(original), None) => original.poi_id,
+            (None, None) => return Err(Error::UnknownPoi),
+        };
+        sites
+            .poi(&poi_id)
+            .filter(|poi| poi.merchant_id == request.caller.merchant_id)
+            .ok_or(Error::UnknownPoi)
+    }
+
+    async fn replay(
+        &self,
+        merchant: &MerchantId,
+        existing: IdempotencyRecord,
+        idem: &IdempotencyRequest,
+    ) -> Result<Started> {
+        if existing.fingerprint != idem.fingerprint {
+            return Err(Error::IdempotencyMismatch);
+        }
+        let id = existing
+            .resource
+            .as_deref()
+            .and_then(|r| r.strip_prefix("transaction:"))
+            .and_then(|id| TransactionId::parse(id).ok())
+            .ok_or(Error::IdempotencyMismatch)?;
+        let record = self.transaction(merchant, &id).await?;
+        let record = if record.state == TransactionState::Pending {
+            // The first request is still dispatching: answer as it will.
+            self.wait_until(&id, std::time::Duration::from_secs(60), |r| {
+                r.state != TransactionState::Pending
+            })
+            .await?
+        } else {
+            record
+        };
+        Ok(Started {
+            transaction: record,
+            replayed: true,
+        })
+    }
+
+    /// A transaction of `merchant`'s site.
+    pub async fn transaction(
+        &self,
+        merchant: &MerchantId,
+        id: &TransactionId,
+    ) -> Result<TransactionRecord> {
+        self.shared
+            .store
+            .transaction(id)
+            .await?
+            .filter(|t| &t.merchant_id == merchant)
+            .ok_or(Error::UnknownTransaction)
+    }
+
+    /// A page of a site's transactions.
+    pub async fn transactions(&self, query: &TransactionQuery) -> Result<Vec<TransactionRecord>> {
+        self.shared.store.transactions(query).await
+    }
+
+    /// Waits up to `timeout` for the transaction's running operation (recovery included) to end,
+    /// and returns it as it then stands.
+    pub async fn wait_final(
+        &self,
+        merchant: &MerchantId,
+        id: &TransactionId,
+        timeout: std::time::Duration,
+    ) -> Result<TransactionRecord> {
+        self.transaction(merchant, id).await?;
+        // Wait for the operation to end (its watch closes), recovery included, not merely for a
+        // final state: the terminal is free again by then.
+        self.wait_until(id, timeout, |_| false).await
+    }
+
+    async fn wait_until(
+        &self,
+        id: &TransactionId,
+        timeout: std::time::Duration,
+        done: impl Fn(&TransactionRecord) -> bool,
+    ) -> Result<TransactionRecord> {
+        let Some(mut receiver) = self.shared.watch.subscribe(id) else {
+            return self.shared.load(id).await;
+        };
+        let wait = async {
+            loop {
+                if done(&receiver.borrow_and_update()) {
+                    return;
+                }
+                if receiver.changed().await.is_err() {
+                    return; // the operation ended
+                }
+            }
+        };
+        let _ = tokio::time::timeout(timeout, wait).await;
+        self.shared.load(id).await
+    }
+
+    async fn latest(&self, id: &TransactionId) -> Result<TransactionRecord> {
+        match self.shared.watch.subscribe(id) {
+            Some(receiver) => Ok(receiver.borrow().clone()),
+            None => self.shared.load(id).await,
+        }
+    }
+
+    /// Asks the terminal to abort a running transaction; its outcome arrives as usual.
+    pub async fn abort(
+        &self,
+        merchant: &MerchantId,
+        id: &TransactionId,
+    ) -> Result<TransactionRecord> {
+        let record = self.transaction(merchant, id).await?;
+        let running = matches!(
+            record.state,
+            TransactionState::Pending | TransactionState::InProgress
+        ) && self.shared.workers.occupant(&record.terminal_id)
+            == Some(Occupant::Transaction(*id));
+        if !running {
+            return Err(Error::InvalidState(format!(
+                "transaction {id} is {}; only a running transaction can be aborted",
+                record.state
+            )));
+        }
+        let terminal = self.shared.terminal_of(&record.terminal_id)?;
+        self.shared
+            .journal_best_effort(id, "abortRequested", "AbortRequest sent to the terminal")
+            .await;
+        terminal
+            .abort()
+            .await
+            .map_err(|err| Error::PoiUnavailable {
+                terminal: record.terminal_id.clone(),
+                reason: err.to_string(),
+            })?;
+        self.latest(id).await
+    }
+
+    /// A receipt of `merchant`'s site.
+    pub async fn receipt(&self, merchant: &MerchantId, id: &ReceiptId) -> Result<ReceiptRecord> {
+        self.shared
+            .store
+            .receipt(id)
+            .await?
+            .filter(|r| &r.merchant_id == merchant)
+            .ok_or(Error::NotFound("receipt"))
+    }
+
+    /// The receipts of a transaction of `merchant`'s site.
+    pub async fn transaction_receipts(
+        &self,
+        merchant: &MerchantId,
+        id: &TransactionId,
+    ) -> Result<Vec<ReceiptRecord>> {
+        self.transaction(merchant, id).await?;
+        self.shared.store.transaction_receipts(id).await
+    }
+
+    /// The journal of a transaction (operators).
+    pub async fn journal(&self, id: &TransactionId) -> Result<Vec<JournalEntry>> {
+        self.shared.store.journal(&id.to_string()).await
+    }
+
+    /// A prompt of `merchant`'s site.
+    pub async fn prompt(&self, merchant: &MerchantId, id: &PromptId) -> Result<PromptRecord> {
+        self.shared
+            .store
+            .prompt(id)
+            .await?
+            .filter(|p| &p.merchant_id == merchant)
+            .ok_or(Error::NotFound("prompt"))
+    }
+
+    /// Answers an open input prompt; the terminal gets the answer at once.
+    pub async fn answer_prompt(
+        &self,
+        merchant: &MerchantId,
+        client: &ClientId,
+        id: &PromptId,
+        answer: PromptAnswer,
+    ) -> Result<PromptRecord> {
+        let prompt = self.prompt(merchant, id).await?;
+        if prompt.kind != PromptKind::Input {
+            return Err(Error::InvalidState(format!(
+                "prompt {id} only displays text; it takes no answer"
+            )));
+        }
+        if prompt.state != PromptState::Open {
+            return Err(Error::InvalidState(format!(
+                "prompt {id} is {}; it no longer takes an answer",
+                prompt.state.as_str()
+            )));
+        }
+        if let Some(spec) = &prompt.input {
+            check_answer(spec, &answer)?;
+        }
+        let now = self.shared.now();
+        if !self
+            .shared
+            .store
+            .close_prompt(id, PromptState::Answered, Some(&answer), Some(client), now)
+            .await?
+        {
+            return Err(Error::InvalidState(format!(
+                "prompt {id} no longer takes an answer"
+            )));
+        }
+        if let Some(subject) = prompt.transaction_id {
+            self.shared
+                .journal_best_effort(subject, "prompt", format!("prompt {id} answered"))
+                .await;
+        }
+        if !self.shared.prompts.deliver(id, answer) {
+            tracing::warn!(prompt = %id, "answered prompt has no waiting operation on this node");
+        }
+        self.prompt(merchant, id).await
+    }
+
+    /// The POI's terminal status as last observed.
+    pub fn poi_status(&self, poi: &PoiId) -> Option<TerminalStatus> {
+        let poi = self.shared.sites.poi(poi)?;
+        let terminal = self.shared.workers.terminal(&poi.terminal_id)?;
+        Some(*terminal.status().borrow())
+    }
+
+    /// Recovers every unresolved transaction of this node's terminals, one terminal at a time each;
+    /// returns how many were found. New operations on a terminal wait (busy) until its recovery ends.
+    pub async fn recover_unresolved(&self) -> Result<usize> {
+        let unresolved = self.shared.store.unresolved_transactions().await?;
+        let count = unresolved.len();
+        let mut by_terminal: std::collections::BTreeMap<_, Vec<_>> = Default::default();
+        for record in unresolved {
+            by_terminal
+                .entry(record.terminal_id.clone())
+                .or_default()
+                .push(record);
+        }
+        for (terminal_id, records) in by_terminal {
+            let Some(first) = records.first() else {
+                continue;
+            };
+            let Ok(claim) = self
+                .shared
+                .workers
+                .try_claim(&terminal_id, Occupant::Transaction(first.id))
+            else {
+                continue;
+            };
+            let shared = self.shared.clone();
+            tokio::spawn(async move {
+                for mut record in records {
+                    shared
+                        .journal_best_effort(record.id, "recovery", "found unresolved at start")
+                        .await;
+                    if let Err(err) =
+                        recovery::recover(&shared, claim.terminal(), &mut record).await
+                    {
+                        tracing::error!(%err, transaction = %record.id, "recovery failed");
+                    }
+                }
+                drop(claim);
+            });
+        }
+        Ok(count)
+    }
+
+    /// Retries recovery of unresolved transactions on idle terminals every policy interval, and
+    /// publishes POI status changes as events, until `stop` resolves.
+    pub async fn run_background(&self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        let (changes, mut changed) = tokio::sync::mpsc::channel(64);
+        let mut watchers = tokio::task::JoinSet::new();
+        for terminal in self.shared.workers.terminals() {
+            let mut status = terminal.status();
+            let id = terminal.id().clone();
+            let changes = changes.clone();
+            watchers.spawn(async move {
+                while status.changed().await.is_ok() {
+                    let now = *status.borrow_and_update();
+                    if changes.send((id.clone(), now)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut tick = tokio::time::interval(self.shared.policy.recovery_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is immediate; start-up recovery already ran
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                _ = tick.tick() => self.retry_unresolved().await,
+                Some((terminal, status)) = changed.recv() => self.publish_status(&terminal, status).await,
+            }
+        }
+        watchers.abort_all();
+    }
+
+    async fn retry_unresolved(&self) {
+        let unresolved = match self.shared.store.unresolved_transactions().await {
+            Ok(unresolved) => unresolved,
+            Err(err) => return tracing::warn!(%err, "unresolved transactions could not be listed"),
+        };
+        for mut record in unresolved {
+            let Ok(claim) = self
+                .shared
+                .workers
+                .try_claim(&record.terminal_id, Occupant::Transaction(record.id))
+            else {
+                continue;
+            };
+            if let Err(err) = recovery::recover(&self.shared, claim.terminal(), &mut record).await {
+                tracing::warn!(%err, transaction = %record.id, "background recovery failed");
+            }
+        }
+    }
+
+    async fn publish_status(&self, terminal: &TerminalId, status: TerminalStatus) {
+        let Some(poi) = self.shared.sites.poi_of_terminal(terminal) else {
+            return;
+        };
+        let event = NewEvent {
+            merchant_id: Some(poi.merchant_id.clone()),
+            at: self.shared.now(),
+            kind: EventKind::PoiStatus {
+                poi_id: poi.poi_id,
+                status,
+            },
+        };
+        if let Err(err) = self.shared.events.append(&[event]).await {
+            tracing::error!(%err, "POI status event could not be stored");
+        }
+    }
+}
+
+/// The sum of refunds already approved or still running against `original`.
+async fn refunded_so_far(shared: &Shared, original: &TransactionRecord) -> Result<Option<Amount>> {
+    let minor: i64 = shared
+        .store
+        .follow_ups(&original.id)
+        .await?
+        .iter()
+        .filter(|t| t.kind == TransactionKind::Refund)
+        .filter(|t| t.state == TransactionState::Approved || t.state.is_unresolved())
+        .map(|t| t.approved_amount.unwrap_or(t.amount).minor())
+        .sum();
+    if minor == 0 {
+        return Ok(None);
+    }
+    Amount::from_minor(minor, original.amount.currency())
+        .map(Some)
+        .map_err(|source| Error::InvalidAmount {
+            field: "amount",
+            source,
+        })
+}

@@ -1,0 +1,158 @@
+//! What every part of the payment service shares, and the one way a transaction state is saved.
+
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::{SharedClock, to_millis_precision};
+use crate::error::{Error, Result};
+use crate::event::{EventKind, EventLog, NewEvent};
+use crate::ids::{TerminalId, TerminalRequestId, TransactionId};
+use crate::site::SiteDirectory;
+use crate::store::Store;
+use crate::transaction::{JournalEntry, TransactionRecord, TransactionState};
+
+use super::keys::KeyLocks;
+use super::prompts::PromptWaiters;
+use super::watch::TransactionWatch;
+use super::workers::TerminalWorkers;
+
+/// Tunables of the payment service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentPolicy {
+    /// How long an idempotency key is remembered.
+    pub idempotency_ttl: Duration,
+    /// The longest an Input prompt waits for an answer, whatever the terminal allows.
+    pub input_timeout_cap: Duration,
+    /// Recovery attempts (RepeatLastMessage) before a transaction is left `unknown` for later.
+    pub recovery_attempts: u32,
+    /// Pause between recovery attempts.
+    pub recovery_backoff: std::time::Duration,
+    /// How often unresolved transactions are retried in the background.
+    pub recovery_interval: std::time::Duration,
+}
+
+impl Default for PaymentPolicy {
+    fn default() -> Self {
+        Self {
+            idempotency_ttl: Duration::hours(24),
+            input_timeout_cap: Duration::seconds(120),
+            recovery_attempts: 5,
+            recovery_backoff: std::time::Duration::from_secs(2),
+            recovery_interval: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// The service's shared context.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) sites: Arc<SiteDirectory>,
+    pub(crate) clock: SharedClock,
+    pub(crate) events: EventLog,
+    pub(crate) workers: TerminalWorkers,
+    pub(crate) watch: TransactionWatch,
+    pub(crate) prompts: PromptWaiters,
+    pub(crate) keys: KeyLocks,
+    pub(crate) policy: PaymentPolicy,
+}
+
+impl Shared {
+    /// The current time at store precision.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        to_millis_precision(self.clock.now())
+    }
+
+    /// A fresh OPI RequestID.
+    pub(crate) fn request_id(&self) -> TerminalRequestId {
+        let now = self.clock.now();
+        TerminalRequestId::generate(
+            now.unix_timestamp_nanos() / 1_000_000,
+            uuid::Uuid::new_v4().as_u128(),
+        )
+    }
+
+    /// Appends a journal step (details must already be masked).
+    pub(crate) async fn journal(
+        &self,
+        subject: impl ToString,
+        step: &str,
+        detail: impl Into<String>,
+    ) -> Result<()> {
+        let entry = JournalEntry {
+            subject_id: subject.to_string(),
+            at: self.now(),
+            step: step.to_owned(),
+            detail: crate::redact::mask_pans(&detail.into()),
+        };
+        self.store.append_journal(&entry).await
+    }
+
+    /// Journals a step, logging (not failing) when the store refuses: for steps after the fact.
+    pub(crate) async fn journal_best_effort(
+        &self,
+        subject: impl ToString,
+        step: &str,
+        detail: impl Into<String>,
+    ) {
+        let subject = subject.to_string();
+        if let Err(err) = self.journal(&subject, step, detail).await {
+            tracing::error!(%err, transaction = %subject, step, "journal write failed");
+        }
+    }
+
+    /// Saves `record` moved to `to` (after `mutate`), with its event, and tells waiters.
+    ///
+    /// The record is persisted before anyone hears of the new state.
+    pub(crate) async fn save(
+        &self,
+        record: &mut TransactionRecord,
+        to: TransactionState,
+        mutate: impl FnOnce(&mut TransactionRecord),
+    ) -> Result<()> {
+        let mut next = record.clone();
+        mutate(&mut next);
+        next.state = record.state.transition(to)?;
+        next.version = record.version + 1;
+        next.updated_at = self.now();
+        let event = NewEvent {
+            merchant_id: Some(next.merchant_id.clone()),
+            at: next.updated_at,
+            kind: EventKind::TransactionUpdated {
+                transaction_id: next.id,
+                poi_id: next.poi_id,
+                transaction_kind: next.kind,
+                state: next.state,
+            },
+        };
+        self.store.update_transaction(&next, &[event]).await?;
+        self.events.committed();
+        self.watch.publish(&next);
+        self.journal_best_effort(
+            next.id,
+            "state",
+            format!("{} -> {}", record.state, next.state),
+        )
+        .await;
+        *record = next;
+        Ok(())
+    }
+
+    /// Loads a transaction fresh from the store.
+    pub(crate) async fn load(&self, id: &TransactionId) -> Result<TransactionRecord> {
+        self.store
+            .transaction(id)
+            .await?
+            .ok_or(Error::UnknownTransaction)
+    }
+
+    /// The terminal serving a transaction's POI on this node.
+    pub(crate) fn terminal_of(&self, id: &TerminalId) -> Result<crate::terminal::SharedTerminal> {
+        self.workers
+            .terminal(id)
+            .ok_or_else(|| Error::PoiUnavailable {
+                terminal: id.clone(),
+                reason: "not driven by this node".into(),
+            })
+    }
+}
