@@ -15,9 +15,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 mod auth;
+mod runtime;
 mod sites;
 
 pub use auth::{AuthConfig, AuthMode, AuthSettings, JwksSource};
+pub use runtime::{EventSettings, EventsConfig, PaymentsConfig};
 pub use sites::{ConfiguredTerminal, PoiConfig, SiteConfig, Sites, TerminalConfig};
 
 /// Top-level keys that may be set through `EPS_*` variables.
@@ -29,6 +31,8 @@ const ENV_KEYS: &[&str] = &[
     "connection",
     "auth",
     "log",
+    "payments",
+    "events",
 ];
 
 /// The whole configuration as read; [`Config::validate`] turns it into [`Settings`].
@@ -50,6 +54,10 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Payment service tunables.
+    pub payments: PaymentsConfig,
+    /// Event log tunables.
+    pub events: EventsConfig,
     /// Sites and their POIs.
     pub sites: Vec<SiteConfig>,
 }
@@ -64,6 +72,8 @@ impl Default for Config {
             connection: ConnectionConfig::default(),
             auth: AuthConfig::default(),
             log: LogConfig::default(),
+            payments: PaymentsConfig::default(),
+            events: EventsConfig::default(),
             sites: sites::default_sites(),
         }
     }
@@ -155,6 +165,10 @@ pub struct Settings {
     pub sites: Sites,
     /// Logging.
     pub log: LogConfig,
+    /// Payment service tunables.
+    pub payments: eps_core::payments::PaymentPolicy,
+    /// Event log tunables.
+    pub events: EventSettings,
 }
 
 impl Config {
@@ -242,6 +256,8 @@ impl Config {
             }
         };
         let auth = self.auth.validate(&mut problems);
+        let payments = self.payments.policy(&mut problems);
+        let events = self.events.settings(&mut problems);
         let sites = Sites::build(&self.sites, &mut problems);
         let (Some(auth), Some(sites), true) = (auth, sites, problems.is_empty()) else {
             return Err(ConfigError::Invalid(problems));
@@ -260,6 +276,8 @@ impl Config {
             auth,
             sites,
             log: self.log.clone(),
+            payments,
+            events,
         })
     }
 }

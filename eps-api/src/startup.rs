@@ -1,6 +1,7 @@
 //! Wiring: configuration → store → OAuth2 gate → domain services → router, background tasks,
 //! and graceful shutdown. The only place that constructs [`AppState`].
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -10,7 +11,12 @@ use std::time::Duration;
 use axum::Router;
 use eps_core::clock::{SharedClock, SystemClock};
 use eps_core::connection::ConnectionService;
+use eps_core::event::EventLog;
+use eps_core::ids::TerminalId;
+use eps_core::money::Currency;
+use eps_core::payments::PaymentService;
 use eps_core::store::Store;
+use opi_backend::{OpiBackend, OpiTerminalConfig, profile::ProfileRef};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -52,6 +58,12 @@ pub enum StartError {
     /// The external issuer's JWKS file is unusable.
     #[error(transparent)]
     Jwks(#[from] JwksError),
+    /// A terminal's configuration was refused by the OPI backend.
+    #[error("terminal configuration: {0}")]
+    Terminal(String),
+    /// The OPI backend could not start (e.g. a callback port is taken).
+    #[error("starting the OPI terminals: {0}")]
+    Terminals(opi_backend::driver::StartError),
     /// The listener has no local address.
     #[error("listener: {0}")]
     Listener(std::io::Error),
@@ -124,6 +136,19 @@ impl ServerBuilder {
             clock.clone(),
             settings.policy,
         ));
+        // Channel-1 listeners are bound here, before any terminal is sent a request.
+        let opi = OpiBackend::start(terminal_configs(&settings)?)
+            .await
+            .map_err(StartError::Terminals)?;
+        let events = EventLog::new(store.clone(), settings.events.subscriber_buffer);
+        let payments = PaymentService::new(
+            store.clone(),
+            settings.sites.directory.clone(),
+            clock.clone(),
+            events.clone(),
+            opi.terminals().into_values().collect(),
+            settings.payments,
+        );
         let state = AppState {
             sites: settings.sites.directory.clone(),
             settings: Arc::new(settings),
@@ -132,12 +157,22 @@ impl ServerBuilder {
             clock,
             store,
             connections,
+            payments,
+            events,
             tokens,
             issuer,
             metrics: metrics_handle(),
             shutdown: CancellationToken::new(),
         };
         let background = spawn_background(&state);
+        match state.payments.recover_unresolved().await {
+            Ok(0) => {}
+            Ok(count) => tracing::warn!(
+                count,
+                "recovering transactions left unresolved by the last run"
+            ),
+            Err(e) => tracing::error!(error = %e, "unresolved transactions could not be listed"),
+        }
         tracing::info!(
             address = %local_addr,
             store = state.store.backend(),
@@ -151,6 +186,7 @@ impl ServerBuilder {
             local_addr,
             state,
             background,
+            opi,
         })
     }
 }
@@ -162,6 +198,7 @@ pub struct Server {
     router: Router,
     state: AppState,
     background: Vec<JoinHandle<()>>,
+    opi: OpiBackend,
 }
 
 impl Server {
@@ -184,6 +221,16 @@ impl Server {
         &self.state
     }
 
+    /// Where each terminal's channel-1 callbacks are received (the bound port when configured
+    /// as port 0): terminals must be pointed here.
+    pub fn callback_addresses(&self) -> BTreeMap<TerminalId, SocketAddr> {
+        self.opi
+            .terminals()
+            .into_keys()
+            .filter_map(|id| self.opi.callback_address(&id).map(|address| (id, address)))
+            .collect()
+    }
+
     /// Serves until `shutdown` completes, then finishes in-flight requests and stops the
     /// background tasks.
     pub async fn serve(
@@ -203,6 +250,8 @@ impl Server {
             .with_graceful_shutdown(signal)
             .await;
         cancel.cancel();
+        // Lets a request in progress on a terminal finish (or time out) before the sockets close.
+        self.opi.shutdown().await;
         for task in self.background {
             if let Err(e) = task.await {
                 tracing::warn!(error = %e, "a background task failed");
@@ -258,10 +307,52 @@ async fn build_gate(
     }
 }
 
+/// The OPI backend's view of the configured terminals.
+fn terminal_configs(settings: &Settings) -> Result<Vec<OpiTerminalConfig>, StartError> {
+    settings
+        .sites
+        .terminals
+        .iter()
+        .map(|terminal| {
+            let c = &terminal.config;
+            let mut opi = OpiTerminalConfig::new(
+                terminal.terminal_id.clone(),
+                c.address.clone(),
+                c.callback,
+                c.workstation_id.clone(),
+            );
+            opi.profile = ProfileRef::Named(c.profile.clone());
+            opi.pop_id = c.pop_id.clone();
+            opi.callback_source = c.callback_source;
+            if let Some(sender) = &c.application_sender {
+                opi.application_sender = sender.clone();
+            }
+            if let Some(code) = &c.currency {
+                opi.currency = Currency::parse(code)
+                    .map_err(|e| StartError::Terminal(format!("{}: {e}", terminal.terminal_id)))?;
+            }
+            opi.validate()
+                .map_err(|e| StartError::Terminal(e.to_string()))?;
+            Ok(opi)
+        })
+        .collect()
+}
+
 /// Starts the periodic tasks; they end when `state.shutdown` fires.
 fn spawn_background(state: &AppState) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     let cancel = state.shutdown.clone();
+    let events = state.events.clone();
+    let poll = state.settings.events.tail_poll;
+    let stop = cancel.clone();
+    tasks.push(tokio::spawn(async move {
+        events.run_tailer(poll, stop.cancelled_owned()).await;
+    }));
+    let payments = state.payments.clone();
+    let stop = cancel.clone();
+    tasks.push(tokio::spawn(async move {
+        payments.run_background(stop.cancelled_owned()).await;
+    }));
     let connections = state.connections.clone();
     let every = state.settings.purge_interval;
     tasks.push(tokio::spawn(every_until(

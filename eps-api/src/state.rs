@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use eps_core::clock::SharedClock;
 use eps_core::connection::ConnectionService;
+use eps_core::event::EventLog;
+use eps_core::payments::PaymentService;
 use eps_core::site::SiteDirectory;
 use eps_core::store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -30,6 +32,10 @@ pub struct AppState {
     pub sites: Arc<SiteDirectory>,
     /// Site-system connections.
     pub connections: Arc<ConnectionService>,
+    /// Card transactions, receipts, prompts and reconciliations on the site's terminals.
+    pub payments: PaymentService,
+    /// The durable event log and its live fan-out to SSE and WebSocket subscribers.
+    pub events: EventLog,
     /// Bearer-token validation.
     pub tokens: Arc<TokenVerifier>,
     /// The built-in token issuer; `None` with an external issuer.

@@ -38,6 +38,8 @@ pub struct TestApp {
     pub config: Config,
     /// The store engine.
     pub backend: Backend,
+    /// Where each terminal's OPI callbacks are received (port 0 in the config, bound here).
+    pub callbacks: std::collections::BTreeMap<eps_core::ids::TerminalId, SocketAddr>,
     /// A plain HTTP client.
     pub http: reqwest::Client,
     data_dir: Arc<TempDir>,
@@ -198,6 +200,12 @@ impl TestAppBuilder {
     ) -> TestApp {
         crate::init();
         self.config.data_dir = data_dir.path().to_path_buf();
+        // Tests run in parallel: every terminal's callback listener gets a port of its own.
+        for site in &mut self.config.sites {
+            for poi in &mut site.pois {
+                poi.terminal.callback = SocketAddr::from(([127, 0, 0, 1], 0));
+            }
+        }
         let mut builder = Server::builder(self.config.clone()).clock(Arc::new(clock.clone()));
         if let (Backend::Postgres(url), Some(schema)) = (&self.backend, &schema) {
             let store: Arc<dyn Store> = Arc::new(
@@ -211,6 +219,7 @@ impl TestAppBuilder {
         let server = builder.start(listener).await.expect("server starts");
         let addr = server.local_addr();
         let state = server.state().clone();
+        let callbacks = server.callback_addresses();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.serve(async move {
             let _ = stopped.await;
@@ -222,6 +231,7 @@ impl TestAppBuilder {
             state,
             config: self.config,
             backend: self.backend,
+            callbacks,
             http: crate::http_client(),
             data_dir,
             schema,

@@ -50,13 +50,25 @@ pub struct TerminalConfig {
     pub callback: SocketAddr,
     /// The OPI `WorkstationID` the EPS sends.
     pub workstation_id: String,
-    /// The terminal profile name (the OPI backend defines the profiles).
+    /// The terminal profile name (the OPI backend defines the profiles: `default`, `ccv`, `ep2`).
     #[serde(default = "default_profile")]
     pub profile: String,
+    /// The OPI `POPID`, when the point of payment is not the workstation.
+    #[serde(default)]
+    pub pop_id: Option<String>,
+    /// The OPI `ApplicationSender` the EPS writes (default `EPS`).
+    #[serde(default)]
+    pub application_sender: Option<String>,
+    /// The address callbacks come from, when it is not the channel-0 host (NAT, proxies).
+    #[serde(default)]
+    pub callback_source: Option<std::net::IpAddr>,
+    /// The currency of amounts the terminal sends without one (default `EUR`).
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 fn default_profile() -> String {
-    "generic".to_owned()
+    "default".to_owned()
 }
 
 /// A configured terminal with the POI it serves.
@@ -159,6 +171,13 @@ fn build_poi(
     if t.profile.is_empty() {
         problems.push(format!("{at}.terminal.profile must not be empty"));
     }
+    if let Some(code) = &t.currency
+        && eps_core::money::Currency::parse(code).is_err()
+    {
+        problems.push(format!(
+            "{at}.terminal.currency {code:?} is not an ISO 4217 code"
+        ));
+    }
     let poi_id = config.poi_id.map(PoiId::from_uuid).unwrap_or_else(|| {
         PoiId::derive(merchant_id, &config.workstation_type, &config.logical_id)
     });
@@ -212,6 +231,10 @@ pub(super) fn default_sites() -> Vec<SiteConfig> {
             callback: SocketAddr::from(([127, 0, 0, 1], port + 5)),
             workstation_id: workstation_id.to_owned(),
             profile: default_profile(),
+            pop_id: None,
+            application_sender: None,
+            callback_source: None,
+            currency: None,
         },
     };
     vec![SiteConfig {
@@ -263,7 +286,7 @@ merchant_id = "m2"
         assert_eq!(terminals.len(), 2);
         assert_eq!(terminals[1].terminal_id.as_str(), "lane-2");
         assert_eq!(terminals[1].config.profile, "ingenico");
-        assert_eq!(terminals[0].config.profile, "generic");
+        assert_eq!(terminals[0].config.profile, "default");
     }
 
     #[test]

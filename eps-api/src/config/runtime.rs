@@ -1,0 +1,103 @@
+//! `[payments]` and `[events]`: tunables of the payment service and the event log.
+
+use eps_core::payments::PaymentPolicy;
+use serde::Deserialize;
+
+/// `[payments]`: idempotency, prompts and recovery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentsConfig {
+    /// Hours an `Idempotency-Key` is remembered (at least 24 recommended).
+    pub idempotency_ttl_hours: u64,
+    /// The longest an input prompt waits for an answer, in seconds, whatever the terminal allows.
+    pub input_timeout_cap_secs: u64,
+    /// RepeatLastMessage attempts before a lost outcome is left `unknown` for a later retry.
+    pub recovery_attempts: u32,
+    /// Milliseconds between recovery attempts.
+    pub recovery_backoff_ms: u64,
+    /// Seconds between background retries of unresolved transactions.
+    pub recovery_interval_secs: u64,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            idempotency_ttl_hours: 24,
+            input_timeout_cap_secs: 120,
+            recovery_attempts: 5,
+            recovery_backoff_ms: 2_000,
+            recovery_interval_secs: 30,
+        }
+    }
+}
+
+impl PaymentsConfig {
+    /// The policy, or the problems found.
+    pub(crate) fn policy(&self, problems: &mut Vec<String>) -> PaymentPolicy {
+        if self.idempotency_ttl_hours == 0 {
+            problems.push("payments.idempotency_ttl_hours must be at least 1".to_owned());
+        }
+        if self.recovery_attempts == 0 || self.recovery_attempts > 100 {
+            problems.push("payments.recovery_attempts must be 1..=100".to_owned());
+        }
+        if self.recovery_interval_secs == 0 {
+            problems.push("payments.recovery_interval_secs must be at least 1".to_owned());
+        }
+        PaymentPolicy {
+            idempotency_ttl: time::Duration::hours(
+                i64::try_from(self.idempotency_ttl_hours).unwrap_or(i64::MAX),
+            ),
+            input_timeout_cap: time::Duration::seconds(
+                i64::try_from(self.input_timeout_cap_secs).unwrap_or(i64::MAX),
+            ),
+            recovery_attempts: self.recovery_attempts,
+            recovery_backoff: std::time::Duration::from_millis(self.recovery_backoff_ms),
+            recovery_interval: std::time::Duration::from_secs(self.recovery_interval_secs),
+        }
+    }
+}
+
+/// `[events]`: the durable event log and its live fan-out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Events kept in memory per live subscriber before it is cut as too slow.
+    pub subscriber_buffer: usize,
+    /// Milliseconds between polls of the log for events written elsewhere (a floor; commits
+    /// on this node wake the tailer at once).
+    pub tail_poll_ms: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            subscriber_buffer: 1_024,
+            tail_poll_ms: 500,
+        }
+    }
+}
+
+/// The validated `[events]` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSettings {
+    /// Events kept in memory per live subscriber.
+    pub subscriber_buffer: usize,
+    /// Poll floor of the log tailer.
+    pub tail_poll: std::time::Duration,
+}
+
+impl EventsConfig {
+    /// The settings, or the problems found.
+    pub(crate) fn settings(&self, problems: &mut Vec<String>) -> EventSettings {
+        if self.subscriber_buffer == 0 || self.subscriber_buffer > 1_000_000 {
+            problems.push("events.subscriber_buffer must be 1..=1000000".to_owned());
+        }
+        if self.tail_poll_ms == 0 {
+            problems.push("events.tail_poll_ms must be at least 1".to_owned());
+        }
+        EventSettings {
+            subscriber_buffer: self.subscriber_buffer,
+            tail_poll: std::time::Duration::from_millis(self.tail_poll_ms),
+        }
+    }
+}
