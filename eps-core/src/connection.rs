@@ -15,6 +15,10 @@ use crate::ids::{ClientId, ConnectionId, MerchantId, TransmissionId};
 use crate::site::SiteDirectory;
 use crate::store::Store;
 
+mod closures;
+
+pub use closures::{ClosureWatch, Closures};
+
 /// The site system's software vendor, as sent in `connect`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Vendor {
@@ -127,6 +131,7 @@ pub struct ConnectionService {
     sites: Arc<SiteDirectory>,
     clock: SharedClock,
     policy: ConnectionPolicy,
+    closures: Arc<Closures>,
 }
 
 impl ConnectionService {
@@ -142,7 +147,13 @@ impl ConnectionService {
             sites,
             clock,
             policy,
+            closures: Arc::default(),
         }
+    }
+
+    /// Watches `id` for a disconnect on this node (event streams end on it).
+    pub fn watch_closure(&self, id: ConnectionId) -> ClosureWatch {
+        self.closures.watch(id)
     }
 
     /// The heartbeat timing in force.
@@ -248,6 +259,7 @@ impl ConnectionService {
     ) -> Result<ConnectionRecord> {
         let record = self.authorize(client, id).await?;
         self.store.delete_connection(id).await?;
+        self.closures.close(id);
         Ok(record)
     }
 
@@ -268,6 +280,7 @@ impl ConnectionService {
     pub async fn force_disconnect(&self, id: &ConnectionId) -> Result<ConnectionRecord> {
         let record = self.find(id).await?;
         self.store.delete_connection(id).await?;
+        self.closures.close(id);
         Ok(record)
     }
 

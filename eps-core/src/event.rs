@@ -5,6 +5,10 @@
 //! id 12 before 11. [`EventLog`] tails the store into an in-process broadcast that feeds SSE and
 //! WebSocket subscribers; a subscriber that falls behind the bounded broadcast is told so and can
 //! resume from the store with its last event id.
+//!
+//! A subscriber reads through a [`Feed`]: the events after its last id from the log, then the
+//! live broadcast, with no gap and no duplicate, and an explicit [`FeedItem::Lost`] when
+//! retention already purged events it had not seen.
 
 use std::sync::Arc;
 
@@ -19,9 +23,14 @@ use crate::ids::{
 use crate::prompt::PromptKind;
 use crate::receipt::ReceiptCopy;
 use crate::reconciliation::ReconciliationState;
+use crate::site::SiteDirectory;
 use crate::store::Store;
 use crate::terminal::TerminalStatus;
 use crate::transaction::{TransactionKind, TransactionState};
+
+mod feed;
+
+pub use feed::{Feed, FeedItem};
 
 /// What happened. Names follow the Open Retailing event list where it has one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,16 +155,19 @@ pub struct EventLog {
     store: Arc<dyn Store>,
     sender: broadcast::Sender<Arc<EventRecord>>,
     wake: Arc<Notify>,
+    capacity: usize,
 }
 
 impl EventLog {
     /// A log over `store` whose broadcast keeps at most `capacity` events per subscriber.
     pub fn new(store: Arc<dyn Store>, capacity: usize) -> Self {
-        let (sender, _) = broadcast::channel(capacity.max(1));
+        let capacity = capacity.max(1);
+        let (sender, _) = broadcast::channel(capacity);
         Self {
             store,
             sender,
             wake: Arc::new(Notify::new()),
+            capacity,
         }
     }
 
@@ -195,6 +207,41 @@ impl EventLog {
     /// The newest committed event id.
     pub async fn head(&self) -> Result<EventId> {
         self.store.latest_event_id().await
+    }
+
+    /// A subscriber's feed of the events after `after` visible to `scope` (every event when
+    /// `None`): the log first, then live. It subscribes to the broadcast at once.
+    pub fn feed(&self, scope: Option<MerchantId>, after: EventId) -> Feed {
+        Feed::new(self.clone(), scope, after)
+    }
+
+    /// How many live events a subscriber may fall behind before its feed reports a lag.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Deletes events older than `before` (retention); returns how many.
+    pub async fn purge(&self, before: OffsetDateTime) -> Result<u64> {
+        self.store.purge_events(before).await
+    }
+
+    /// Announces the POIs of `sites` that the previous start did not have (`newPOIEvent`).
+    pub async fn announce_new_pois(
+        &self,
+        sites: &SiteDirectory,
+        at: OffsetDateTime,
+    ) -> Result<Vec<EventRecord>> {
+        let pois: Vec<_> = sites
+            .sites()
+            .iter()
+            .flat_map(|site| site.pois.iter())
+            .map(|poi| (poi.merchant_id.clone(), poi.poi_id))
+            .collect();
+        let records = self.store.sync_known_pois(&pois, at).await?;
+        if !records.is_empty() {
+            self.committed();
+        }
+        Ok(records)
     }
 
     /// Forwards committed events to subscribers in id order until `stop` resolves.

@@ -245,6 +245,15 @@ pub trait EventStore: Send + Sync {
     /// The log thus stays a contiguous run of ids; an event stamped out of order holds back the
     /// purge of the ones after it until it is old enough itself.
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64>;
+    /// Records `pois` (site, POI) as the configured set, atomically: each POI not known yet is
+    /// stored with a `newPOIEvent` for its site, and known POIs no longer configured are
+    /// forgotten (so one added back is announced again). The very first call records the set
+    /// without events. Returns the events written.
+    async fn sync_known_pois(
+        &self,
+        pois: &[(MerchantId, PoiId)],
+        at: OffsetDateTime,
+    ) -> Result<Vec<EventRecord>>;
 }
 
 /// Every store a node needs.

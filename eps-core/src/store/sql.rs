@@ -14,6 +14,7 @@ use crate::error::Result;
 mod connections;
 mod events;
 mod idempotency;
+mod pois;
 mod records;
 mod transactions;
 

@@ -150,6 +150,7 @@ suite!(
     events_keep_commit_order_under_concurrent_writers,
     events_after_filters_by_site,
     purge_keeps_a_contiguous_tail,
+    known_pois_are_announced_once,
 );
 
 #[tokio::test]

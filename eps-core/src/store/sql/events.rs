@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::SqlStore;
 use crate::error::{Error, Result};
 use crate::event::{EventRecord, NewEvent};
-use crate::ids::{EventId, MerchantId};
+use crate::ids::{EventId, MerchantId, PoiId};
 use crate::store::EventStore;
 use crate::store::codec::{EventRow, millis};
 use crate::store::engine::{Engine, Session, Statement};
@@ -177,6 +177,14 @@ impl<E: Engine> EventStore for SqlStore<E> {
         }
         session.commit().await?;
         Ok(deleted)
+    }
+
+    async fn sync_known_pois(
+        &self,
+        pois: &[(MerchantId, PoiId)],
+        at: OffsetDateTime,
+    ) -> Result<Vec<EventRecord>> {
+        super::pois::sync(self, pois, at).await
     }
 }
 

@@ -192,3 +192,86 @@ pub(super) async fn purge_keeps_a_contiguous_tail(store: Arc<dyn Store>) {
     assert_eq!(store.purge_events(at(10_000)).await.unwrap(), 0);
     assert_eq!(store.purged_through().await.unwrap(), EventId::new(6));
 }
+
+pub(super) async fn known_pois_are_announced_once(store: Arc<dyn Store>) {
+    let (m1, m2) = (merchant("m-1"), merchant("m-2"));
+    let (a, b, c) = (poi("001"), poi("002"), poi("003"));
+    let d = crate::ids::PoiId::derive(&m2, "fuelingPoint", "001");
+    let names = |events: &[EventRecord]| -> Vec<(Option<String>, crate::ids::PoiId)> {
+        events
+            .iter()
+            .map(|e| match &e.kind {
+                EventKind::NewPoi { poi_id } => {
+                    (e.merchant_id.as_ref().map(ToString::to_string), *poi_id)
+                }
+                other => panic!("not a newPOIEvent: {other:?}"),
+            })
+            .collect()
+    };
+
+    // The very first start records the configuration without announcing it.
+    let first = [(m1.clone(), a), (m1.clone(), b)];
+    assert_eq!(store.sync_known_pois(&first, at(1)).await.unwrap(), vec![]);
+    assert_eq!(store.latest_event_id().await.unwrap(), EventId::ZERO);
+    assert_eq!(store.sync_known_pois(&first, at(2)).await.unwrap(), vec![]);
+
+    // Additions are announced once, to their own site, in configuration order.
+    let added = store
+        .sync_known_pois(
+            &[
+                (m1.clone(), a),
+                (m2.clone(), d),
+                (m1.clone(), b),
+                (m1.clone(), c),
+            ],
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&added),
+        vec![(Some("m-2".into()), d), (Some("m-1".into()), c)]
+    );
+    assert_eq!(ids(&added), vec![1, 2]);
+    assert_eq!(added[0].at, at(3));
+    let all = store.events_after(None, EventId::ZERO, 10).await.unwrap();
+    assert_eq!(all, added, "the events are in the log");
+    assert_eq!(
+        store
+            .sync_known_pois(
+                &[
+                    (m1.clone(), a),
+                    (m2.clone(), d),
+                    (m1.clone(), b),
+                    (m1.clone(), c)
+                ],
+                at(4)
+            )
+            .await
+            .unwrap(),
+        vec![]
+    );
+
+    // A POI dropped from the configuration and added back later is announced again.
+    assert_eq!(
+        store
+            .sync_known_pois(&[(m1.clone(), a), (m1.clone(), c)], at(5))
+            .await
+            .unwrap(),
+        vec![]
+    );
+    let again = store
+        .sync_known_pois(&[(m1.clone(), a), (m1.clone(), b)], at(6))
+        .await
+        .unwrap();
+    assert_eq!(names(&again), vec![(Some("m-1".into()), b)]);
+
+    // A configuration with no POIs at all is still a recorded one: what comes next is new.
+    assert_eq!(store.sync_known_pois(&[], at(7)).await.unwrap(), vec![]);
+    let back = store
+        .sync_known_pois(&[(m1.clone(), a)], at(8))
+        .await
+        .unwrap();
+    assert_eq!(names(&back), vec![(Some("m-1".into()), a)]);
+    assert_eq!(ids(&back), vec![4]);
+}
