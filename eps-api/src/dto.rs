@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod connection;
+pub mod event;
 pub mod poi;
 pub mod status;
 pub mod timestamp;

@@ -14,6 +14,7 @@
 //! - [`dto`]: request and response bodies and their limits; conversion to `eps-core` types.
 //! - [`error`]: [`ApiError`] and the `ERRCD_*` codes; the only place choosing HTTP statuses.
 //! - [`openapi`]: the document behind `/openapi.json` and `spec/openapi.json`.
+//! - [`listener`]: the TCP listener (`TCP_NODELAY`, a deadline on blocked writes).
 //! - [`cli`]: the `eps` command line.
 
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod listener;
 mod middleware;
 pub mod openapi;
 pub mod routes;

@@ -1,4 +1,5 @@
-//! Middleware of the whole router: the response clock and request metrics.
+//! Middleware of the whole router: the response clock, request metrics, and the request span
+//! (whose URI never shows an `access_token`).
 
 use std::sync::OnceLock;
 
@@ -44,6 +45,39 @@ pub(crate) async fn record_metrics(request: Request, next: Next) -> Response {
     response
 }
 
+/// The span of each request, as `tower-http`'s default but with `access_token` redacted.
+pub(crate) fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %redacted_uri(request.uri()),
+        version = ?request.version(),
+    )
+}
+
+/// The path and query of `uri` with the value of every `access_token` parameter replaced.
+pub(crate) fn redacted_uri(uri: &axum::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.path().to_owned();
+    };
+    let pairs: Vec<_> = query
+        .split('&')
+        .map(|pair| {
+            let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+            // Compared as the query parser reads it, so `access%5Ftoken` is caught too.
+            let decoded = percent_encoding::percent_decode_str(&name.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned();
+            if decoded == "access_token" {
+                format!("{name}=[redacted]")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect();
+    format!("{}?{}", uri.path(), pairs.join("&"))
+}
+
 /// The process's Prometheus recorder, installed on first use.
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -65,4 +99,23 @@ pub fn metrics_handle() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_tokens_never_reach_the_request_span() {
+        let uri: axum::http::Uri = "/events?connectionID=c-1&access_token=eyJ.secret.sig&x=1&access%5Ftoken=two&access_token"
+            .parse()
+            .unwrap();
+        let shown = redacted_uri(&uri);
+        assert_eq!(
+            shown,
+            "/events?connectionID=c-1&access_token=[redacted]&x=1&access%5Ftoken=[redacted]&access_token=[redacted]"
+        );
+        let plain: axum::http::Uri = "/POIs".parse().unwrap();
+        assert_eq!(redacted_uri(&plain), "/POIs");
+    }
 }

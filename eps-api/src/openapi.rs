@@ -32,6 +32,10 @@ invalid token gets 401 with `WWW-Authenticate: Bearer`; a missing scope gets 403
 header as the heartbeat. After the configured number of missed heartbeats (default 3 × 30 s) the \
 connection expires and calls answer `ERRCD_CONNECTION_EXPIRED`; connect again.
 
+**Events.** `GET /events` (Server-Sent Events) or `GET /events/ws` (WebSocket) streams the \
+connection's site's events; `Last-Event-ID` (or `lastEventID`) replays what was missed from the \
+durable log. Each `data:` line or text message is one `EventMessage`.
+
 **Errors.** Every response, errors included, carries `statusReturn` \
 `{timestamp, result, error, message}` (except the RFC 6749 bodies of `/oauth/token`). Request \
 bodies are JSON of at most 64 KiB.
@@ -44,6 +48,7 @@ bodies are JSON of at most 64 KiB.
     tags(
         (name = "connection", description = "Contains EPS connection functions"),
         (name = "poi", description = "Contains the list of functions related to POI (Point of Interaction) registration."),
+        (name = "events", description = "Unsolicited events over Server-Sent Events and WebSocket, with durable replay"),
         (name = "admin", description = "Operator inspection and control (scope `admin`)"),
         (name = "oauth", description = "The built-in OAuth2 issuer (client credentials)"),
         (name = "operations", description = "Health, readiness, metrics and this document"),

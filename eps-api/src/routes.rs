@@ -10,12 +10,13 @@ use utoipa::OpenApi;
 
 use crate::error::{ApiError, method_not_allowed, route_not_found};
 use crate::extract::BODY_LIMIT;
-use crate::middleware::{record_metrics, response_clock};
+use crate::middleware::{record_metrics, request_span, response_clock};
 use crate::state::AppState;
 
 pub mod admin_connections;
 pub mod connection;
 pub mod docs;
+pub mod events;
 pub mod health;
 pub mod metrics;
 pub mod oauth;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(connection::router())
         .merge(pois::router())
         .merge(admin_connections::router())
+        .merge(events::router())
         .merge(health::router())
         .merge(metrics::router())
         .merge(docs::router());
@@ -41,7 +43,7 @@ pub fn router(state: AppState) -> Router {
             ApiError::Internal("a handler panicked".to_owned()).into_response()
         }))
         .layer(axum::middleware::from_fn(record_metrics))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span::<axum::body::Body>))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             response_clock,
@@ -55,6 +57,7 @@ pub fn docs() -> Vec<utoipa::openapi::OpenApi> {
         connection::Doc::openapi(),
         pois::Doc::openapi(),
         admin_connections::Doc::openapi(),
+        events::Doc::openapi(),
         oauth::Doc::openapi(),
         health::Doc::openapi(),
         metrics::Doc::openapi(),

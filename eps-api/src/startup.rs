@@ -28,6 +28,7 @@ use crate::auth::keys::{KeyError, SigningKey};
 use crate::auth::token::TokenIssuer;
 use crate::auth::verify::{KeySource, TokenVerifier};
 use crate::config::{AuthSettings, Config, ConfigError, JwksSource, Settings};
+use crate::listener::TimedListener;
 use crate::middleware::metrics_handle;
 use crate::routes;
 use crate::state::AppState;
@@ -164,6 +165,18 @@ impl ServerBuilder {
             metrics: metrics_handle(),
             shutdown: CancellationToken::new(),
         };
+        match state
+            .events
+            .announce_new_pois(&state.sites, state.clock.now())
+            .await
+        {
+            Ok(added) if added.is_empty() => {}
+            Ok(added) => tracing::info!(
+                count = added.len(),
+                "announced POIs new since the last start"
+            ),
+            Err(e) => tracing::error!(error = %e, "new POIs could not be announced"),
+        }
         let background = spawn_background(&state);
         match state.payments.recover_unresolved().await {
             Ok(0) => {}
@@ -246,7 +259,8 @@ impl Server {
                 cancel.cancel();
             }
         };
-        let result = axum::serve(self.listener, self.router)
+        let listener = TimedListener::new(self.listener, self.state.settings.events.send_timeout);
+        let result = axum::serve(listener, self.router)
             .with_graceful_shutdown(signal)
             .await;
         cancel.cancel();
@@ -365,6 +379,22 @@ fn spawn_background(state: &AppState) -> Vec<JoinHandle<()>> {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(count = n, "forgot expired connections"),
                     Err(e) => tracing::warn!(error = %e, "purging expired connections failed"),
+                }
+            }
+        },
+    )));
+    let (events, clock) = (state.events.clone(), state.clock.clone());
+    let retention = state.settings.events.retention;
+    tasks.push(tokio::spawn(every_until(
+        state.settings.events.purge_interval,
+        cancel.clone(),
+        move || {
+            let (events, clock) = (events.clone(), clock.clone());
+            async move {
+                match events.purge(clock.now() - retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(count = n, "purged events past retention"),
+                    Err(e) => tracing::warn!(error = %e, "purging old events failed"),
                 }
             }
         },

@@ -3,6 +3,8 @@
 
 mod admin;
 mod connection;
+mod events;
+mod events_resume;
 mod external_issuer;
 mod limits;
 mod oauth;

@@ -6,11 +6,14 @@
 //! - [`backend`]: which store engines to run on (`EPS_TEST_DATABASE_URL`).
 //! - [`client`]: [`ApiClient`] (a site system with a token) and [`Reply`] (a read response).
 //! - [`issuer`]: an external OAuth2 issuer for tests (key, JWKS, token minting).
+//! - [`sse`], [`ws`]: event-stream clients (SSE parser; WebSocket with a slow-reader variant).
 
 pub mod app;
 pub mod backend;
 pub mod client;
 pub mod issuer;
+pub mod sse;
+pub mod ws;
 
 pub use app::{START, TestApp, TestAppBuilder};
 pub use backend::Backend;

@@ -50,7 +50,15 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?;
+        let token = header_token(parts)?
+            .ok_or_else(|| ApiError::Unauthorized(BearerChallenge::missing()))?;
+        Self::verify(state, token).await
+    }
+}
+
+impl<S: RequiredScope> Auth<S> {
+    /// Checks `token` (however it was sent) and that it carries scope `S`.
+    pub(crate) async fn verify(state: &AppState, token: &str) -> Result<Self, ApiError> {
         let caller = state
             .tokens
             .verify(token, state.clock.now())
@@ -66,11 +74,11 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
     }
 }
 
-/// The token of a single `Authorization: Bearer <token>` header.
-fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+/// The token of a single `Authorization: Bearer <token>` header, if one was sent.
+pub(crate) fn header_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let mut values = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
-        return Err(ApiError::Unauthorized(BearerChallenge::missing()));
+        return Ok(None);
     };
     if values.next().is_some() {
         return Err(ApiError::Unauthorized(BearerChallenge::invalid_request(
@@ -86,7 +94,7 @@ fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
-            Ok(token.trim())
+            Ok(Some(token.trim()))
         }
         _ => Err(ApiError::Unauthorized(BearerChallenge::invalid_request(
             "the Authorization header must be \"Bearer <token>\"",

@@ -57,7 +57,7 @@ impl PaymentsConfig {
     }
 }
 
-/// `[events]`: the durable event log and its live fan-out.
+/// `[events]`: the durable event log, its retention and the SSE / WebSocket channels.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventsConfig {
@@ -66,6 +66,17 @@ pub struct EventsConfig {
     /// Milliseconds between polls of the log for events written elsewhere (a floor; commits
     /// on this node wake the tailer at once).
     pub tail_poll_ms: u64,
+    /// Hours an event stays in the log for `Last-Event-ID` replay.
+    pub retention_hours: u64,
+    /// Seconds between retention sweeps.
+    pub purge_interval_secs: u64,
+    /// Seconds between `heartBeatEvent` frames on every open stream (fractions allowed).
+    pub heartbeat_interval_secs: f64,
+    /// Seconds a write to a client may stay blocked (a reader that keeps its TCP window full)
+    /// before the server drops that connection (fractions allowed).
+    pub send_timeout_secs: f64,
+    /// Milliseconds an SSE client waits before reconnecting (`retry:`).
+    pub retry_ms: u64,
 }
 
 impl Default for EventsConfig {
@@ -73,6 +84,11 @@ impl Default for EventsConfig {
         Self {
             subscriber_buffer: 1_024,
             tail_poll_ms: 500,
+            retention_hours: 72,
+            purge_interval_secs: 600,
+            heartbeat_interval_secs: 15.0,
+            send_timeout_secs: 10.0,
+            retry_ms: 3_000,
         }
     }
 }
@@ -84,6 +100,16 @@ pub struct EventSettings {
     pub subscriber_buffer: usize,
     /// Poll floor of the log tailer.
     pub tail_poll: std::time::Duration,
+    /// How long events are kept for replay.
+    pub retention: time::Duration,
+    /// Time between retention sweeps.
+    pub purge_interval: std::time::Duration,
+    /// Time between `heartBeatEvent` frames.
+    pub heartbeat_interval: std::time::Duration,
+    /// How long a write may stay blocked before the connection is dropped.
+    pub send_timeout: std::time::Duration,
+    /// The SSE `retry:` value.
+    pub retry: std::time::Duration,
 }
 
 impl EventsConfig {
@@ -95,9 +121,45 @@ impl EventsConfig {
         if self.tail_poll_ms == 0 {
             problems.push("events.tail_poll_ms must be at least 1".to_owned());
         }
+        if self.retention_hours == 0 || self.retention_hours > 87_600 {
+            problems.push("events.retention_hours must be 1..=87600".to_owned());
+        }
+        if self.purge_interval_secs == 0 {
+            problems.push("events.purge_interval_secs must be at least 1".to_owned());
+        }
+        if self.retry_ms > 3_600_000 {
+            problems.push("events.retry_ms must be at most 3600000".to_owned());
+        }
         EventSettings {
             subscriber_buffer: self.subscriber_buffer,
             tail_poll: std::time::Duration::from_millis(self.tail_poll_ms),
+            retention: time::Duration::hours(
+                i64::try_from(self.retention_hours).unwrap_or(i64::MAX / 3_600),
+            ),
+            purge_interval: std::time::Duration::from_secs(self.purge_interval_secs),
+            heartbeat_interval: seconds(
+                "events.heartbeat_interval_secs",
+                self.heartbeat_interval_secs,
+                3_600.0,
+                problems,
+            ),
+            send_timeout: seconds(
+                "events.send_timeout_secs",
+                self.send_timeout_secs,
+                600.0,
+                problems,
+            ),
+            retry: std::time::Duration::from_millis(self.retry_ms),
         }
+    }
+}
+
+/// A duration of 0.01..=`max` seconds, or a problem (and one second in its place).
+fn seconds(name: &str, value: f64, max: f64, problems: &mut Vec<String>) -> std::time::Duration {
+    if value.is_finite() && (0.01..=max).contains(&value) {
+        std::time::Duration::from_secs_f64(value)
+    } else {
+        problems.push(format!("{name} must be between 0.01 and {max} seconds"));
+        std::time::Duration::from_secs(1)
     }
 }

@@ -48,12 +48,16 @@ fn parse(parts: &Parts) -> Result<Option<ConnectionId>, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| ApiError::field(CONNECTION_HEADER, "must be visible ASCII"))?;
+    parse_connection_id(CONNECTION_HEADER, value).map(Some)
+}
+
+/// A connection id sent as `field` (the header, or a query parameter where one is allowed).
+pub(crate) fn parse_connection_id(field: &str, value: &str) -> Result<ConnectionId, ApiError> {
     match ConnectionId::from_header(value) {
-        Ok(id) => Ok(Some(id)),
-        Err(IdError::Empty | IdError::TooLong { .. }) => Err(ApiError::field(
-            CONNECTION_HEADER,
-            "must be 1..1024 characters",
-        )),
+        Ok(id) => Ok(id),
+        Err(IdError::Empty | IdError::TooLong { .. }) => {
+            Err(ApiError::field(field, "must be 1..1024 characters"))
+        }
         // Well-formed but not an id this EPS issued: unknown, so the client reconnects.
         Err(_) => Err(eps_core::Error::UnknownConnection.into()),
     }

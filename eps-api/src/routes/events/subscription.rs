@@ -1,0 +1,268 @@
+//! One open stream, whatever carries it: the subscriber's feed, its heartbeats, and the reasons
+//! it ends (too slow, connection closed or expired, shutdown), each announced by a final
+//! `streamClosedEvent`.
+
+use eps_core::connection::{ClosureWatch, ConnectionRecord};
+use eps_core::event::{Feed, FeedItem};
+use eps_core::ids::{ClientId, EventId};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+use super::caller::{OperatorStream, SiteStream};
+use crate::dto::event::EventMessage;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Why a stream ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EndReason {
+    /// It fell more than the per-subscriber buffer behind.
+    TooSlow,
+    /// Its connection was disconnected.
+    ConnectionClosed,
+    /// Its connection missed its heartbeats.
+    ConnectionExpired,
+    /// The EPS is stopping.
+    Shutdown,
+    /// The event log could not be read.
+    Unavailable,
+}
+
+impl EndReason {
+    /// The `reason` of the closing message.
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            Self::TooSlow => "tooSlow",
+            Self::ConnectionClosed => "connectionClosed",
+            Self::ConnectionExpired => "connectionExpired",
+            Self::Shutdown => "shutdown",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    /// The `message` of the closing message.
+    const fn advice(self) -> &'static str {
+        match self {
+            Self::TooSlow => {
+                "the stream fell behind; reconnect with Last-Event-ID set to this eventID to resume"
+            }
+            Self::ConnectionClosed => "the connection was disconnected; connect again",
+            Self::ConnectionExpired => "the connection missed its heartbeats; connect again",
+            Self::Shutdown => {
+                "the EPS is stopping; reconnect with Last-Event-ID set to this eventID to resume"
+            }
+            Self::Unavailable => {
+                "the event log cannot be read; reconnect with Last-Event-ID set to this eventID"
+            }
+        }
+    }
+}
+
+/// Whose stream it is.
+enum Audience {
+    /// A site system: its connection is checked at every heartbeat and watched for a disconnect.
+    Site {
+        client: ClientId,
+        connection: Box<ConnectionRecord>,
+        closure: ClosureWatch,
+    },
+    /// An operator: every event, until shutdown.
+    Operator,
+}
+
+/// An open stream: yields messages until, and including, its closing message.
+pub(crate) struct Subscription {
+    state: AppState,
+    audience: Audience,
+    feed: Feed,
+    heartbeat: Interval,
+    /// The id of the last event delivered, or the resume point.
+    delivered: EventId,
+    ended: Option<EndReason>,
+    channel: &'static str,
+}
+
+impl Subscription {
+    /// Opens a site system's stream of its site's events on `channel` (`sse` or `ws`).
+    pub(crate) async fn site(
+        state: &AppState,
+        request: SiteStream,
+        channel: &'static str,
+    ) -> ApiResult<Self> {
+        let after = resume_point(state, request.last_event_id).await?;
+        let feed = state
+            .events
+            .feed(Some(request.connection.merchant_id.clone()), after);
+        tracing::info!(
+            connection = %request.connection.id,
+            client = %request.caller.client_id,
+            after = %after,
+            channel,
+            "event stream opened"
+        );
+        let audience = Audience::Site {
+            client: request.caller.client_id,
+            connection: Box::new(request.connection),
+            closure: request.closure,
+        };
+        Ok(Self::new(state, audience, feed, after, channel))
+    }
+
+    /// Opens an operator's stream of every event.
+    pub(crate) async fn operator(
+        state: &AppState,
+        request: OperatorStream,
+        channel: &'static str,
+    ) -> ApiResult<Self> {
+        let after = resume_point(state, request.last_event_id).await?;
+        let feed = state.events.feed(None, after);
+        tracing::info!(client = %request.caller.client_id, after = %after, channel, "operator event stream opened");
+        Ok(Self::new(state, Audience::Operator, feed, after, channel))
+    }
+
+    fn new(
+        state: &AppState,
+        audience: Audience,
+        feed: Feed,
+        after: EventId,
+        channel: &'static str,
+    ) -> Self {
+        let period = state.settings.events.heartbeat_interval;
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        metrics::gauge!("eps_event_streams", "channel" => channel).increment(1.0);
+        Self {
+            state: state.clone(),
+            audience,
+            feed,
+            heartbeat,
+            delivered: after,
+            ended: None,
+            channel,
+        }
+    }
+
+    /// Why the stream ended, once its closing message was handed out.
+    pub(crate) fn ended(&self) -> Option<EndReason> {
+        self.ended
+    }
+
+    /// The next message; the closing one last, then `None`.
+    pub(crate) async fn next(&mut self) -> Option<EventMessage> {
+        if self.ended.is_some() {
+            return None;
+        }
+        let step = tokio::select! {
+            biased;
+            () = self.state.shutdown.cancelled() => Err(EndReason::Shutdown),
+            () = closed(&mut self.audience) => Err(EndReason::ConnectionClosed),
+            _ = self.heartbeat.tick() => self.beat().await,
+            item = self.feed.next() => self.deliver(item),
+        };
+        match step {
+            Ok(message) => Some(message),
+            Err(reason) => Some(self.end(reason)),
+        }
+    }
+
+    fn deliver(&mut self, item: eps_core::Result<FeedItem>) -> Result<EventMessage, EndReason> {
+        match item {
+            Ok(FeedItem::Event(event)) => {
+                self.delivered = event.id;
+                Ok(EventMessage::of_record(&event))
+            }
+            Ok(FeedItem::Lost { after, through }) => {
+                self.delivered = through;
+                tracing::warn!(after = %after, through = %through, "a subscriber resumed behind the retention floor");
+                Ok(EventMessage::lost(after, through, self.state.clock.now()))
+            }
+            Ok(FeedItem::Lagged) => Err(EndReason::TooSlow),
+            Err(e) => {
+                tracing::error!(error = %e, "the event log cannot be read for a stream");
+                Err(EndReason::Unavailable)
+            }
+        }
+    }
+
+    /// A heartbeat, after checking that a site system's connection is still live.
+    async fn beat(&mut self) -> Result<EventMessage, EndReason> {
+        if let Audience::Site {
+            client, connection, ..
+        } = &self.audience
+        {
+            match self
+                .state
+                .connections
+                .authorize(client, &connection.id)
+                .await
+            {
+                Ok(_) => {}
+                Err(eps_core::Error::ConnectionExpired) => {
+                    return Err(EndReason::ConnectionExpired);
+                }
+                Err(
+                    eps_core::Error::UnknownConnection | eps_core::Error::ConnectionOfAnotherClient,
+                ) => return Err(EndReason::ConnectionClosed),
+                // The store may be back at the next heartbeat; the stream is not at fault.
+                Err(e) => tracing::warn!(error = %e, "a stream's connection could not be checked"),
+            }
+        }
+        Ok(EventMessage::heartbeat(
+            self.delivered,
+            self.state.clock.now(),
+        ))
+    }
+
+    fn end(&mut self, reason: EndReason) -> EventMessage {
+        self.ended = Some(reason);
+        metrics::counter!("eps_event_streams_ended_total", "channel" => self.channel, "reason" => reason.as_str())
+            .increment(1);
+        match &self.audience {
+            Audience::Site { connection, .. } => tracing::info!(
+                connection = %connection.id,
+                reason = reason.as_str(),
+                last = %self.delivered,
+                channel = self.channel,
+                "event stream ended"
+            ),
+            Audience::Operator => tracing::info!(
+                reason = reason.as_str(),
+                last = %self.delivered,
+                channel = self.channel,
+                "operator event stream ended"
+            ),
+        }
+        EventMessage::closed(
+            self.delivered,
+            reason.as_str(),
+            reason.advice(),
+            self.state.clock.now(),
+        )
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        metrics::gauge!("eps_event_streams", "channel" => self.channel).decrement(1.0);
+    }
+}
+
+/// Resolves when a site system's connection is disconnected; never for an operator.
+async fn closed(audience: &mut Audience) {
+    match audience {
+        Audience::Site { closure, .. } => closure.closed().await,
+        Audience::Operator => std::future::pending().await,
+    }
+}
+
+/// Where a new stream starts: after the client's `Last-Event-ID`, or at the head of the log.
+async fn resume_point(state: &AppState, requested: Option<EventId>) -> ApiResult<EventId> {
+    let head = state.events.head().await?;
+    match requested {
+        None => Ok(head),
+        Some(id) if id <= head => Ok(id),
+        Some(id) => Err(ApiError::field(
+            "Last-Event-ID",
+            format!("{id} is beyond the newest event ({head}); connect without it"),
+        )),
+    }
+}
