@@ -4,6 +4,8 @@
 mod admin;
 mod connection;
 mod events;
+mod events_lifecycle;
+mod events_payment;
 mod events_resume;
 mod external_issuer;
 mod limits;
