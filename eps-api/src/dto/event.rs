@@ -154,6 +154,7 @@ pub struct CardAcquisitionEvent {
 
 /// `newPOIEvent`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = NewPOIEvent)]
 pub struct NewPoiEvent {
     /// The event's id in the log.
     #[serde(rename = "eventID")]
