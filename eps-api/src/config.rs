@@ -373,6 +373,7 @@ mod tests {
         assert_eq!(example.listen, defaults.listen);
         assert_eq!(example.policy, defaults.policy);
         assert_eq!(example.auth, defaults.auth);
+        assert_eq!(example.events, defaults.events);
         assert_eq!(example.sites.terminals, defaults.sites.terminals);
         assert_eq!(
             example.sites.directory.sites(),

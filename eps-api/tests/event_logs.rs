@@ -51,7 +51,11 @@ async fn access_tokens_in_the_query_never_reach_the_log() {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut log = Vec::new();
     let address = loop {
-        let line = lines.next_line().await.unwrap().expect("ready before the end");
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("ready before the end");
         let entry: Value = serde_json::from_str(&line).unwrap_or(Value::String(line));
         let ready = entry["fields"]["message"] == "EPS ready";
         let address = entry["fields"]["address"].as_str().map(str::to_owned);
@@ -113,16 +117,30 @@ async fn access_tokens_in_the_query_never_reach_the_log() {
     // token is checked); and with the parameter's name percent-encoded.
     let forged = format!("{}AAAA", &token[..token.len() - 4]);
     for (path, status) in [
-        (format!("/events?connectionID={connection}&access_token={forged}"), 401),
-        (format!("/events/ws?connectionID={connection}&access_token={token}"), 400),
-        (format!("/events/ws?access%5Ftoken={token}&connectionID={connection}"), 400),
+        (
+            format!("/events?connectionID={connection}&access_token={forged}"),
+            401,
+        ),
+        (
+            format!("/events/ws?connectionID={connection}&access_token={token}"),
+            400,
+        ),
+        (
+            format!("/events/ws?access%5Ftoken={token}&connectionID={connection}"),
+            400,
+        ),
     ] {
         let response = http
             .get(format!("http://{address}{path}"))
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status().as_u16(), status, "{}", path.split('?').next().unwrap());
+        assert_eq!(
+            response.status().as_u16(),
+            status,
+            "{}",
+            path.split('?').next().unwrap()
+        );
     }
     drop(stream);
 

@@ -4,9 +4,9 @@
 
 use eps_api::config::{PoiConfig, SiteConfig, TerminalConfig};
 use eps_core::ids::{MerchantId, PoiId};
+use eps_e2e::TestApp;
 use eps_e2e::sse::{SseFrame, SseStream};
 use eps_e2e::ws::{WsItem, WsStream, ws_url};
-use eps_e2e::TestApp;
 use reqwest::Method;
 use time::Duration;
 

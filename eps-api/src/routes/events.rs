@@ -7,6 +7,7 @@
 //! # Layout
 //! - `caller`: who subscribes (token and connection from headers, or the query for browsers).
 //! - `subscription`: one open stream: feed, heartbeats, end reasons.
+//! - `frame`: a message rendered for the wire, once per live event.
 //! - `sse`, `ws`: the two carriers.
 
 use axum::Router;
@@ -22,6 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 mod caller;
+mod frame;
 mod sse;
 mod subscription;
 mod ws;

@@ -8,6 +8,7 @@ use eps_core::ids::{ClientId, EventId};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::caller::{OperatorStream, SiteStream};
+use super::frame::Frame;
 use crate::dto::event::EventMessage;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -147,7 +148,7 @@ impl Subscription {
     }
 
     /// The next message; the closing one last, then `None`.
-    pub(crate) async fn next(&mut self) -> Option<EventMessage> {
+    pub(crate) async fn next(&mut self) -> Option<Frame> {
         if self.ended.is_some() {
             return None;
         }
@@ -159,21 +160,25 @@ impl Subscription {
             item = self.feed.next() => self.deliver(item),
         };
         match step {
-            Ok(message) => Some(message),
-            Err(reason) => Some(self.end(reason)),
+            Ok(frame) => Some(frame),
+            Err(reason) => Some(Frame::of(&self.end(reason))),
         }
     }
 
-    fn deliver(&mut self, item: eps_core::Result<FeedItem>) -> Result<EventMessage, EndReason> {
+    fn deliver(&mut self, item: eps_core::Result<FeedItem>) -> Result<Frame, EndReason> {
         match item {
             Ok(FeedItem::Event(event)) => {
                 self.delivered = event.id;
-                Ok(EventMessage::of_record(&event))
+                Ok(Frame::of_event(&event))
             }
             Ok(FeedItem::Lost { after, through }) => {
                 self.delivered = through;
                 tracing::warn!(after = %after, through = %through, "a subscriber resumed behind the retention floor");
-                Ok(EventMessage::lost(after, through, self.state.clock.now()))
+                Ok(Frame::of(&EventMessage::lost(
+                    after,
+                    through,
+                    self.state.clock.now(),
+                )))
             }
             Ok(FeedItem::Lagged) => Err(EndReason::TooSlow),
             Err(e) => {
@@ -184,7 +189,7 @@ impl Subscription {
     }
 
     /// A heartbeat, after checking that a site system's connection is still live.
-    async fn beat(&mut self) -> Result<EventMessage, EndReason> {
+    async fn beat(&mut self) -> Result<Frame, EndReason> {
         if let Audience::Site {
             client, connection, ..
         } = &self.audience
@@ -206,10 +211,10 @@ impl Subscription {
                 Err(e) => tracing::warn!(error = %e, "a stream's connection could not be checked"),
             }
         }
-        Ok(EventMessage::heartbeat(
+        Ok(Frame::of(&EventMessage::heartbeat(
             self.delivered,
             self.state.clock.now(),
-        ))
+        )))
     }
 
     fn end(&mut self, reason: EndReason) -> EventMessage {

@@ -16,10 +16,9 @@ pub(crate) async fn run(
 ) {
     loop {
         tokio::select! {
-            message = subscription.next() => {
-                let Some(message) = message else { return };
-                let text = serde_json::to_string(&message).unwrap_or_else(|_| "{}".to_owned());
-                if !send(&mut socket, Message::text(text), send_timeout).await {
+            frame = subscription.next() => {
+                let Some(frame) = frame else { return };
+                if !send(&mut socket, Message::Text(frame.json), send_timeout).await {
                     return;
                 }
                 if let Some(reason) = subscription.ended() {
