@@ -107,9 +107,9 @@ async fn orchestrate(args: &[String]) {
     };
     let exe = std::env::current_exe().expect("own path");
     println!(
-        "| channel | subscribers | events/s | deliveries | missing | p50 | p99 | max | commit p50 | RSS idle − base | per subscriber | RSS after |"
+        "| channel | subscribers | events/s | deliveries | missing | p50 | p99 | max | commit p50 | RSS idle − base | per subscriber | RSS after − base | EPS CPU per delivery | client CPU per delivery |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for scenario in scenarios {
         let mut child = tokio::process::Command::new(&exe)
             .arg("--role")

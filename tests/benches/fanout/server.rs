@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 use crate::Scenario;
-use crate::stats::{histogram, millis, open_file_limit, rss_kib, wall_ns};
+use crate::stats::{cpu_ms, histogram, millis, open_file_limit, rss_kib, wall_ns};
 
 /// The benchmark's one site.
 const SITE: &str = "1234567890";
@@ -111,6 +111,7 @@ pub(crate) async fn run(scenario: Scenario) {
     // Let the server settle (accept queues drained, buffers sized) before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_kib();
+    let cpu_start = cpu_ms();
 
     let total = scenario.rate * scenario.seconds;
     let mut ticker = tokio::time::interval(Duration::from_secs(1) / scenario.rate);
@@ -127,6 +128,7 @@ pub(crate) async fn run(scenario: Scenario) {
         published.push((records[0].id.value(), at));
     }
     let after = rss_kib();
+    let cpu = cpu_ms().saturating_sub(cpu_start);
     let mut lines = String::new();
     for (id, at) in &published {
         lines.push_str(&format!("pub {id} {at}\n"));
@@ -150,8 +152,9 @@ pub(crate) async fn run(scenario: Scenario) {
     };
     let _ = child.wait().await;
     let subscribers = scenario.subscribers as u64;
+    let deliveries = result["deliveries"].as_u64().unwrap_or(0).max(1);
     println!(
-        "report | {} | {} | {} | {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.1} MiB | {:.1} KiB | {:.1} MiB |",
+        "report | {} | {} | {} | {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.1} MiB | {:.1} KiB | {:.1} MiB | {:.1} µs | {:.1} µs |",
         scenario.channel,
         scenario.subscribers,
         scenario.rate,
@@ -164,6 +167,8 @@ pub(crate) async fn run(scenario: Scenario) {
         idle.saturating_sub(base) as f64 / 1_024.0,
         idle.saturating_sub(base) as f64 / subscribers.max(1) as f64,
         after.saturating_sub(base) as f64 / 1_024.0,
+        cpu as f64 * 1_000.0 / deliveries as f64,
+        result["cpu_ms"].as_f64().unwrap_or(0.0) * 1_000.0 / deliveries as f64,
     );
     let _ = stop.send(());
     let _ = serving.await;

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::arg;
-use crate::stats::{histogram, wall_ns};
+use crate::stats::{cpu_ms, histogram, wall_ns};
 
 /// What one subscriber received: (event id, arrival time in ns).
 #[derive(Default)]
@@ -61,6 +61,7 @@ pub(crate) async fn run(args: &[String]) {
         .collect()
         .await;
     println!("ready {} streams", opened.len());
+    let cpu_ready = cpu_ms();
 
     let mut published = HashMap::new();
     let mut last = 0;
@@ -88,6 +89,7 @@ pub(crate) async fn run(args: &[String]) {
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let cpu = cpu_ms().saturating_sub(cpu_ready);
     let mut latencies = histogram();
     let mut deliveries = 0u64;
     for received in &opened {
@@ -112,6 +114,7 @@ pub(crate) async fn run(args: &[String]) {
             "p50_us": latencies.value_at_quantile(0.5),
             "p99_us": latencies.value_at_quantile(0.99),
             "max_us": latencies.max(),
+            "cpu_ms": cpu,
         })
     );
     std::process::exit(0);

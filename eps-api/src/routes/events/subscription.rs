@@ -2,10 +2,14 @@
 //! it ends (too slow, connection closed or expired, shutdown), each announced by a final
 //! `streamClosedEvent`.
 
-use eps_core::connection::{ClosureWatch, ConnectionRecord};
+use std::future::Future;
+use std::pin::Pin;
+
+use eps_core::connection::ConnectionRecord;
 use eps_core::event::{Feed, FeedItem};
 use eps_core::ids::{ClientId, EventId};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::caller::{OperatorStream, SiteStream};
 use super::frame::Frame;
@@ -60,20 +64,26 @@ impl EndReason {
 
 /// Whose stream it is.
 enum Audience {
-    /// A site system: its connection is checked at every heartbeat and watched for a disconnect.
+    /// A site system: its connection is checked at every heartbeat.
     Site {
         client: ClientId,
         connection: Box<ConnectionRecord>,
-        closure: ClosureWatch,
     },
     /// An operator: every event, until shutdown.
     Operator,
 }
 
+/// A wait kept across calls, so it registers once rather than at every message.
+type Waiting = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// An open stream: yields messages until, and including, its closing message.
 pub(crate) struct Subscription {
     state: AppState,
     audience: Audience,
+    /// Resolves on shutdown.
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// Resolves when a site system's connection is disconnected on this node.
+    closure: Option<Waiting>,
     feed: Feed,
     heartbeat: Interval,
     /// The id of the last event delivered, or the resume point.
@@ -103,9 +113,10 @@ impl Subscription {
         let audience = Audience::Site {
             client: request.caller.client_id,
             connection: Box::new(request.connection),
-            closure: request.closure,
         };
-        Ok(Self::new(state, audience, feed, after, channel))
+        let mut watch = request.closure;
+        let closure: Waiting = Box::pin(async move { watch.closed().await });
+        Ok(Self::new(state, audience, Some(closure), feed, after, channel))
     }
 
     /// Opens an operator's stream of every event.
@@ -117,12 +128,13 @@ impl Subscription {
         let after = resume_point(state, request.last_event_id).await?;
         let feed = state.events.feed(None, after);
         tracing::info!(client = %request.caller.client_id, after = %after, channel, "operator event stream opened");
-        Ok(Self::new(state, Audience::Operator, feed, after, channel))
+        Ok(Self::new(state, Audience::Operator, None, feed, after, channel))
     }
 
     fn new(
         state: &AppState,
         audience: Audience,
+        closure: Option<Waiting>,
         feed: Feed,
         after: EventId,
         channel: &'static str,
@@ -134,6 +146,8 @@ impl Subscription {
         Self {
             state: state.clone(),
             audience,
+            shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
+            closure,
             feed,
             heartbeat,
             delivered: after,
@@ -154,8 +168,8 @@ impl Subscription {
         }
         let step = tokio::select! {
             biased;
-            () = self.state.shutdown.cancelled() => Err(EndReason::Shutdown),
-            () = closed(&mut self.audience) => Err(EndReason::ConnectionClosed),
+            () = &mut self.shutdown => Err(EndReason::Shutdown),
+            () = closed(&mut self.closure) => Err(EndReason::ConnectionClosed),
             _ = self.heartbeat.tick() => self.beat().await,
             item = self.feed.next() => self.deliver(item),
         };
@@ -190,9 +204,7 @@ impl Subscription {
 
     /// A heartbeat, after checking that a site system's connection is still live.
     async fn beat(&mut self) -> Result<Frame, EndReason> {
-        if let Audience::Site {
-            client, connection, ..
-        } = &self.audience
+        if let Audience::Site { client, connection } = &self.audience
         {
             match self
                 .state
@@ -252,10 +264,10 @@ impl Drop for Subscription {
 }
 
 /// Resolves when a site system's connection is disconnected; never for an operator.
-async fn closed(audience: &mut Audience) {
-    match audience {
-        Audience::Site { closure, .. } => closure.closed().await,
-        Audience::Operator => std::future::pending().await,
+async fn closed(closure: &mut Option<Waiting>) {
+    match closure {
+        Some(closure) => closure.await,
+        None => std::future::pending().await,
     }
 }
 
