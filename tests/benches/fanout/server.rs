@@ -33,13 +33,15 @@ pub(crate) async fn run(scenario: Scenario) {
     }
     eps_api::install_crypto_provider();
     let dir = tempfile::tempdir().expect("data directory");
-    let mut config = Config::default();
-    config.data_dir = dir.path().to_path_buf();
-    config.sites = vec![SiteConfig {
-        merchant_id: SITE.to_owned(),
-        name: None,
-        pois: Vec::new(),
-    }];
+    let mut config = Config {
+        data_dir: dir.path().to_path_buf(),
+        sites: vec![SiteConfig {
+            merchant_id: SITE.to_owned(),
+            name: None,
+            pois: Vec::new(),
+        }],
+        ..Config::default()
+    };
     // Connections outlive the run; streams check them at every heartbeat.
     config.connection.heartbeat_interval_secs = 3_600;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -58,7 +60,7 @@ pub(crate) async fn run(scenario: Scenario) {
         .add("bench", ScopeSet::parse("read").expect("scope"))
         .await
         .expect("client");
-    let token = token(addr, &client.secret.expose_secret().to_owned()).await;
+    let token = token(addr, client.secret.expose_secret()).await;
     let started = tokio::time::Instant::now();
     let mut connections = String::new();
     for n in 0..scenario.subscribers {

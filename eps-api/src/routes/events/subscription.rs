@@ -116,7 +116,14 @@ impl Subscription {
         };
         let mut watch = request.closure;
         let closure: Waiting = Box::pin(async move { watch.closed().await });
-        Ok(Self::new(state, audience, Some(closure), feed, after, channel))
+        Ok(Self::new(
+            state,
+            audience,
+            Some(closure),
+            feed,
+            after,
+            channel,
+        ))
     }
 
     /// Opens an operator's stream of every event.
@@ -128,7 +135,14 @@ impl Subscription {
         let after = resume_point(state, request.last_event_id).await?;
         let feed = state.events.feed(None, after);
         tracing::info!(client = %request.caller.client_id, after = %after, channel, "operator event stream opened");
-        Ok(Self::new(state, Audience::Operator, None, feed, after, channel))
+        Ok(Self::new(
+            state,
+            Audience::Operator,
+            None,
+            feed,
+            after,
+            channel,
+        ))
     }
 
     fn new(
@@ -204,8 +218,7 @@ impl Subscription {
 
     /// A heartbeat, after checking that a site system's connection is still live.
     async fn beat(&mut self) -> Result<Frame, EndReason> {
-        if let Audience::Site { client, connection } = &self.audience
-        {
+        if let Audience::Site { client, connection } = &self.audience {
             match self
                 .state
                 .connections
