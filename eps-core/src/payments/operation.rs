@@ -130,7 +130,7 @@ pub(crate) async fn apply_answer(
 }
 
 /// Moves the original of an approved follow-up to `completed`, `reversed` or `refunded`.
-async fn settle_original(shared: &Shared, follow_up: &TransactionRecord) -> Result<()> {
+pub(crate) async fn settle_original(shared: &Shared, follow_up: &TransactionRecord) -> Result<()> {
     let Some(original_id) = follow_up.original_id else {
         return Ok(());
     };

@@ -28,6 +28,9 @@ use super::watch::TransactionWatch;
 use super::workers::{ClaimError, Occupant, TerminalWorkers};
 use super::{operation, recovery};
 
+/// How often idempotency keys past their expiry are deleted.
+const IDEMPOTENCY_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// A started (or replayed) transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
@@ -63,6 +66,9 @@ impl PaymentService {
             prompts: PromptWaiters::default(),
             keys: KeyLocks::default(),
             policy,
+            request_counter: std::sync::atomic::AtomicU32::new(
+                (uuid::Uuid::new_v4().as_u128() % 10_000) as u32,
+            ),
         };
         Self {
             shared: Arc::new(shared),
@@ -471,6 +477,7 @@ impl PaymentService {
                     {
                         tracing::error!(%err, transaction = %record.id, "recovery failed");
                     }
+                    shared.watch.forget(&record.id);
                 }
                 drop(claim);
             });
@@ -500,14 +507,27 @@ impl PaymentService {
         let mut tick = tokio::time::interval(self.shared.policy.recovery_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await; // the first tick is immediate; start-up recovery already ran
+        // The first purge runs at once: keys that expired while the EPS was down go first.
+        let mut purge = tokio::time::interval(IDEMPOTENCY_PURGE_INTERVAL);
+        purge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = &mut stop => break,
                 _ = tick.tick() => self.retry_unresolved().await,
+                _ = purge.tick() => self.purge_idempotency().await,
                 Some((terminal, status)) = changed.recv() => self.publish_status(&terminal, status).await,
             }
         }
         watchers.abort_all();
+    }
+
+    /// Forgets idempotency keys past their expiry (kept `idempotency_ttl` after first use).
+    async fn purge_idempotency(&self) {
+        match self.shared.store.purge_idempotency(self.shared.now()).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "forgot expired idempotency keys"),
+            Err(err) => tracing::warn!(%err, "expired idempotency keys could not be purged"),
+        }
     }
 
     async fn retry_unresolved(&self) {
@@ -526,6 +546,8 @@ impl PaymentService {
             if let Err(err) = recovery::recover(&self.shared, claim.terminal(), &mut record).await {
                 tracing::warn!(%err, transaction = %record.id, "background recovery failed");
             }
+            // Recovery published its states to waiters; the operation is over.
+            self.shared.watch.forget(&record.id);
         }
     }
 

@@ -1,6 +1,7 @@
 //! What every part of the payment service shares, and the one way a transaction state is saved.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use time::{Duration, OffsetDateTime};
 
@@ -55,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) prompts: PromptWaiters,
     pub(crate) keys: KeyLocks,
     pub(crate) policy: PaymentPolicy,
+    /// Numbers consecutive RequestIDs; starts at a random value so restarts do not repeat.
+    pub(crate) request_counter: AtomicU32,
 }
 
 impl Shared {
@@ -63,13 +66,12 @@ impl Shared {
         to_millis_precision(self.clock.now())
     }
 
-    /// A fresh OPI RequestID.
+    /// A fresh OPI RequestID: the clock's milliseconds and a counter, so two requests of one
+    /// node differ even within one millisecond (or under a clock that stands still).
     pub(crate) fn request_id(&self) -> TerminalRequestId {
         let now = self.clock.now();
-        TerminalRequestId::generate(
-            now.unix_timestamp_nanos() / 1_000_000,
-            uuid::Uuid::new_v4().as_u128(),
-        )
+        let sequence = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        TerminalRequestId::generate(now.unix_timestamp_nanos() / 1_000_000, u128::from(sequence))
     }
 
     /// Appends a journal step (details must already be masked).

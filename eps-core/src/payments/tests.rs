@@ -639,3 +639,5 @@ async fn refunds_never_exceed_the_original() {
         .unwrap();
     assert_eq!(paid.state, TransactionState::Refunded);
 }
+
+mod waits_and_operators;
