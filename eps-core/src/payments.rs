@@ -29,6 +29,7 @@ mod waiting;
 mod watch;
 mod workers;
 
+pub use keys::KeyGuard;
 pub use operation::UNREACHABLE;
 pub use operator::RESOLVED_BY_OPERATOR;
 pub use outcome::{Verdict, verdict};

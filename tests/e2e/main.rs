@@ -7,5 +7,6 @@ mod external_issuer;
 mod limits;
 mod oauth;
 mod operations;
+mod payments;
 mod restart;
 mod scopes;

@@ -10,6 +10,11 @@ use super::service::PaymentService;
 use super::workers::Occupant;
 
 impl PaymentService {
+    /// A transaction of any site (operators).
+    pub async fn find(&self, id: &TransactionId) -> Result<TransactionRecord> {
+        self.shared.load(id).await
+    }
+
     /// Resolves an `unknown` transaction to `approved`, `declined` or `failed` on an operator's
     /// word; `note` says what the operator checked. The original of an approved follow-up is
     /// settled as if the terminal had answered.

@@ -8,7 +8,7 @@ use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
 use crate::idempotency::IdempotencyRecord;
-use crate::ids::{ClientId, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId};
+use crate::ids::{ClientId, IdempotencyKey, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId};
 use crate::money::Amount;
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
@@ -19,7 +19,7 @@ use crate::transaction::{
     JournalEntry, TransactionKind, TransactionQuery, TransactionRecord, TransactionState,
 };
 
-use super::keys::KeyLocks;
+use super::keys::{KeyGuard, KeyLocks};
 use super::observer::{Dispatch, Tracking};
 use super::prompts::{PromptWaiters, check_answer};
 use super::request::{IdempotencyRequest, TransactionRequest, card_operation, check_request};
@@ -202,6 +202,12 @@ impl PaymentService {
             transaction: self.latest(&id).await?,
             replayed: false,
         })
+    }
+
+    /// Waits until no other request of `client` with `key` is in its critical section on this
+    /// node; the API holds it while it records the answer of a request that creates nothing.
+    pub async fn lock_idempotency_key(&self, client: &ClientId, key: &IdempotencyKey) -> KeyGuard {
+        self.shared.keys.lock(client, key).await
     }
 
     /// The POI a request runs on: the original's for follow-ups, else the one it names.
