@@ -56,7 +56,13 @@ pub(crate) async fn once(
         created_at: now,
         expires_at: now + state.settings.payments.idempotency_ttl,
     };
-    if let Some(existing) = state.store.insert_idempotency(&record).await? {
+    let mut existing = state.store.insert_idempotency(&record).await?;
+    if existing.as_ref().is_some_and(|e| e.expires_at <= now) {
+        // Kept past its time: forget it (and every other expired key); the request is new.
+        state.store.purge_idempotency(now).await?;
+        existing = state.store.insert_idempotency(&record).await?;
+    }
+    if let Some(existing) = existing {
         if existing.fingerprint != idempotency.fingerprint {
             return Err(eps_core::Error::IdempotencyMismatch.into());
         }

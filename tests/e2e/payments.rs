@@ -14,7 +14,10 @@ async fn a_payment_is_approved_with_its_receipts_and_matches_the_ledger() {
         let paid = pos.pay(&pos.lane, "12.34").await.ok();
         assert_eq!(paid.header("preference-applied"), Some("wait=60"));
         let id = paid.transaction_id();
-        assert_eq!(paid.header("location"), Some(format!("/transactions/{id}").as_str()));
+        assert_eq!(
+            paid.header("location"),
+            Some(format!("/transactions/{id}").as_str())
+        );
         let t = &paid.body["transaction"];
         assert_eq!(t["type"], "payment");
         assert_eq!(t["state"], "approved");
@@ -24,7 +27,10 @@ async fn a_payment_is_approved_with_its_receipts_and_matches_the_ledger() {
         let auth = &t["authorization"];
         let pan = auth["maskedPAN"].as_str().expect("masked PAN");
         assert!(pan.contains('#') || pan.contains('*'), "{pan}");
-        assert!(auth["approvalCode"].is_string() && auth["stan"].is_string(), "{auth}");
+        assert!(
+            auth["approvalCode"].is_string() && auth["stan"].is_string(),
+            "{auth}"
+        );
 
         let record = site
             .transactions()
@@ -32,16 +38,27 @@ async fn a_payment_is_approved_with_its_receipts_and_matches_the_ledger() {
             .into_iter()
             .find(|r| r.id.to_string() == id)
             .unwrap();
-        let entry = site.ledger_entry(&record).expect("the terminal processed it");
+        let entry = site
+            .ledger_entry(&record)
+            .expect("the terminal processed it");
         assert!(entry.approved());
         assert_eq!(auth["stan"].as_str(), entry.stan.as_deref());
-        assert_eq!(auth["approvalCode"].as_str(), entry.approval_code.as_deref());
+        assert_eq!(
+            auth["approvalCode"].as_str(),
+            entry.approval_code.as_deref()
+        );
         assert_eq!(entry.amount.map(|a| a.minor()), Some(1234));
 
         let receipts = pos.get(&format!("/transactions/{id}/receipts")).await.ok();
         let receipts = receipts.body["receipts"].as_array().unwrap().clone();
-        let copies: Vec<_> = receipts.iter().map(|r| r["copy"].as_str().unwrap()).collect();
-        assert!(copies.contains(&"customer") && copies.contains(&"merchant"), "{copies:?}");
+        let copies: Vec<_> = receipts
+            .iter()
+            .map(|r| r["copy"].as_str().unwrap())
+            .collect();
+        assert!(
+            copies.contains(&"customer") && copies.contains(&"merchant"),
+            "{copies:?}"
+        );
         let one = &receipts[0];
         let fetched = pos
             .get(&format!("/receipts/{}", one["receiptID"].as_str().unwrap()))
@@ -77,7 +94,10 @@ async fn without_prefer_the_answer_is_202_once_on_the_terminal() {
     let location = started.header("location").unwrap().to_owned();
     let done = pos.get_waiting(&location).await.ok();
     assert_eq!(done.state(), "approved");
-    assert_eq!(done.header("preference-applied"), Some(format!("wait={WAIT}").as_str()));
+    assert_eq!(
+        done.header("preference-applied"),
+        Some(format!("wait={WAIT}").as_str())
+    );
     site.assert_agrees_with_ledgers().await;
     site.stop().await;
 }
@@ -90,7 +110,11 @@ async fn declines_and_terminal_refusals_end_as_the_terminal_said() {
     assert_eq!(declined.state(), "declined");
     assert_eq!(declined.body["transaction"]["resultCode"], "Failure/05");
     assert!(declined.body["transaction"]["reason"].is_string());
-    for (value, code) in [("10.51", "Busy"), ("10.52", "DeviceUnavailable"), ("10.53", "LoggedOut")] {
+    for (value, code) in [
+        ("10.51", "Busy"),
+        ("10.52", "DeviceUnavailable"),
+        ("10.53", "LoggedOut"),
+    ] {
         let refused = pos.pay(&pos.lane, value).await.ok();
         assert_eq!(refused.state(), "failed", "{value}");
         assert_eq!(refused.body["transaction"]["resultCode"], code);
@@ -129,7 +153,10 @@ async fn a_fuelling_authorization_is_completed_with_the_final_amount() {
             )
             .await
             .failure(409, "ERRCD_INVALID_STATE");
-        assert!(over.message().contains("exceeds the authorised amount"), "{over:#?}");
+        assert!(
+            over.message().contains("exceeds the authorised amount"),
+            "{over:#?}"
+        );
         let other_currency = pos
             .post(
                 &format!("/transactions/{auth_id}/completion"),
@@ -139,7 +166,10 @@ async fn a_fuelling_authorization_is_completed_with_the_final_amount() {
             )
             .await
             .failure(400, "ERRCD_INVALID_AMOUNT");
-        assert!(other_currency.message().contains("amount.currency"), "{other_currency:#?}");
+        assert!(
+            other_currency.message().contains("amount.currency"),
+            "{other_currency:#?}"
+        );
         let wrong_poi = pos
             .post(
                 &format!("/transactions/{auth_id}/completion"),
@@ -162,7 +192,10 @@ async fn a_fuelling_authorization_is_completed_with_the_final_amount() {
             .ok();
         assert_eq!(completed.body["transaction"]["type"], "completion");
         assert_eq!(completed.state(), "approved");
-        assert_eq!(completed.body["transaction"]["originalTransactionID"], auth_id.as_str());
+        assert_eq!(
+            completed.body["transaction"]["originalTransactionID"],
+            auth_id.as_str()
+        );
         assert_eq!(completed.body["transaction"]["amount"], eur("43.20"));
         let original = pos.get(&format!("/transactions/{auth_id}")).await.ok();
         assert_eq!(original.state(), "completed");
@@ -186,16 +219,29 @@ async fn reversals_and_refunds_settle_their_originals() {
         let pos = site.pos("pos-1", "read write").await;
         let paid = pos.pay(&pos.lane, "20.00").await.ok().transaction_id();
         let reversed = pos
-            .post(&format!("/transactions/{paid}/reversal"), &json!({}), None, Some(WAIT))
+            .post(
+                &format!("/transactions/{paid}/reversal"),
+                &json!({}),
+                None,
+                Some(WAIT),
+            )
             .await
             .ok();
         assert_eq!(reversed.body["transaction"]["type"], "reversal");
         assert_eq!(reversed.state(), "approved");
         assert_eq!(reversed.body["transaction"]["amount"], eur("20.00"));
-        assert_eq!(pos.get(&format!("/transactions/{paid}")).await.ok().state(), "reversed");
-        pos.post(&format!("/transactions/{paid}/reversal"), &json!({}), None, Some(WAIT))
-            .await
-            .failure(409, "ERRCD_INVALID_STATE");
+        assert_eq!(
+            pos.get(&format!("/transactions/{paid}")).await.ok().state(),
+            "reversed"
+        );
+        pos.post(
+            &format!("/transactions/{paid}/reversal"),
+            &json!({}),
+            None,
+            Some(WAIT),
+        )
+        .await
+        .failure(409, "ERRCD_INVALID_STATE");
 
         let paid = pos.pay(&pos.lane, "30.00").await.ok().transaction_id();
         pos.post(
@@ -206,31 +252,50 @@ async fn reversals_and_refunds_settle_their_originals() {
         )
         .await
         .failure(409, "ERRCD_INVALID_STATE");
-        let refund = |value: &str| {
-            json!({"originalTransactionID": paid, "amount": eur(value)})
-        };
-        let first = pos.post("/refunds", &refund("10.00"), None, Some(WAIT)).await.ok();
+        let refund = |value: &str| json!({"originalTransactionID": paid, "amount": eur(value)});
+        let first = pos
+            .post("/refunds", &refund("10.00"), None, Some(WAIT))
+            .await
+            .ok();
         assert_eq!(first.body["transaction"]["type"], "refund");
         assert_eq!(first.state(), "approved");
         assert_eq!(first.body["transaction"]["poiID"], pos.lane.as_str());
-        assert_eq!(pos.get(&format!("/transactions/{paid}")).await.ok().state(), "approved");
+        assert_eq!(
+            pos.get(&format!("/transactions/{paid}")).await.ok().state(),
+            "approved"
+        );
         let too_much = pos
             .post("/refunds", &refund("20.01"), None, Some(WAIT))
             .await
             .failure(409, "ERRCD_INVALID_STATE");
         assert!(too_much.message().contains("exceed"), "{too_much:#?}");
-        pos.post("/refunds", &refund("20.00"), None, Some(WAIT)).await.ok();
-        assert_eq!(pos.get(&format!("/transactions/{paid}")).await.ok().state(), "refunded");
+        pos.post("/refunds", &refund("20.00"), None, Some(WAIT))
+            .await
+            .ok();
+        assert_eq!(
+            pos.get(&format!("/transactions/{paid}")).await.ok().state(),
+            "refunded"
+        );
 
         let standalone = pos
-            .post("/refunds", &json!({"poiID": pos.pump, "amount": eur("3.50")}), None, Some(WAIT))
+            .post(
+                "/refunds",
+                &json!({"poiID": pos.pump, "amount": eur("3.50")}),
+                None,
+                Some(WAIT),
+            )
             .await
             .ok();
         assert_eq!(standalone.state(), "approved");
         assert!(standalone.body["transaction"]["originalTransactionID"].is_null());
-        pos.post("/refunds", &json!({"amount": eur("3.50")}), None, Some(WAIT))
-            .await
-            .failure(400, "ERRCD_BADREQUEST");
+        pos.post(
+            "/refunds",
+            &json!({"amount": eur("3.50")}),
+            None,
+            Some(WAIT),
+        )
+        .await
+        .failure(400, "ERRCD_BADREQUEST");
         site.assert_agrees_with_ledgers().await;
         site.stop().await;
     }

@@ -222,7 +222,10 @@ impl SimSiteBuilder {
         let mut terminals = BTreeMap::new();
         for site in app.state.sites.sites() {
             for poi in &site.pois {
-                let key = (poi.workstation_type.as_str().to_owned(), poi.logical_id.clone());
+                let key = (
+                    poi.workstation_type.as_str().to_owned(),
+                    poi.logical_id.clone(),
+                );
                 terminals.insert(key, poi.terminal_id.clone());
             }
         }

@@ -46,8 +46,7 @@ impl PaymentService {
         };
         if let Some(idem) = &request.idempotency
             && let Some(existing) = shared
-                .store
-                .idempotency(&request.caller.client_id, &idem.key)
+                .live_idempotency(&request.caller.client_id, &idem.key)
                 .await?
         {
             return Ok((

@@ -8,7 +8,9 @@ use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
 use crate::idempotency::IdempotencyRecord;
-use crate::ids::{ClientId, IdempotencyKey, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId};
+use crate::ids::{
+    ClientId, IdempotencyKey, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId,
+};
 use crate::money::Amount;
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
@@ -87,8 +89,7 @@ impl PaymentService {
         };
         if let Some(idem) = &request.idempotency
             && let Some(existing) = shared
-                .store
-                .idempotency(&request.caller.client_id, &idem.key)
+                .live_idempotency(&request.caller.client_id, &idem.key)
                 .await?
         {
             return self

@@ -8,7 +8,8 @@ use time::{Duration, OffsetDateTime};
 use crate::clock::{SharedClock, to_millis_precision};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
-use crate::ids::{TerminalId, TerminalRequestId, TransactionId};
+use crate::idempotency::IdempotencyRecord;
+use crate::ids::{ClientId, IdempotencyKey, TerminalId, TerminalRequestId, TransactionId};
 use crate::site::SiteDirectory;
 use crate::store::Store;
 use crate::transaction::{JournalEntry, TransactionRecord, TransactionState};
@@ -138,6 +139,24 @@ impl Shared {
         .await;
         *record = next;
         Ok(())
+    }
+
+    /// The stored record of a client's idempotency key, unless it has expired: an expired key
+    /// is forgotten now (with every other expired one) so the request counts as new.
+    pub(crate) async fn live_idempotency(
+        &self,
+        client: &ClientId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotencyRecord>> {
+        let Some(existing) = self.store.idempotency(client, key).await? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if existing.expires_at > now {
+            return Ok(Some(existing));
+        }
+        self.store.purge_idempotency(now).await?;
+        Ok(None)
     }
 
     /// Loads a transaction fresh from the store.

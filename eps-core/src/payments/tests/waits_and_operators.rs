@@ -180,3 +180,30 @@ async fn concurrent_reconciliation_retries_with_one_key_get_one_reconciliation()
     }
     assert_eq!(ids.len(), 1);
 }
+
+#[tokio::test]
+async fn a_key_is_kept_for_its_time_and_then_forgotten() {
+    let h = harness().await;
+    let mut request = h.payment("6.00");
+    request.idempotency = Some(IdempotencyRequest {
+        key: IdempotencyKey::parse("k-ttl").unwrap(),
+        fingerprint: "fp".into(),
+    });
+    let first = h.service.start(request.clone()).await.unwrap();
+    h.service
+        .wait_final(
+            &h.caller.merchant_id,
+            &first.transaction.id,
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    h.clock.advance(time::Duration::hours(23));
+    let again = h.service.start(request.clone()).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.transaction.id, first.transaction.id);
+    h.clock.advance(time::Duration::hours(2));
+    let later = h.service.start(request).await.unwrap();
+    assert!(!later.replayed, "24 h later the key is new");
+    assert_ne!(later.transaction.id, first.transaction.id);
+}
