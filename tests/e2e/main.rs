@@ -4,9 +4,11 @@
 mod admin;
 mod connection;
 mod external_issuer;
+mod idempotency;
 mod limits;
 mod oauth;
 mod operations;
+mod payment_errors;
 mod payments;
 mod restart;
 mod scopes;
