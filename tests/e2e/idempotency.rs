@@ -15,7 +15,10 @@ async fn concurrent_identical_retries_charge_once() {
         let retries: Vec<_> = (0..8)
             .map(|_| {
                 let (pos, body) = (pos.clone(), body.clone());
-                tokio::spawn(async move { pos.post("/payments", &body, Some("sale-1"), Some(WAIT)).await })
+                tokio::spawn(async move {
+                    pos.post("/payments", &body, Some("sale-1"), Some(WAIT))
+                        .await
+                })
             })
             .collect();
         let mut ids = std::collections::BTreeSet::new();
@@ -41,7 +44,10 @@ async fn concurrent_identical_retries_charge_once() {
 
         // Formatting is not a new request; another body is.
         let reformatted = json!({"reference": "sale 1", "amount": eur("25.00"), "poiID": pos.lane});
-        let again = pos.post("/payments", &reformatted, Some("sale-1"), None).await.ok();
+        let again = pos
+            .post("/payments", &reformatted, Some("sale-1"), None)
+            .await
+            .ok();
         assert_eq!(again.transaction_id(), *ids.first().unwrap());
         let other = json!({"poiID": pos.lane, "amount": eur("26.00"), "reference": "sale 1"});
         pos.post("/payments", &other, Some("sale-1"), None)
@@ -53,7 +59,10 @@ async fn concurrent_identical_retries_charge_once() {
             .failure(409, "ERRCD_IDEMPOTENCY_MISMATCH");
         // Keys belong to their client.
         let other_pos = site.pos("pos-2", "read write").await;
-        let theirs = other_pos.post("/payments", &body, Some("sale-1"), Some(WAIT)).await.ok();
+        let theirs = other_pos
+            .post("/payments", &body, Some("sale-1"), Some(WAIT))
+            .await
+            .ok();
         assert_ne!(theirs.transaction_id(), *ids.first().unwrap());
         site.assert_agrees_with_ledgers().await;
         site.stop().await;
@@ -71,16 +80,29 @@ async fn keys_are_kept_for_their_time_then_forgotten() {
     };
     let pos = next_day().await;
     let body = json!({"poiID": pos.lane, "amount": eur("8.00")});
-    let first = pos.post("/payments", &body, Some("k-ttl"), Some(WAIT)).await.ok();
+    let first = pos
+        .post("/payments", &body, Some("k-ttl"), Some(WAIT))
+        .await
+        .ok();
     site.app.advance(time::Duration::hours(23));
     let pos = next_day().await;
-    let kept = pos.post("/payments", &body, Some("k-ttl"), Some(WAIT)).await.ok();
+    let kept = pos
+        .post("/payments", &body, Some("k-ttl"), Some(WAIT))
+        .await
+        .ok();
     assert_eq!(kept.transaction_id(), first.transaction_id());
     assert_eq!(kept.header("idempotent-replayed"), Some("true"));
     site.app.advance(time::Duration::minutes(61));
     let pos = next_day().await;
-    let new = pos.post("/payments", &body, Some("k-ttl"), Some(WAIT)).await.ok();
-    assert_ne!(new.transaction_id(), first.transaction_id(), "24 h later the key is new");
+    let new = pos
+        .post("/payments", &body, Some("k-ttl"), Some(WAIT))
+        .await
+        .ok();
+    assert_ne!(
+        new.transaction_id(),
+        first.transaction_id(),
+        "24 h later the key is new"
+    );
     assert_eq!(site.lane().ledger().entries().len(), 2);
     site.stop().await;
 }
@@ -98,7 +120,10 @@ async fn an_unsent_payment_answers_503_again_for_its_key() {
         assert_eq!(first.body["transaction"]["resultCode"], "unreachable");
         assert!(first.message().contains("nothing was sent"), "{first:#?}");
         let id = first.transaction_id();
-        assert_eq!(first.header("location"), Some(format!("/transactions/{id}").as_str()));
+        assert_eq!(
+            first.header("location"),
+            Some(format!("/transactions/{id}").as_str())
+        );
 
         let again = pos
             .post("/payments", &body, Some("pump-1"), Some(WAIT))
@@ -106,7 +131,10 @@ async fn an_unsent_payment_answers_503_again_for_its_key() {
             .failure(503, "ERRCD_POI_UNAVAILABLE");
         assert_eq!(again.transaction_id(), id);
         assert_eq!(again.header("idempotent-replayed"), Some("true"));
-        assert_eq!(pos.get(&format!("/transactions/{id}")).await.ok().state(), "failed");
+        assert_eq!(
+            pos.get(&format!("/transactions/{id}")).await.ok().state(),
+            "failed"
+        );
         // The lane is unaffected.
         assert_eq!(pos.pay(&pos.lane, "40.00").await.ok().state(), "approved");
         site.assert_agrees_with_ledgers().await;

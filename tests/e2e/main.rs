@@ -2,6 +2,7 @@
 //! PostgreSQL when `EPS_TEST_DATABASE_URL` is set. One module per feature.
 
 mod admin;
+mod busy;
 mod connection;
 mod external_issuer;
 mod idempotency;
@@ -10,5 +11,6 @@ mod oauth;
 mod operations;
 mod payment_errors;
 mod payments;
+mod prompts;
 mod restart;
 mod scopes;

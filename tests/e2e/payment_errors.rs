@@ -44,8 +44,13 @@ async fn amounts_are_refused_naming_the_field() {
     let pay = |amount: Value| {
         let pos = pos.clone();
         async move {
-            pos.post("/payments", &json!({"poiID": pos.lane, "amount": amount}), None, None)
-                .await
+            pos.post(
+                "/payments",
+                &json!({"poiID": pos.lane, "amount": amount}),
+                None,
+                None,
+            )
+            .await
         }
     };
     for (amount, code, field) in [
@@ -54,11 +59,31 @@ async fn amounts_are_refused_naming_the_field() {
         (eur("0"), "ERRCD_INVALID_AMOUNT", "amount.value"),
         (eur("1.234"), "ERRCD_INVALID_AMOUNT", "amount.value"),
         (eur("1e3"), "ERRCD_INVALID_AMOUNT", "amount.value"),
-        (eur("10000000000.00"), "ERRCD_INVALID_AMOUNT", "amount.value"),
-        (eur("99999999999999999999999999"), "ERRCD_INVALID_AMOUNT", "amount.value"),
-        (json!({"value": "1.00", "currency": "XYZ"}), "ERRCD_INVALID_AMOUNT", "amount.currency"),
-        (json!({"value": "1.5", "currency": "JPY"}), "ERRCD_INVALID_AMOUNT", "amount.value"),
-        (json!({"value": 12.34, "currency": "EUR"}), "ERRCD_BADREQUEST", "amount.value"),
+        (
+            eur("10000000000.00"),
+            "ERRCD_INVALID_AMOUNT",
+            "amount.value",
+        ),
+        (
+            eur("99999999999999999999999999"),
+            "ERRCD_INVALID_AMOUNT",
+            "amount.value",
+        ),
+        (
+            json!({"value": "1.00", "currency": "XYZ"}),
+            "ERRCD_INVALID_AMOUNT",
+            "amount.currency",
+        ),
+        (
+            json!({"value": "1.5", "currency": "JPY"}),
+            "ERRCD_INVALID_AMOUNT",
+            "amount.value",
+        ),
+        (
+            json!({"value": 12.34, "currency": "EUR"}),
+            "ERRCD_BADREQUEST",
+            "amount.value",
+        ),
         (json!({"value": "1.00"}), "ERRCD_BADREQUEST", "currency"),
         (json!("12.34 EUR"), "ERRCD_BADREQUEST", "amount"),
     ] {
@@ -76,7 +101,10 @@ async fn amounts_are_refused_naming_the_field() {
 
 #[tokio::test]
 async fn pois_are_named_one_way_and_only_the_callers_own() {
-    let site = SimSite::builder(Backend::Sqlite).configure(other_site).start().await;
+    let site = SimSite::builder(Backend::Sqlite)
+        .configure(other_site)
+        .start()
+        .await;
     let pos = site.pos("pos-1", "read write").await;
     let body = |poi: Value| {
         let mut body = poi;
@@ -94,31 +122,53 @@ async fn pois_are_named_one_way_and_only_the_callers_own() {
         "poiID",
     );
     refuse(
-        pos.post("/payments", &body(json!({"poiID": pos.lane, "logicalID": "001", "workstationType": "pointOfService"})), None, None).await,
+        pos.post(
+            "/payments",
+            &body(
+                json!({"poiID": pos.lane, "logicalID": "001", "workstationType": "pointOfService"}),
+            ),
+            None,
+            None,
+        )
+        .await,
         400,
         "ERRCD_BADREQUEST",
         "not both",
     );
     refuse(
-        pos.post("/payments", &body(json!({"logicalID": "001"})), None, None).await,
+        pos.post("/payments", &body(json!({"logicalID": "001"})), None, None)
+            .await,
         400,
         "ERRCD_BADREQUEST",
         "workstationType",
     );
     refuse(
-        pos.post("/payments", &body(json!({"poiID": "lane-1"})), None, None).await,
+        pos.post("/payments", &body(json!({"poiID": "lane-1"})), None, None)
+            .await,
         400,
         "ERRCD_BADREQUEST",
         "poiID",
     );
     refuse(
-        pos.post("/payments", &body(json!({"poiID": uuid::Uuid::new_v4().to_string()})), None, None).await,
+        pos.post(
+            "/payments",
+            &body(json!({"poiID": uuid::Uuid::new_v4().to_string()})),
+            None,
+            None,
+        )
+        .await,
         404,
         "ERRCD_UNKNOWN_POI",
         "POI",
     );
     refuse(
-        pos.post("/payments", &body(json!({"logicalID": "002", "workstationType": "pointOfService"})), None, None).await,
+        pos.post(
+            "/payments",
+            &body(json!({"logicalID": "002", "workstationType": "pointOfService"})),
+            None,
+            None,
+        )
+        .await,
         404,
         "ERRCD_UNKNOWN_POI",
         "POI",
@@ -134,10 +184,14 @@ async fn pois_are_named_one_way_and_only_the_callers_own() {
         .unwrap()
         .to_owned();
     let other_pois = other.pois(&other_connection).await.ok();
-    let other_lane = other_pois.body["poiAddresses"][0]["poiID"].as_str().unwrap().to_owned();
+    let other_lane = other_pois.body["poiAddresses"][0]["poiID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(other_lane, pos.lane);
     refuse(
-        pos.post("/payments", &body(json!({"poiID": other_lane})), None, None).await,
+        pos.post("/payments", &body(json!({"poiID": other_lane})), None, None)
+            .await,
         404,
         "ERRCD_UNKNOWN_POI",
         "POI",
@@ -153,11 +207,20 @@ async fn pois_are_named_one_way_and_only_the_callers_own() {
                 .header(CONNECTION_HEADER, &other_connection),
         )
     };
-    as_other(format!("/transactions/{id}")).await.failure(404, "ERRCD_UNKNOWN_TRANSACTION");
-    as_other(format!("/transactions/{id}/receipts")).await.failure(404, "ERRCD_UNKNOWN_TRANSACTION");
+    as_other(format!("/transactions/{id}"))
+        .await
+        .failure(404, "ERRCD_UNKNOWN_TRANSACTION");
+    as_other(format!("/transactions/{id}/receipts"))
+        .await
+        .failure(404, "ERRCD_UNKNOWN_TRANSACTION");
     let receipts = pos.get(&format!("/transactions/{id}/receipts")).await.ok();
-    let receipt = receipts.body["receipts"][0]["receiptID"].as_str().unwrap().to_owned();
-    as_other(format!("/receipts/{receipt}")).await.failure(404, "ERRCD_NOT_FOUND");
+    let receipt = receipts.body["receipts"][0]["receiptID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    as_other(format!("/receipts/{receipt}"))
+        .await
+        .failure(404, "ERRCD_NOT_FOUND");
     let listed = as_other("/transactions".to_owned()).await.ok();
     assert_eq!(listed.body["transactions"], json!([]));
     let reversal = Reply::read(
@@ -217,11 +280,19 @@ async fn scopes_connections_ids_and_headers_are_checked() {
         "/transactions/not-an-id".to_owned(),
         format!("/transactions/{}", uuid::Uuid::new_v4()),
     ] {
-        pos.get(&path).await.failure(404, "ERRCD_UNKNOWN_TRANSACTION");
+        pos.get(&path)
+            .await
+            .failure(404, "ERRCD_UNKNOWN_TRANSACTION");
     }
-    pos.get("/receipts/nope").await.failure(404, "ERRCD_NOT_FOUND");
-    pos.get("/prompts/nope").await.failure(404, "ERRCD_NOT_FOUND");
-    pos.get("/reconciliations/nope").await.failure(404, "ERRCD_NOT_FOUND");
+    pos.get("/receipts/nope")
+        .await
+        .failure(404, "ERRCD_NOT_FOUND");
+    pos.get("/prompts/nope")
+        .await
+        .failure(404, "ERRCD_NOT_FOUND");
+    pos.get("/reconciliations/nope")
+        .await
+        .failure(404, "ERRCD_NOT_FOUND");
 
     for prefer in ["wait=0", "wait=121", "wait=soon"] {
         let reply = Reply::read(
@@ -253,6 +324,10 @@ async fn scopes_connections_ids_and_headers_are_checked() {
     )
     .await
     .failure(400, "ERRCD_BADREQUEST");
-    assert_eq!(site.lane().ledger().entries().len(), 1, "only the one payment");
+    assert_eq!(
+        site.lane().ledger().entries().len(),
+        1,
+        "only the one payment"
+    );
     site.stop().await;
 }
