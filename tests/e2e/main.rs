@@ -12,5 +12,7 @@ mod operations;
 mod payment_errors;
 mod payments;
 mod prompts;
+mod reconciliation;
+mod recovery;
 mod restart;
 mod scopes;

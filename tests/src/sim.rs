@@ -210,6 +210,8 @@ impl SimSiteBuilder {
                     }
                 }
             }
+            // A fixed issuer, so tokens outlive a restart on another port.
+            config.public_url = Some("http://eps.test".to_owned());
             // Recovery in tests: quick attempts, as many as a slow simulator needs.
             config.payments.recovery_backoff_ms = 50;
             config.payments.recovery_attempts = 100;
