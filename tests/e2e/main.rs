@@ -16,3 +16,4 @@ mod reconciliation;
 mod recovery;
 mod restart;
 mod scopes;
+mod transactions;
