@@ -16,12 +16,13 @@
 //! - [`card`]: what the routes that start card transactions share (start, wait, 200/202/503);
 //!   `idempotency`: recorded answers for the POSTs that create nothing.
 //! - [`openapi`]: the document behind `/openapi.json` and `spec/openapi.json`.
-//! - [`cli`]: the `eps` command line.
+//! - [`cli`]: the `eps` command line; [`demo`]: `eps demo` (simulated terminals, a demo client).
 
 pub mod auth;
 pub mod card;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod extract;

@@ -126,7 +126,11 @@ impl Eps {
         let read = async {
             let mut callback = None;
             loop {
-                let line = lines.next_line().await.unwrap().expect("eps serve ended early");
+                let line = lines
+                    .next_line()
+                    .await
+                    .unwrap()
+                    .expect("eps serve ended early");
                 let entry: Value = serde_json::from_str(&line).unwrap_or(Value::String(line));
                 let fields = &entry["fields"];
                 if fields["message"] == "terminal callbacks listening" {
@@ -208,7 +212,10 @@ impl Pos {
             .json()
             .await
             .unwrap();
-        let lane = pois["poiAddresses"][0]["poiID"].as_str().unwrap().to_owned();
+        let lane = pois["poiAddresses"][0]["poiID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         Self {
             http,
             base,
@@ -252,7 +259,11 @@ async fn add_client(data_dir: &Path, store: &Store) -> String {
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("client_secret: "))
@@ -264,7 +275,9 @@ async fn add_client(data_dir: &Path, store: &Store) -> String {
 /// No transaction is left `pending`, `inProgress` or `unknown`.
 async fn assert_all_final(pos: &Pos) {
     for state in ["pending", "inProgress", "unknown"] {
-        let list = pos.get(&format!("/transactions?state={state}"), false).await;
+        let list = pos
+            .get(&format!("/transactions?state={state}"), false)
+            .await;
         assert_eq!(list["transactions"], json!([]), "{state}: {list:#}");
     }
 }
@@ -291,7 +304,10 @@ async fn sigkill_mid_payment_recovers_the_terminals_outcome() {
         let (status, started) = pos.start_payment("42.00").await;
         assert_eq!(status, 202, "{started:#}");
         assert_eq!(started["transaction"]["state"], "inProgress");
-        let id = started["transaction"]["transactionID"].as_str().unwrap().to_owned();
+        let id = started["transaction"]["transactionID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         eps.kill9().await;
 
         let eps = Eps::start(dir.path(), &store).await;
@@ -304,7 +320,10 @@ async fn sigkill_mid_payment_recovers_the_terminals_outcome() {
         assert_eq!(ledger.entries().len(), 1, "charged once");
         let entry = &ledger.entries()[0];
         assert_eq!(entry.result, OverallResult::Success);
-        assert_eq!(transaction["authorization"]["stan"].as_str(), entry.stan.as_deref());
+        assert_eq!(
+            transaction["authorization"]["stan"].as_str(),
+            entry.stan.as_deref()
+        );
         assert_all_final(&pos).await;
         eps.kill9().await;
         sim.shutdown().await;
@@ -325,8 +344,14 @@ async fn sigkill_during_recovery_of_a_payment_the_terminal_never_ran_ends_failed
         sim.set_callback(eps.callback.clone());
         let pos = Pos::connect(&eps, "pos-1", &secret).await;
         let earlier = pos.start_payment("5.00").await.1;
-        let earlier = earlier["transaction"]["transactionID"].as_str().unwrap().to_owned();
-        assert_eq!(pos.get(&format!("/transactions/{earlier}"), true).await["transaction"]["state"], "approved");
+        let earlier = earlier["transaction"]["transactionID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            pos.get(&format!("/transactions/{earlier}"), true).await["transaction"]["state"],
+            "approved"
+        );
         // The terminal drops the payment unread, and every RepeatLastMessage answer too: the
         // EPS cannot prove anything before it is killed.
         sim.push(Scenario::DropAfterRequest);
@@ -338,7 +363,10 @@ async fn sigkill_during_recovery_of_a_payment_the_terminal_never_ran_ends_failed
         }
         let (status, started) = pos.start_payment("6.00").await;
         assert_eq!(status, 202, "{started:#}");
-        let id = started["transaction"]["transactionID"].as_str().unwrap().to_owned();
+        let id = started["transaction"]["transactionID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         eps.kill9().await;
         sim.clear_script();
 
@@ -349,7 +377,12 @@ async fn sigkill_during_recovery_of_a_payment_the_terminal_never_ran_ends_failed
         let transaction = &after["transaction"];
         assert_eq!(transaction["state"], "failed", "{after:#}");
         assert_eq!(transaction["resultCode"], "neverCompleted");
-        assert!(transaction["reason"].as_str().unwrap().contains("never completed"));
+        assert!(
+            transaction["reason"]
+                .as_str()
+                .unwrap()
+                .contains("never completed")
+        );
         assert_eq!(sim.ledger().entries().len(), 1, "only the earlier payment");
         assert_all_final(&pos).await;
         eps.kill9().await;

@@ -14,22 +14,43 @@ async fn reconciliation_totals_equal_the_terminal_ledger() {
             pos.pay(&pos.lane, value).await.ok();
         }
         let reversed = pos.pay(&pos.lane, "99.99").await.ok().transaction_id();
-        pos.post(&format!("/transactions/{reversed}/reversal"), &json!({}), None, Some(WAIT))
-            .await
-            .ok();
-        pos.post("/refunds", &json!({"poiID": pos.lane, "amount": eur("4.00")}), None, Some(WAIT))
-            .await
-            .ok();
+        pos.post(
+            &format!("/transactions/{reversed}/reversal"),
+            &json!({}),
+            None,
+            Some(WAIT),
+        )
+        .await
+        .ok();
+        pos.post(
+            "/refunds",
+            &json!({"poiID": pos.lane, "amount": eur("4.00")}),
+            None,
+            Some(WAIT),
+        )
+        .await
+        .ok();
         let truth = site.lane().ledger().open_totals(Currency::EUR);
         assert!(!truth.is_empty());
 
         let started = pos
-            .post("/reconciliations", &json!({"poiID": pos.lane, "closure": true}), Some("eod-1"), Some(WAIT))
+            .post(
+                "/reconciliations",
+                &json!({"poiID": pos.lane, "closure": true}),
+                Some("eod-1"),
+                Some(WAIT),
+            )
             .await
             .ok();
         let reconciliation = &started.body["reconciliation"];
-        let id = reconciliation["reconciliationID"].as_str().unwrap().to_owned();
-        assert_eq!(started.header("location"), Some(format!("/reconciliations/{id}").as_str()));
+        let id = reconciliation["reconciliationID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            started.header("location"),
+            Some(format!("/reconciliations/{id}").as_str())
+        );
         assert_eq!(reconciliation["state"], "completed");
         assert_eq!(reconciliation["closure"], true);
         let mut reported: Vec<(String, String, u64, String)> = reconciliation["totals"]
@@ -79,19 +100,37 @@ async fn reconciliation_totals_equal_the_terminal_ledger() {
         let shown = pos.get(&format!("/reconciliations/{id}")).await.ok();
         assert_eq!(&shown.body["reconciliation"], reconciliation);
         let replay = pos
-            .post("/reconciliations", &json!({"poiID": pos.lane, "closure": true}), Some("eod-1"), None)
+            .post(
+                "/reconciliations",
+                &json!({"poiID": pos.lane, "closure": true}),
+                Some("eod-1"),
+                None,
+            )
             .await
             .ok();
-        assert_eq!(replay.body["reconciliation"]["reconciliationID"], id.as_str());
+        assert_eq!(
+            replay.body["reconciliation"]["reconciliationID"],
+            id.as_str()
+        );
         assert_eq!(replay.header("idempotent-replayed"), Some("true"));
 
         // The batch is closed: the next reconciliation starts from nothing.
         let next = pos
-            .post("/reconciliations", &json!({"logicalID": "001", "workstationType": "pointOfService"}), None, None)
+            .post(
+                "/reconciliations",
+                &json!({"logicalID": "001", "workstationType": "pointOfService"}),
+                None,
+                None,
+            )
             .await;
         assert_eq!(next.status, 202, "{next:#?}");
-        let next_id = next.body["reconciliation"]["reconciliationID"].as_str().unwrap();
-        let next = pos.get_waiting(&format!("/reconciliations/{next_id}")).await.ok();
+        let next_id = next.body["reconciliation"]["reconciliationID"]
+            .as_str()
+            .unwrap();
+        let next = pos
+            .get_waiting(&format!("/reconciliations/{next_id}"))
+            .await
+            .ok();
         assert_eq!(next.body["reconciliation"]["state"], "completed");
         assert_eq!(next.body["reconciliation"]["totals"], json!([]));
         site.stop().await;
@@ -100,10 +139,18 @@ async fn reconciliation_totals_equal_the_terminal_ledger() {
 
 #[tokio::test]
 async fn an_unreachable_terminal_is_not_reconciled() {
-    let site = SimSite::builder(Backend::Sqlite).unreachable(PUMP).start().await;
+    let site = SimSite::builder(Backend::Sqlite)
+        .unreachable(PUMP)
+        .start()
+        .await;
     let pos = site.pos("pos-1", "read write").await;
     let reply = pos
-        .post("/reconciliations", &json!({"poiID": pos.pump}), None, Some(WAIT))
+        .post(
+            "/reconciliations",
+            &json!({"poiID": pos.pump}),
+            None,
+            Some(WAIT),
+        )
         .await
         .failure(503, "ERRCD_POI_UNAVAILABLE");
     assert_eq!(reply.header("retry-after"), Some("5"));

@@ -27,7 +27,10 @@ async fn link_loss_at_each_step_ends_as_the_terminal_ledger_says() {
             assert_eq!(t["state"], expected, "link lost {step}: {t:#}");
             if expected == "failed" {
                 assert_eq!(t["resultCode"], "neverCompleted", "{step}");
-                assert!(t["reason"].as_str().unwrap().contains("never completed"), "{step}");
+                assert!(
+                    t["reason"].as_str().unwrap().contains("never completed"),
+                    "{step}"
+                );
             } else {
                 // The terminal's own answer, recovered: its STAN and approval code.
                 assert!(t["authorization"]["stan"].is_string(), "{step}: {t:#}");
@@ -40,7 +43,10 @@ async fn link_loss_at_each_step_ends_as_the_terminal_ledger_says() {
         site.assert_agrees_with_ledgers().await;
         // Never a second charge: one ledger entry per payment the terminal processed.
         let payments = site.lane().ledger().entries().len();
-        assert_eq!(payments, 6, "1.00 and the five processed ones; 10.67 never was");
+        assert_eq!(
+            payments, 6,
+            "1.00 and the five processed ones; 10.67 never was"
+        );
         site.stop().await;
     }
 }
@@ -50,8 +56,10 @@ async fn a_busy_terminal_during_recovery_is_asked_again_not_guessed() {
     let site = SimSite::start(Backend::Sqlite).await;
     let pos = site.pos("pos-1", "read write").await;
     for _ in 0..3 {
-        site.lane()
-            .script(ScriptMatch::RequestType("RepeatLastMessage".into()), Scenario::Busy);
+        site.lane().script(
+            ScriptMatch::RequestType("RepeatLastMessage".into()),
+            Scenario::Busy,
+        );
     }
     let reply = pos.pay(&pos.lane, "12.66").await.ok();
     assert_eq!(reply.state(), "approved");
@@ -62,13 +70,24 @@ async fn a_busy_terminal_during_recovery_is_asked_again_not_guessed() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| format!("{} {}", e["step"].as_str().unwrap(), e["detail"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["step"].as_str().unwrap(),
+                e["detail"].as_str().unwrap()
+            )
+        })
         .collect();
     assert!(
         steps.iter().filter(|s| s.contains("still busy")).count() >= 3,
         "{steps:#?}"
     );
-    assert!(steps.iter().any(|s| s.contains("RepeatLastMessage matched")), "{steps:#?}");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("RepeatLastMessage matched")),
+        "{steps:#?}"
+    );
     site.assert_agrees_with_ledgers().await;
     site.stop().await;
 }
@@ -98,9 +117,14 @@ async fn an_unprovable_outcome_stays_unknown_until_an_operator_resolves_it() {
         assert!(reason.contains("recovery will retry"), "{reason}");
         let id = reply.transaction_id();
         // Follow-ups of an unknown transaction are refused.
-        pos.post(&format!("/transactions/{id}/reversal"), &json!({}), None, None)
-            .await
-            .failure(409, "ERRCD_INVALID_STATE");
+        pos.post(
+            &format!("/transactions/{id}/reversal"),
+            &json!({}),
+            None,
+            None,
+        )
+        .await
+        .failure(409, "ERRCD_INVALID_STATE");
 
         let path = format!("/admin/transactions/{id}/resolution");
         pos.client
@@ -115,7 +139,10 @@ async fn an_unprovable_outcome_stays_unknown_until_an_operator_resolves_it() {
         assert_eq!(shown.body["clientID"], "pos-1");
         let request_id = shown.body["terminalRequestID"].as_str().unwrap().to_owned();
         // The operator reads the terminal's own record of that RequestID.
-        let truth = site.lane().entry(&request_id).expect("the terminal processed it");
+        let truth = site
+            .lane()
+            .entry(&request_id)
+            .expect("the terminal processed it");
         assert!(truth.approved());
         let resolve = |body: serde_json::Value, key: &'static str| {
             let admin = admin.clone();
@@ -136,20 +163,39 @@ async fn an_unprovable_outcome_stays_unknown_until_an_operator_resolves_it() {
         resolve(json!({"state": "approved", "note": " "}), "r1")
             .await
             .failure(400, "ERRCD_BADREQUEST");
-        let note = format!("terminal ledger: STAN {} approved", truth.stan.clone().unwrap());
-        let resolved = resolve(json!({"state": "approved", "note": note}), "r2").await.ok();
+        let note = format!(
+            "terminal ledger: STAN {} approved",
+            truth.stan.clone().unwrap()
+        );
+        let resolved = resolve(json!({"state": "approved", "note": note}), "r2")
+            .await
+            .ok();
         assert_eq!(resolved.body["transaction"]["state"], "approved");
-        assert_eq!(resolved.body["transaction"]["resultCode"], "resolvedByOperator");
+        assert_eq!(
+            resolved.body["transaction"]["resultCode"],
+            "resolvedByOperator"
+        );
         let journal = resolved.body["journal"].as_array().unwrap();
-        let step = journal.iter().find(|e| e["step"] == "resolution").expect("journalled");
+        let step = journal
+            .iter()
+            .find(|e| e["step"] == "resolution")
+            .expect("journalled");
         assert!(step["detail"].as_str().unwrap().contains(&note));
         assert!(step["detail"].as_str().unwrap().contains("operator"));
-        let replay = resolve(json!({"state": "approved", "note": note}), "r2").await.ok();
-        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
-        resolve(json!({"state": "declined", "note": "changed my mind"}), "r3")
+        let replay = resolve(json!({"state": "approved", "note": note}), "r2")
             .await
-            .failure(409, "ERRCD_INVALID_STATE");
-        assert_eq!(pos.get(&format!("/transactions/{id}")).await.ok().state(), "approved");
+            .ok();
+        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+        resolve(
+            json!({"state": "declined", "note": "changed my mind"}),
+            "r3",
+        )
+        .await
+        .failure(409, "ERRCD_INVALID_STATE");
+        assert_eq!(
+            pos.get(&format!("/transactions/{id}")).await.ok().state(),
+            "approved"
+        );
         site.assert_agrees_with_ledgers().await;
         site.stop().await;
     }
@@ -167,7 +213,9 @@ async fn a_restart_mid_payment_finishes_it_and_keys_survive() {
             .await;
         let pos = site.pos("pos-1", "read write").await;
         let body = json!({"poiID": pos.lane, "amount": eur("33.00")});
-        let started = pos.post("/payments", &body, Some("before-restart"), None).await;
+        let started = pos
+            .post("/payments", &body, Some("before-restart"), None)
+            .await;
         assert_eq!(started.status, 202, "{started:#?}");
         let id = started.transaction_id();
         // A graceful stop lets the payment on the terminal finish before the sockets close.
@@ -175,7 +223,10 @@ async fn a_restart_mid_payment_finishes_it_and_keys_survive() {
         let token = pos.client.token().to_owned();
         let pos = eps_e2e::Pos::with_client(site.app.client_with_token(&token)).await;
         assert_eq!(pos.outcome(&id).await["state"], "approved");
-        let again = pos.post("/payments", &body, Some("before-restart"), Some(WAIT)).await.ok();
+        let again = pos
+            .post("/payments", &body, Some("before-restart"), Some(WAIT))
+            .await
+            .ok();
         assert_eq!(again.transaction_id(), id, "the key outlived the restart");
         site.assert_agrees_with_ledgers().await;
         assert_eq!(site.lane().ledger().entries().len(), 1);

@@ -31,7 +31,10 @@ async fn lists_filter_by_state_poi_and_time_and_page_with_next_links() {
         {
             made.push(pos.pay(poi, value).await.ok().transaction_id());
             site.app.advance(Duration::seconds(20));
-            pos.client.heartbeat(&pos.connection, n as u64 + 2).await.ok();
+            pos.client
+                .heartbeat(&pos.connection, n as u64 + 2)
+                .await
+                .ok();
         }
         let newest_first: Vec<String> = made.iter().rev().cloned().collect();
 
@@ -41,7 +44,10 @@ async fn lists_filter_by_state_poi_and_time_and_page_with_next_links() {
 
         let declined = pos.get("/transactions?state=declined").await.ok();
         assert_eq!(ids(&declined), vec![made[4].clone(), made[1].clone()]);
-        let pump = pos.get(&format!("/transactions?poiID={}", pos.pump)).await.ok();
+        let pump = pos
+            .get(&format!("/transactions?poiID={}", pos.pump))
+            .await
+            .ok();
         assert_eq!(ids(&pump), vec![made[4].clone(), made[2].clone()]);
         // Created 09:00:20 (inclusive) up to 09:01:00 (exclusive).
         let window = pos
@@ -53,11 +59,17 @@ async fn lists_filter_by_state_poi_and_time_and_page_with_next_links() {
         let mut page = pos.get("/transactions?limit=2&state=approved").await.ok();
         let mut seen = ids(&page);
         while let Some(next) = page.body["next"].as_str() {
-            assert!(next.contains("state=approved") && next.contains("limit=2"), "{next}");
+            assert!(
+                next.contains("state=approved") && next.contains("limit=2"),
+                "{next}"
+            );
             page = pos.get(next).await.ok();
             seen.extend(ids(&page));
         }
-        assert_eq!(seen, vec![made[3].clone(), made[2].clone(), made[0].clone()]);
+        assert_eq!(
+            seen,
+            vec![made[3].clone(), made[2].clone(), made[0].clone()]
+        );
 
         for (query, field) in [
             ("state=done", "state"),
