@@ -55,7 +55,11 @@ fn secret(printed: &str) -> String {
 
 async fn stop(mut child: Child) {
     let pid = child.id().unwrap().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
     assert!(status.success());
     assert!(child.wait().await.unwrap().success());
 }
@@ -68,7 +72,9 @@ async fn the_printed_lines_pay_on_a_simulated_terminal() {
     assert!(printed.contains("pointOfService 001") && printed.contains("fuelingPoint 001"));
     // The block between `EPS=` and the receipts line, run as printed.
     let start = printed.find("EPS=").expect("the shell block");
-    let end = printed.find("/receipts").and_then(|i| printed[i..].find('\n').map(|n| i + n));
+    let end = printed
+        .find("/receipts")
+        .and_then(|i| printed[i..].find('\n').map(|n| i + n));
     let script = &printed[start..end.expect("the receipts line")];
     let out = Command::new("bash")
         .arg("-c")
@@ -77,7 +83,11 @@ async fn the_printed_lines_pay_on_a_simulated_terminal() {
         .await
         .expect("bash runs (the demo's lines need bash and curl)");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("\"poiAddresses\""), "{stdout}");
     assert!(stdout.contains("\"state\":\"approved\""), "{stdout}");
     assert!(stdout.contains("\"copy\":\"customer\""), "{stdout}");

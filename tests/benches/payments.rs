@@ -7,7 +7,9 @@
 //!
 //! `cargo bench -p eps-e2e --bench payments`; `EPS_BENCH_PAYMENTS` (default 2000) per
 //! configuration, `EPS_BENCH_RUNS` as `N:M,N:M` (default `1:1,4:4,8:4`),
-//! `EPS_BENCH_DATABASE_URL` for PostgreSQL instead of SQLite.
+//! `EPS_BENCH_DATABASE_URL` for PostgreSQL (a schema of its own, dropped after) instead of
+//! SQLite. When several site systems share a terminal, one refused as busy waits for the running
+//! payment's end (`GET` with `Prefer: wait`) and tries again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +22,7 @@ use eps_core::client::ScopeSet;
 use eps_core::ids::{TerminalId, TerminalRequestId};
 use eps_core::money::{Amount, Currency};
 use eps_core::prompt::PromptAnswer;
+use eps_core::store::postgres::PostgresStore;
 use eps_core::terminal::{
     CardOperation, DeviceOutput, InputRequest, OperationObserver, SharedTerminal, TerminalOutcome,
     TerminalRequest, TerminalResult, TerminalStatus,
@@ -60,8 +63,8 @@ struct SiteSystem {
 }
 
 impl SiteSystem {
-    /// Pays once, retrying at once while the terminal is busy; returns the latency of the
-    /// answered payment and how many busy answers came first.
+    /// Pays once, retrying once the running payment ended while the terminal is busy; returns
+    /// the latency of the answered payment and how many busy answers came first.
     async fn pay(&self, n: u64) -> (Duration, u64) {
         let body = json!({"poiID": self.poi,
             "amount": {"value": format!("{}.{:02}", 10 + n % 50, (n % 5) * 10), "currency": "EUR"}});
@@ -85,7 +88,20 @@ impl SiteSystem {
             let took = started.elapsed();
             match status {
                 200 if answer["transaction"]["state"] == "approved" => return (took, busy),
-                409 if answer["statusReturn"]["error"] == "ERRCD_POI_BUSY" => busy += 1,
+                409 if answer["statusReturn"]["error"] == "ERRCD_POI_BUSY" => {
+                    // Another site system's payment runs on this terminal: wait for its end
+                    // (no think time, no polling), then try again.
+                    busy += 1;
+                    let active = answer["activeTransactionID"].as_str().unwrap_or_default();
+                    self.http
+                        .get(format!("{}/transactions/{active}", self.base))
+                        .bearer_auth(&self.token)
+                        .header("openretailing-connection-id", &self.connection)
+                        .header("prefer", "wait=60")
+                        .send()
+                        .await
+                        .expect("request sent");
+                }
                 _ => panic!("payment {n} failed: {status} {answer}"),
             }
         }
@@ -95,9 +111,6 @@ impl SiteSystem {
 fn config(data_dir: &std::path::Path, sims: &[SimServer]) -> Config {
     let mut config = Config {
         data_dir: data_dir.to_path_buf(),
-        database_url: std::env::var("EPS_BENCH_DATABASE_URL")
-            .ok()
-            .map(secrecy::SecretString::from),
         ..Config::default()
     };
     config.log.filter = "error".to_owned();
@@ -145,10 +158,17 @@ async fn through_the_eps(run: &Run) -> Figures {
     let dir = tempfile::tempdir().unwrap();
     let sims = start_sims(run.terminals).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = Server::builder(config(dir.path(), &sims))
-        .start(listener)
-        .await
-        .unwrap();
+    let mut builder = Server::builder(config(dir.path(), &sims));
+    let postgres = match std::env::var("EPS_BENCH_DATABASE_URL") {
+        Ok(url) => {
+            let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
+            let store = Arc::new(PostgresStore::open_in_schema(&url, &schema).await.unwrap());
+            builder = builder.store(store.clone());
+            Some(store)
+        }
+        Err(_) => None,
+    };
+    let server = builder.start(listener).await.unwrap();
     let callbacks = server.callback_addresses();
     for (i, sim) in sims.iter().enumerate() {
         let id = TerminalId::parse(&format!("lane-{}", i + 1)).unwrap();
@@ -241,9 +261,16 @@ async fn through_the_eps(run: &Run) -> Figures {
     let elapsed = started.elapsed();
     latencies.sort();
     let charged: usize = sims.iter().map(|s| s.ledger().entries().len()).sum();
-    assert_eq!(charged, run.payments + 20 * run.site_systems, "one charge per payment");
+    assert_eq!(
+        charged,
+        run.payments + 20 * run.site_systems,
+        "one charge per payment"
+    );
     let _ = stop.send(());
     serving.await.unwrap().unwrap();
+    if let Some(store) = postgres {
+        store.drop_schema().await.unwrap();
+    }
     for sim in sims {
         sim.shutdown().await;
     }
@@ -315,7 +342,9 @@ async fn direct(run: &Run) -> Figures {
         let started = Instant::now();
         let outcome = terminal.card_operation(request, Arc::new(Counting)).await;
         match outcome {
-            TerminalOutcome::Answered(a) if a.result == TerminalResult::Success => started.elapsed(),
+            TerminalOutcome::Answered(a) if a.result == TerminalResult::Success => {
+                started.elapsed()
+            }
             other => panic!("direct payment {n} failed: {other:?}"),
         }
     };
