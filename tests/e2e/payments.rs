@@ -2,7 +2,7 @@
 //! default 202 + Location, and the terminal's own ledger as the truth.
 
 use eps_e2e::pos::WAIT;
-use eps_e2e::{Backend, LANE, PUMP, SimSite, eur};
+use eps_e2e::{Backend, PUMP, SimSite, eur};
 use serde_json::json;
 
 #[tokio::test]

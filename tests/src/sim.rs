@@ -35,8 +35,11 @@ pub struct SimSiteBuilder {
     backend: Backend,
     unreachable: Vec<(String, String)>,
     sim: SimConfig,
-    change: Vec<Box<dyn FnOnce(&mut Config) + Send>>,
+    change: Vec<ConfigChange>,
 }
+
+/// A change of the EPS configuration.
+type ConfigChange = Box<dyn FnOnce(&mut Config) + Send>;
 
 impl SimSite {
     /// The default site on `backend` with both terminals simulated.
