@@ -70,9 +70,46 @@ async fn a_payment_is_approved_with_its_receipts_and_matches_the_ledger() {
 
         let shown = pos.get(&format!("/transactions/{id}")).await.ok();
         assert_eq!(shown.body["transaction"], paid.body["transaction"]);
+
+        // Every step is journalled, durable first, and no card number is ever whole.
+        let admin = site.app.client("operator", "admin").await;
+        let journal = admin.get(&format!("/admin/transactions/{id}")).await.ok();
+        let steps: Vec<&str> = journal.body["journal"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["step"].as_str().unwrap())
+            .collect();
+        let at = |step: &str| {
+            steps
+                .iter()
+                .position(|s| *s == step)
+                .unwrap_or_else(|| panic!("{step} in {steps:?}"))
+        };
+        assert!(
+            at("created") < at("sending")
+                && at("sending") < at("sent")
+                && at("sent") < at("response")
+        );
+        assert!(steps.contains(&"receipt"), "{steps:?}");
+        assert_eq!(
+            journal.body["terminalRequestID"],
+            record.terminal_request_id.as_str()
+        );
+        let everything = format!("{} {}", journal.body, serde_json::Value::Array(receipts));
+        assert!(
+            !has_full_pan(&everything),
+            "a full card number leaked: {everything}"
+        );
         site.assert_agrees_with_ledgers().await;
         site.stop().await;
     }
+}
+
+/// True when `text` holds a run of 13 to 19 digits (a card number's length).
+fn has_full_pan(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_digit())
+        .any(|run| (13..=19).contains(&run.len()))
 }
 
 #[tokio::test]

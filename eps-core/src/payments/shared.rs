@@ -69,10 +69,13 @@ impl Shared {
 
     /// A fresh OPI RequestID: the clock's milliseconds and a counter, so two requests of one
     /// node differ even within one millisecond (or under a clock that stands still).
+    ///
+    /// At most 12 digits (8 of milliseconds, wrapping every 27 hours, and 4 of the counter), so
+    /// card-number redaction (13 to 19 digits) never masks a RequestID in the journal.
     pub(crate) fn request_id(&self) -> TerminalRequestId {
-        let now = self.clock.now();
+        let millis = self.clock.now().unix_timestamp_nanos() / 1_000_000;
         let sequence = self.request_counter.fetch_add(1, Ordering::Relaxed);
-        TerminalRequestId::generate(now.unix_timestamp_nanos() / 1_000_000, u128::from(sequence))
+        TerminalRequestId::generate(millis.rem_euclid(100_000_000), u128::from(sequence))
     }
 
     /// Appends a journal step (details must already be masked).
