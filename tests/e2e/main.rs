@@ -2,10 +2,18 @@
 //! PostgreSQL when `EPS_TEST_DATABASE_URL` is set. One module per feature.
 
 mod admin;
+mod busy;
 mod connection;
 mod external_issuer;
+mod idempotency;
 mod limits;
 mod oauth;
 mod operations;
+mod payment_errors;
+mod payments;
+mod prompts;
+mod reconciliation;
+mod recovery;
 mod restart;
 mod scopes;
+mod transactions;
