@@ -39,6 +39,13 @@ pub enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Run the EPS with simulated terminals (in-process `opi-sim` over loopback) for every
+    /// configured POI, register a demo client and print ready-to-paste curl lines.
+    Demo {
+        /// The listen address; overrides the configuration.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
     /// Manage OAuth2 clients of the built-in issuer.
     Client {
         /// What to do with clients.
@@ -82,6 +89,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.listen = listen;
             }
             serve(config).await
+        }
+        Command::Demo { listen } => {
+            let mut config = load(&cli.config, cli.data_dir)?;
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            crate::telemetry::init(&config.log);
+            crate::demo::run(config, shutdown_signal()).await
         }
         Command::Client { command } => {
             let config = load(&cli.config, cli.data_dir)?;

@@ -2,8 +2,15 @@
 //! here; each type converts to or from `eps-core` types at the edge.
 
 pub mod admin;
+pub mod admin_transaction;
+pub mod amount;
 pub mod connection;
 pub mod event;
 pub mod poi;
+pub mod prompt;
+pub mod receipt;
+pub mod reconciliation;
 pub mod status;
 pub mod timestamp;
+pub mod transaction;
+pub mod transaction_request;

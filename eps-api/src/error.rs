@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use eps_core::client::Scope;
 
 use crate::dto::status::{ErrorResponse, StatusReturn};
+use crate::dto::transaction::PoiBusyResponse;
 
 mod code;
 
@@ -17,6 +18,11 @@ pub use code::ErrorCode;
 
 /// The realm named in `WWW-Authenticate` challenges.
 pub const REALM: &str = "eps";
+
+/// `Retry-After` (seconds) of `ERRCD_POI_BUSY`: the terminal runs another card operation.
+pub const RETRY_AFTER_BUSY_SECS: u32 = 1;
+/// `Retry-After` (seconds) of `ERRCD_POI_UNAVAILABLE`: the terminal could not be reached.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u32 = 5;
 
 /// Result with the API error.
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -144,10 +150,24 @@ impl ApiError {
 
     /// The message shown to the client; server faults are not described.
     fn public_message(&self, code: ErrorCode) -> String {
-        match code {
-            ErrorCode::Internal => "internal error; the cause is in the EPS log".to_owned(),
-            ErrorCode::StorageUnavailable => "the database is unavailable; retry later".to_owned(),
+        match (code, self) {
+            (ErrorCode::Internal, _) => "internal error; the cause is in the EPS log".to_owned(),
+            (ErrorCode::StorageUnavailable, _) => {
+                "the database is unavailable; retry later".to_owned()
+            }
+            (_, Self::Domain(eps_core::Error::PoiBusy { active: Some(id) })) => {
+                format!("{self}: transaction {id} is running; retry later")
+            }
             _ => self.to_string(),
+        }
+    }
+
+    /// The `Retry-After` seconds this error is answered with, if any.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self.code() {
+            ErrorCode::PoiBusy => Some(RETRY_AFTER_BUSY_SECS),
+            ErrorCode::PoiUnavailable => Some(RETRY_AFTER_UNAVAILABLE_SECS),
+            _ => None,
         }
     }
 }
@@ -159,10 +179,17 @@ impl IntoResponse for ApiError {
         if status.is_server_error() && code != ErrorCode::PoiUnavailable {
             tracing::error!(error = %self, code = code.as_str(), "request failed");
         }
-        let body = ErrorResponse {
-            status_return: StatusReturn::failure(code, self.public_message(code)),
+        let status_return = StatusReturn::failure(code, self.public_message(code));
+        let mut response = match &self {
+            Self::Domain(eps_core::Error::PoiBusy { active }) => {
+                let body = PoiBusyResponse {
+                    status_return,
+                    active_transaction_id: active.map(|id| id.to_string()),
+                };
+                (status, Json(body)).into_response()
+            }
+            _ => (status, Json(ErrorResponse { status_return })).into_response(),
         };
-        let mut response = (status, Json(body)).into_response();
         let challenge = match &self {
             Self::Unauthorized(challenge) => Some(challenge.header_value()),
             Self::InsufficientScope(scope) => Some(format!(
@@ -176,10 +203,10 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
         }
-        if code == ErrorCode::PoiBusy {
+        if let Some(secs) = self.retry_after() {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -247,6 +274,14 @@ mod tests {
                 409,
                 "ERRCD_POI_BUSY",
             ),
+            (
+                eps_core::Error::PoiUnavailable {
+                    terminal: eps_core::ids::TerminalId::parse("t").unwrap(),
+                    reason: "connection refused".into(),
+                },
+                503,
+                "ERRCD_POI_UNAVAILABLE",
+            ),
         ];
         for (error, status, code) in cases {
             let response = ApiError::from(error).into_response();
@@ -255,6 +290,30 @@ mod tests {
             assert_eq!(body["statusReturn"]["error"], code);
             assert_eq!(body["statusReturn"]["result"], "failure");
         }
+    }
+
+    #[tokio::test]
+    async fn busy_and_unavailable_say_when_to_retry_and_what_runs() {
+        let active = eps_core::ids::TransactionId::generate();
+        let response = ApiError::from(eps_core::Error::PoiBusy {
+            active: Some(active),
+        })
+        .into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let body = body_of(response).await;
+        assert_eq!(body["activeTransactionID"], active.to_string());
+        assert!(
+            body["statusReturn"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&active.to_string())
+        );
+        let response = ApiError::from(eps_core::Error::PoiUnavailable {
+            terminal: eps_core::ids::TerminalId::parse("t").unwrap(),
+            reason: "connection refused".into(),
+        })
+        .into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
     }
 
     #[tokio::test]

@@ -13,16 +13,21 @@
 //! - [`extract`]: JSON bodies and the `openretailing-connection-id` header / `Session<Scope>`.
 //! - [`dto`]: request and response bodies and their limits; conversion to `eps-core` types.
 //! - [`error`]: [`ApiError`] and the `ERRCD_*` codes; the only place choosing HTTP statuses.
+//! - [`card`]: what the routes that start card transactions share (start, wait, 200/202/503);
+//!   `idempotency`: recorded answers for the POSTs that create nothing.
 //! - [`openapi`]: the document behind `/openapi.json` and `spec/openapi.json`.
+//! - [`cli`]: the `eps` command line; [`demo`]: `eps demo` (simulated terminals, a demo client).
 //! - [`listener`]: the TCP listener (`TCP_NODELAY`, a deadline on blocked writes).
-//! - [`cli`]: the `eps` command line.
 
 pub mod auth;
+pub mod card;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod listener;
 mod middleware;
 pub mod openapi;

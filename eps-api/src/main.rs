@@ -1,4 +1,4 @@
-//! The `eps` binary: `eps serve`, `eps client add|list|remove`, `eps openapi`.
+//! The `eps` binary: `eps serve`, `eps demo`, `eps client add|list|remove`, `eps openapi`.
 
 use std::process::ExitCode;
 

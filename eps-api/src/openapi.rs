@@ -48,6 +48,7 @@ bodies are JSON of at most 64 KiB.
     tags(
         (name = "connection", description = "Contains EPS connection functions"),
         (name = "poi", description = "Contains the list of functions related to POI (Point of Interaction) registration."),
+        (name = "payments", description = "Payments, authorizations, completions, reversals, refunds, receipts, prompts and reconciliations on the caller's POIs (ours; see spec/DEVIATIONS.md)"),
         (name = "events", description = "Unsolicited events over Server-Sent Events and WebSocket, with durable replay"),
         (name = "admin", description = "Operator inspection and control (scope `admin`)"),
         (name = "oauth", description = "The built-in OAuth2 issuer (client credentials)"),

@@ -14,19 +14,37 @@ use crate::middleware::{record_metrics, request_span, response_clock};
 use crate::state::AppState;
 
 pub mod admin_connections;
+pub mod admin_transactions;
+pub mod authorizations;
 pub mod connection;
 pub mod docs;
 pub mod events;
 pub mod health;
 pub mod metrics;
 pub mod oauth;
+pub mod payments;
 pub mod pois;
+pub mod prompts;
+pub mod receipts;
+pub mod reconciliations;
+pub mod refunds;
+pub mod transaction_actions;
+pub mod transactions;
 
 /// Every route with the shared middleware, over `state`.
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(connection::router())
         .merge(pois::router())
+        .merge(payments::router())
+        .merge(authorizations::router())
+        .merge(refunds::router())
+        .merge(transactions::router())
+        .merge(transaction_actions::router())
+        .merge(receipts::router())
+        .merge(prompts::router())
+        .merge(reconciliations::router())
+        .merge(admin_transactions::router())
         .merge(admin_connections::router())
         .merge(events::router())
         .merge(health::router())
@@ -56,7 +74,16 @@ pub fn docs() -> Vec<utoipa::openapi::OpenApi> {
     vec![
         connection::Doc::openapi(),
         pois::Doc::openapi(),
+        payments::Doc::openapi(),
+        authorizations::Doc::openapi(),
+        transactions::Doc::openapi(),
+        transaction_actions::Doc::openapi(),
+        refunds::Doc::openapi(),
+        receipts::Doc::openapi(),
+        prompts::Doc::openapi(),
+        reconciliations::Doc::openapi(),
         admin_connections::Doc::openapi(),
+        admin_transactions::Doc::openapi(),
         events::Doc::openapi(),
         oauth::Doc::openapi(),
         health::Doc::openapi(),

@@ -141,6 +141,11 @@ impl ServerBuilder {
         let opi = OpiBackend::start(terminal_configs(&settings)?)
             .await
             .map_err(StartError::Terminals)?;
+        for id in opi.terminals().into_keys() {
+            if let Some(callback) = opi.callback_address(&id) {
+                tracing::info!(terminal = %id, callback = %callback, "terminal callbacks listening");
+            }
+        }
         let events = EventLog::new(store.clone(), settings.events.subscriber_buffer);
         let payments = PaymentService::new(
             store.clone(),

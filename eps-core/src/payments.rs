@@ -12,10 +12,12 @@
 //! - `service`: the public [`PaymentService`]; `operation`: one operation to its end.
 //! - `observer`: durable steps, receipts, prompts during an operation; `prompts`: answers.
 //! - `outcome`: terminal answer → state; `recovery`: lost outcomes; `reconcile`: end of day.
+//! - `waiting`: waits for an outcome; `operator`: resolutions of `unknown` transactions.
 
 mod keys;
 mod observer;
 mod operation;
+mod operator;
 mod outcome;
 mod prompts;
 mod reconcile;
@@ -23,10 +25,13 @@ mod recovery;
 mod request;
 mod service;
 mod shared;
+mod waiting;
 mod watch;
 mod workers;
 
+pub use keys::KeyGuard;
 pub use operation::UNREACHABLE;
+pub use operator::RESOLVED_BY_OPERATOR;
 pub use outcome::{Verdict, verdict};
 pub use prompts::check_answer;
 pub use reconcile::ReconciliationRequest;

@@ -2,14 +2,22 @@
 //! PostgreSQL when `EPS_TEST_DATABASE_URL` is set. One module per feature.
 
 mod admin;
+mod busy;
 mod connection;
 mod events;
 mod events_lifecycle;
 mod events_payment;
 mod events_resume;
 mod external_issuer;
+mod idempotency;
 mod limits;
 mod oauth;
 mod operations;
+mod payment_errors;
+mod payments;
+mod prompts;
+mod reconciliation;
+mod recovery;
 mod restart;
 mod scopes;
+mod transactions;

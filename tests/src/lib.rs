@@ -6,18 +6,24 @@
 //! - [`backend`]: which store engines to run on (`EPS_TEST_DATABASE_URL`).
 //! - [`client`]: [`ApiClient`] (a site system with a token) and [`Reply`] (a read response).
 //! - [`issuer`]: an external OAuth2 issuer for tests (key, JWKS, token minting).
+//! - [`sim`]: [`SimSite`], the EPS with its terminals played by `opi-sim` over loopback, and
+//!   checks against the simulators' ledgers; [`pos`]: [`Pos`], a connected site system that pays.
 //! - [`sse`], [`ws`]: event-stream clients (SSE parser; WebSocket with a slow-reader variant).
 
 pub mod app;
 pub mod backend;
 pub mod client;
 pub mod issuer;
+pub mod pos;
+pub mod sim;
 pub mod sse;
 pub mod ws;
 
 pub use app::{START, TestApp, TestAppBuilder};
 pub use backend::Backend;
 pub use client::{ApiClient, CONNECTION_HEADER, Credentials, Reply, connect_body};
+pub use pos::{Pos, eur};
+pub use sim::{LANE, PUMP, SimSite};
 
 /// Process-wide set-up: the TLS provider, and logs when `TEST_LOG` is set (e.g. `debug`).
 pub fn init() {

@@ -14,6 +14,14 @@ pub const MAX_LEN: usize = 30;
 const LOCAL: &[BorrowedFormatItem<'_>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
 
+/// Parses a `dateTimeType` value; one without an offset is taken as UTC.
+pub fn parse(value: &str) -> Result<OffsetDateTime, String> {
+    check(value)?;
+    OffsetDateTime::parse(value, &Rfc3339)
+        .or_else(|_| PrimitiveDateTime::parse(value, LOCAL).map(PrimitiveDateTime::assume_utc))
+        .map_err(|e| format!("{value:?}: {e}"))
+}
+
 /// Checks a `dateTimeType` value; the error says what is wrong.
 pub fn check(value: &str) -> Result<(), String> {
     let len = value.chars().count();
@@ -50,6 +58,15 @@ mod tests {
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
+    }
+
+    #[test]
+    fn parses_with_and_without_offset() {
+        let utc = parse("2021-04-08T05:20:00").unwrap();
+        assert_eq!(utc.unix_timestamp(), 1_617_859_200);
+        let offset = parse("2021-04-08T07:20:00+02:00").unwrap();
+        assert_eq!(offset, utc);
+        assert!(parse("yesterday").is_err());
     }
 
     #[test]

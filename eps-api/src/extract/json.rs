@@ -27,7 +27,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-fn rejection_to_error(rejection: JsonRejection) -> ApiError {
+/// The API error for a JSON body that could not be read.
+pub(crate) fn rejection_to_error(rejection: JsonRejection) -> ApiError {
     let cause = std::error::Error::source(&rejection)
         .map(ToString::to_string)
         .unwrap_or_else(|| rejection.body_text());

@@ -18,8 +18,9 @@ pub(crate) struct KeyLocks {
     locks: Locks,
 }
 
-/// Held while a request with a key runs its critical section.
-pub(crate) struct KeyGuard {
+/// Held while a request with an idempotency key runs its critical section; dropping it lets
+/// the next request with that key in.
+pub struct KeyGuard {
     locks: Locks,
     key: Key,
     lock: Option<Arc<tokio::sync::Mutex<()>>>,

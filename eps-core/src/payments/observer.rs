@@ -272,9 +272,15 @@ impl OperationObserver for Observer {
             self.shared.prompts.forget(&prompt.id);
             return None;
         }
+        // The terminal may withdraw the question (its operation ended first): the driver then
+        // drops this future, and the guard stops the wait.
+        let guard = OpenPrompt {
+            shared: self.shared.clone(),
+            id: prompt.id,
+        };
         let wait = std::time::Duration::try_from(wait).unwrap_or_default();
         let answered = tokio::time::timeout(wait, answer).await;
-        self.shared.prompts.forget(&prompt.id);
+        drop(guard);
         if let Ok(Ok(answer)) = answered {
             return Some(answer);
         }
@@ -323,5 +329,19 @@ impl OperationObserver for Observer {
         if let Err(err) = self.shared.events.append(&[event]).await {
             tracing::error!(%err, "card acquisition event could not be stored");
         }
+    }
+}
+
+/// An input prompt a running operation waits on; dropped (the terminal withdrew the question,
+/// so the driver dropped the wait) it stops the wait. The operation closes such prompts as
+/// `cancelled` once the terminal's request has ended.
+struct OpenPrompt {
+    shared: Arc<Shared>,
+    id: PromptId,
+}
+
+impl Drop for OpenPrompt {
+    fn drop(&mut self) {
+        self.shared.prompts.forget(&self.id);
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::prompt::PromptState;
 use crate::terminal::{CardOperation, TerminalOutcome, TerminalRequest, TerminalResponse};
 use crate::transaction::{TransactionKind, TransactionRecord, TransactionState};
 
@@ -31,6 +32,8 @@ pub(crate) async fn run(
         operation,
     };
     let outcome = claim.terminal().card_operation(request, observer).await;
+    // Questions the terminal no longer waits on are closed before anyone hears the outcome.
+    cancel_open_prompts(&shared, &record).await;
     let mut record = tracking.record.lock().await;
     let result = conclude(&shared, &claim, &mut record, outcome).await;
     if let Err(err) = result {
@@ -85,6 +88,38 @@ async fn conclude(
     }
 }
 
+/// Closes the input prompts of `record` still open once its terminal request has ended.
+async fn cancel_open_prompts(shared: &Shared, record: &TransactionRecord) {
+    let open = match shared.store.open_prompts(&record.poi_id).await {
+        Ok(open) => open,
+        Err(err) => {
+            return tracing::error!(%err, transaction = %record.id, "open prompts could not be read");
+        }
+    };
+    for prompt in open.iter().filter(|p| p.transaction_id == Some(record.id)) {
+        let now = shared.now();
+        match shared
+            .store
+            .close_prompt(&prompt.id, PromptState::Cancelled, None, None, now)
+            .await
+        {
+            Ok(true) => {
+                let detail = format!(
+                    "prompt {} withdrawn: the terminal stopped waiting",
+                    prompt.id
+                );
+                shared
+                    .journal_best_effort(record.id, "prompt", detail)
+                    .await;
+            }
+            Ok(false) => {}
+            Err(err) => {
+                tracing::error!(%err, prompt = %prompt.id, "prompt withdrawal could not be saved")
+            }
+        }
+    }
+}
+
 /// The result code of a transaction whose terminal could not be reached (nothing sent).
 pub const UNREACHABLE: &str = "unreachable";
 
@@ -130,7 +165,7 @@ pub(crate) async fn apply_answer(
 }
 
 /// Moves the original of an approved follow-up to `completed`, `reversed` or `refunded`.
-async fn settle_original(shared: &Shared, follow_up: &TransactionRecord) -> Result<()> {
+pub(crate) async fn settle_original(shared: &Shared, follow_up: &TransactionRecord) -> Result<()> {
     let Some(original_id) = follow_up.original_id else {
         return Ok(());
     };

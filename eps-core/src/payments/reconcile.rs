@@ -39,10 +39,14 @@ impl PaymentService {
     ) -> Result<(ReconciliationRecord, bool)> {
         let shared = &self.shared;
         let merchant = &request.caller.merchant_id;
+        // Concurrent retries with one key wait for the first and get its answer.
+        let _key_guard = match &request.idempotency {
+            Some(idem) => Some(shared.keys.lock(&request.caller.client_id, &idem.key).await),
+            None => None,
+        };
         if let Some(idem) = &request.idempotency
             && let Some(existing) = shared
-                .store
-                .idempotency(&request.caller.client_id, &idem.key)
+                .live_idempotency(&request.caller.client_id, &idem.key)
                 .await?
         {
             return Ok((

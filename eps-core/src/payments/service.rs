@@ -8,7 +8,9 @@ use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
 use crate::idempotency::IdempotencyRecord;
-use crate::ids::{ClientId, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId};
+use crate::ids::{
+    ClientId, IdempotencyKey, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId,
+};
 use crate::money::Amount;
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
@@ -19,7 +21,7 @@ use crate::transaction::{
     JournalEntry, TransactionKind, TransactionQuery, TransactionRecord, TransactionState,
 };
 
-use super::keys::KeyLocks;
+use super::keys::{KeyGuard, KeyLocks};
 use super::observer::{Dispatch, Tracking};
 use super::prompts::{PromptWaiters, check_answer};
 use super::request::{IdempotencyRequest, TransactionRequest, card_operation, check_request};
@@ -27,6 +29,9 @@ use super::shared::{PaymentPolicy, Shared};
 use super::watch::TransactionWatch;
 use super::workers::{ClaimError, Occupant, TerminalWorkers};
 use super::{operation, recovery};
+
+/// How often idempotency keys past their expiry are deleted.
+const IDEMPOTENCY_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A started (or replayed) transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +68,9 @@ impl PaymentService {
             prompts: PromptWaiters::default(),
             keys: KeyLocks::default(),
             policy,
+            request_counter: std::sync::atomic::AtomicU32::new(
+                (uuid::Uuid::new_v4().as_u128() % 10_000) as u32,
+            ),
         };
         Self {
             shared: Arc::new(shared),
@@ -81,8 +89,7 @@ impl PaymentService {
         };
         if let Some(idem) = &request.idempotency
             && let Some(existing) = shared
-                .store
-                .idempotency(&request.caller.client_id, &idem.key)
+                .live_idempotency(&request.caller.client_id, &idem.key)
                 .await?
         {
             return self
@@ -196,6 +203,12 @@ impl PaymentService {
             transaction: self.latest(&id).await?,
             replayed: false,
         })
+    }
+
+    /// Waits until no other request of `client` with `key` is in its critical section on this
+    /// node; the API holds it while it records the answer of a request that creates nothing.
+    pub async fn lock_idempotency_key(&self, client: &ClientId, key: &IdempotencyKey) -> KeyGuard {
+        self.shared.keys.lock(client, key).await
     }
 
     /// The POI a request runs on: the original's for follow-ups, else the one it names.
@@ -471,6 +484,7 @@ impl PaymentService {
                     {
                         tracing::error!(%err, transaction = %record.id, "recovery failed");
                     }
+                    shared.watch.forget(&record.id);
                 }
                 drop(claim);
             });
@@ -500,14 +514,27 @@ impl PaymentService {
         let mut tick = tokio::time::interval(self.shared.policy.recovery_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await; // the first tick is immediate; start-up recovery already ran
+        // The first purge runs at once: keys that expired while the EPS was down go first.
+        let mut purge = tokio::time::interval(IDEMPOTENCY_PURGE_INTERVAL);
+        purge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = &mut stop => break,
                 _ = tick.tick() => self.retry_unresolved().await,
+                _ = purge.tick() => self.purge_idempotency().await,
                 Some((terminal, status)) = changed.recv() => self.publish_status(&terminal, status).await,
             }
         }
         watchers.abort_all();
+    }
+
+    /// Forgets idempotency keys past their expiry (kept `idempotency_ttl` after first use).
+    async fn purge_idempotency(&self) {
+        match self.shared.store.purge_idempotency(self.shared.now()).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "forgot expired idempotency keys"),
+            Err(err) => tracing::warn!(%err, "expired idempotency keys could not be purged"),
+        }
     }
 
     async fn retry_unresolved(&self) {
@@ -526,6 +553,8 @@ impl PaymentService {
             if let Err(err) = recovery::recover(&self.shared, claim.terminal(), &mut record).await {
                 tracing::warn!(%err, transaction = %record.id, "background recovery failed");
             }
+            // Recovery published its states to waiters; the operation is over.
+            self.shared.watch.forget(&record.id);
         }
     }
 

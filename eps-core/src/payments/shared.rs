@@ -1,13 +1,15 @@
 //! What every part of the payment service shares, and the one way a transaction state is saved.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use time::{Duration, OffsetDateTime};
 
 use crate::clock::{SharedClock, to_millis_precision};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
-use crate::ids::{TerminalId, TerminalRequestId, TransactionId};
+use crate::idempotency::IdempotencyRecord;
+use crate::ids::{ClientId, IdempotencyKey, TerminalId, TerminalRequestId, TransactionId};
 use crate::site::SiteDirectory;
 use crate::store::Store;
 use crate::transaction::{JournalEntry, TransactionRecord, TransactionState};
@@ -55,6 +57,8 @@ pub(crate) struct Shared {
     pub(crate) prompts: PromptWaiters,
     pub(crate) keys: KeyLocks,
     pub(crate) policy: PaymentPolicy,
+    /// Numbers consecutive RequestIDs; starts at a random value so restarts do not repeat.
+    pub(crate) request_counter: AtomicU32,
 }
 
 impl Shared {
@@ -63,13 +67,15 @@ impl Shared {
         to_millis_precision(self.clock.now())
     }
 
-    /// A fresh OPI RequestID.
+    /// A fresh OPI RequestID: the clock's milliseconds and a counter, so two requests of one
+    /// node differ even within one millisecond (or under a clock that stands still).
+    ///
+    /// At most 12 digits (8 of milliseconds, wrapping every 27 hours, and 4 of the counter), so
+    /// card-number redaction (13 to 19 digits) never masks a RequestID in the journal.
     pub(crate) fn request_id(&self) -> TerminalRequestId {
-        let now = self.clock.now();
-        TerminalRequestId::generate(
-            now.unix_timestamp_nanos() / 1_000_000,
-            uuid::Uuid::new_v4().as_u128(),
-        )
+        let millis = self.clock.now().unix_timestamp_nanos() / 1_000_000;
+        let sequence = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        TerminalRequestId::generate(millis.rem_euclid(100_000_000), u128::from(sequence))
     }
 
     /// Appends a journal step (details must already be masked).
@@ -136,6 +142,24 @@ impl Shared {
         .await;
         *record = next;
         Ok(())
+    }
+
+    /// The stored record of a client's idempotency key, unless it has expired: an expired key
+    /// is forgotten now (with every other expired one) so the request counts as new.
+    pub(crate) async fn live_idempotency(
+        &self,
+        client: &ClientId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotencyRecord>> {
+        let Some(existing) = self.store.idempotency(client, key).await? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if existing.expires_at > now {
+            return Ok(Some(existing));
+        }
+        self.store.purge_idempotency(now).await?;
+        Ok(None)
     }
 
     /// Loads a transaction fresh from the store.

@@ -191,6 +191,7 @@ struct Harness {
     terminal: Arc<ScriptedTerminal>,
     poi: PoiId,
     caller: Caller,
+    clock: ManualClock,
     _dir: std::path::PathBuf,
 }
 
@@ -220,7 +221,8 @@ async fn harness() -> Harness {
         script: Mutex::default(),
         status,
     });
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-24 12:00 UTC)));
+    let manual = ManualClock::new(datetime!(2026-11-24 12:00 UTC));
+    let clock = Arc::new(manual.clone());
     let policy = PaymentPolicy {
         recovery_attempts: 2,
         recovery_backoff: std::time::Duration::from_millis(1),
@@ -252,6 +254,7 @@ async fn harness() -> Harness {
         terminal,
         poi: poi.poi_id,
         caller,
+        clock: manual,
         _dir: dir,
     }
 }
@@ -639,3 +642,5 @@ async fn refunds_never_exceed_the_original() {
         .unwrap();
     assert_eq!(paid.state, TransactionState::Refunded);
 }
+
+mod waits_and_operators;

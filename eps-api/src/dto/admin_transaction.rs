@@ -1,0 +1,127 @@
+//! Operator views of transactions (`/admin/transactions`): the journal, and resolutions of
+//! transactions left `unknown`.
+
+use eps_core::transaction::{JournalEntry, TransactionRecord, TransactionState};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::dto::status::{StatusReturn, format_timestamp};
+use crate::dto::transaction::TransactionBody;
+use crate::error::{ApiError, ApiResult};
+
+/// Longest resolution note.
+pub const MAX_NOTE_LEN: usize = 1000;
+
+/// One journal step; details never hold a full card number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JournalEntryBody {
+    /// When (UTC).
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// What: `created`, `sending`, `sent`, `state`, `receipt`, `response`, `linkLost`,
+    /// `recovery`, `evidence`, `resolution`, …
+    pub step: String,
+    /// Detail for operators.
+    pub detail: String,
+}
+
+impl From<&JournalEntry> for JournalEntryBody {
+    fn from(e: &JournalEntry) -> Self {
+        Self {
+            at: format_timestamp(e.at),
+            step: e.step.clone(),
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+/// A transaction as operators see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AdminTransactionResponse {
+    /// The status block.
+    #[serde(rename = "statusReturn")]
+    pub status_return: StatusReturn,
+    /// The transaction.
+    pub transaction: TransactionBody,
+    /// The site.
+    #[serde(rename = "merchantID")]
+    pub merchant_id: String,
+    /// The OAuth2 client that asked for it.
+    #[serde(rename = "clientID")]
+    pub client_id: String,
+    /// The connection it was asked on.
+    #[serde(rename = "connectionID")]
+    pub connection_id: Option<String>,
+    /// The terminal serving its POI.
+    #[serde(rename = "terminalID")]
+    pub terminal_id: String,
+    /// The OPI RequestID it was sent under (what the terminal's own records show).
+    #[serde(rename = "terminalRequestID")]
+    pub terminal_request_id: String,
+    /// Every step, oldest first.
+    pub journal: Vec<JournalEntryBody>,
+}
+
+impl AdminTransactionResponse {
+    /// The view of `record` with its `journal`.
+    pub fn new(
+        status_return: StatusReturn,
+        record: &TransactionRecord,
+        journal: &[JournalEntry],
+    ) -> Self {
+        Self {
+            status_return,
+            transaction: record.into(),
+            merchant_id: record.merchant_id.to_string(),
+            client_id: record.client_id.to_string(),
+            connection_id: record.connection_id.map(|id| id.to_string()),
+            terminal_id: record.terminal_id.to_string(),
+            terminal_request_id: record.terminal_request_id.to_string(),
+            journal: journal.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// The state an operator resolves an `unknown` transaction to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ResolvedState {
+    /// The terminal's records show it approved.
+    Approved,
+    /// The terminal's records show it declined.
+    Declined,
+    /// The terminal's records show it never ran.
+    Failed,
+}
+
+impl From<ResolvedState> for TransactionState {
+    fn from(state: ResolvedState) -> Self {
+        match state {
+            ResolvedState::Approved => Self::Approved,
+            ResolvedState::Declined => Self::Declined,
+            ResolvedState::Failed => Self::Failed,
+        }
+    }
+}
+
+/// `POST /admin/transactions/{transactionID}/resolution`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"state": "approved", "note": "terminal journal: STAN 000123 approved"}))]
+pub struct ResolutionRequest {
+    /// The outcome the terminal's own records show.
+    pub state: ResolvedState,
+    /// What the operator checked (1..1000 characters), kept in the journal.
+    #[schema(min_length = 1, max_length = 1000)]
+    pub note: String,
+}
+
+impl ResolutionRequest {
+    /// The note, checked.
+    pub fn note(&self) -> ApiResult<&str> {
+        let note = self.note.trim();
+        if note.is_empty() || note.chars().count() > MAX_NOTE_LEN {
+            return Err(ApiError::field("note", "must be 1..1000 characters"));
+        }
+        Ok(note)
+    }
+}

@@ -1,0 +1,134 @@
+//! Reconciliations: end-of-day totals from a POI's terminal.
+
+use eps_core::receipt::ReceiptRecord;
+use eps_core::reconciliation::{ReconciliationRecord, ReconciliationState, ReconciliationTotal};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::dto::amount::AmountBody;
+use crate::dto::status::{StatusReturn, format_timestamp};
+use crate::dto::transaction_request::PoiSelector;
+
+/// `POST /reconciliations`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"logicalID": "001", "workstationType": "pointOfService", "closure": true}))]
+pub struct ReconciliationRequest {
+    /// The POI whose terminal is reconciled.
+    #[serde(flatten)]
+    pub poi: PoiSelector,
+    /// `true` to close the terminal's batch (end of day); `false` (default) only reads totals.
+    #[serde(default)]
+    pub closure: bool,
+}
+
+/// Where a reconciliation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ReconciliationStateName {
+    /// Durable, not yet sent.
+    Pending,
+    /// Sent; waiting for the totals.
+    InProgress,
+    /// The terminal reported its totals.
+    Completed,
+    /// The terminal refused, or could not be reached.
+    Failed,
+    /// The answer was lost.
+    Unknown,
+}
+
+impl From<ReconciliationState> for ReconciliationStateName {
+    fn from(state: ReconciliationState) -> Self {
+        match state {
+            ReconciliationState::Pending => Self::Pending,
+            ReconciliationState::InProgress => Self::InProgress,
+            ReconciliationState::Completed => Self::Completed,
+            ReconciliationState::Failed => Self::Failed,
+            ReconciliationState::Unknown => Self::Unknown,
+        }
+    }
+}
+
+/// One line of totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconciliationTotalBody {
+    /// The card scheme.
+    pub card_circuit: Option<String>,
+    /// `Debit` (payments, completions) or `Credit` (refunds), as the terminal reports it.
+    pub payment_type: Option<String>,
+    /// How many transactions.
+    pub count: u32,
+    /// Their sum.
+    pub amount: AmountBody,
+}
+
+impl From<&ReconciliationTotal> for ReconciliationTotalBody {
+    fn from(t: &ReconciliationTotal) -> Self {
+        Self {
+            card_circuit: t.card_circuit.clone(),
+            payment_type: t.payment_type.clone(),
+            count: t.count,
+            amount: t.amount.into(),
+        }
+    }
+}
+
+/// A reconciliation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconciliationBody {
+    /// Its id (`Location: /reconciliations/{reconciliationID}`).
+    #[serde(rename = "reconciliationID")]
+    pub reconciliation_id: String,
+    /// The POI reconciled.
+    #[serde(rename = "poiID")]
+    pub poi_id: String,
+    /// Whether the batch is closed.
+    pub closure: bool,
+    /// Where it stands.
+    pub state: ReconciliationStateName,
+    /// The totals per scheme and payment type, once reported.
+    pub totals: Vec<ReconciliationTotalBody>,
+    /// The report the terminal printed (`GET /receipts/{receiptID}`).
+    #[serde(rename = "receiptIDs")]
+    pub receipt_ids: Vec<String>,
+    /// The terminal's result code.
+    pub result_code: Option<String>,
+    /// Why it failed or is unknown.
+    pub reason: Option<String>,
+    /// When it was created (UTC).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When it last changed (UTC).
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl ReconciliationBody {
+    /// The view of `record` with its report receipts.
+    pub fn new(record: &ReconciliationRecord, receipts: &[ReceiptRecord]) -> Self {
+        Self {
+            reconciliation_id: record.id.to_string(),
+            poi_id: record.poi_id.to_string(),
+            closure: record.closure,
+            state: record.state.into(),
+            totals: record.totals.iter().map(Into::into).collect(),
+            receipt_ids: receipts.iter().map(|r| r.id.to_string()).collect(),
+            result_code: record.result_code.clone(),
+            reason: record.reason.clone(),
+            created_at: format_timestamp(record.created_at),
+            updated_at: format_timestamp(record.updated_at),
+        }
+    }
+}
+
+/// One reconciliation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReconciliationResponse {
+    /// The status block.
+    #[serde(rename = "statusReturn")]
+    pub status_return: StatusReturn,
+    /// The reconciliation.
+    pub reconciliation: ReconciliationBody,
+}

@@ -1,0 +1,126 @@
+//! `/admin/transactions`: operators inspect a transaction with its journal and resolve one the
+//! EPS left `unknown`.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use eps_core::ids::TransactionId;
+use utoipa::OpenApi;
+
+use crate::auth::{Admin, Auth};
+use crate::dto::admin_transaction::{AdminTransactionResponse, ResolutionRequest};
+use crate::dto::status::{ErrorResponse, StatusReturn};
+use crate::dto::transaction_request::transaction_id;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Keyed;
+use crate::idempotency;
+use crate::state::AppState;
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/transactions/{transactionID}", get(show_transaction))
+        .route(
+            "/admin/transactions/{transactionID}/resolution",
+            post(resolve_transaction),
+        )
+}
+
+/// The OpenAPI part of this resource.
+#[derive(OpenApi)]
+#[openapi(paths(show_transaction, resolve_transaction))]
+pub struct Doc;
+
+/// Show a transaction with its journal.
+///
+/// Any site's transaction, with who asked for it, the OPI RequestID the terminal knows it by,
+/// and every journalled step (card numbers masked).
+#[utoipa::path(
+    get,
+    path = "/admin/transactions/{transactionID}",
+    tag = "admin",
+    operation_id = "adminShowTransaction",
+    params(("transactionID" = String, Path, description = "The transaction id")),
+    responses(
+        (status = 200, description = "The transaction and its journal", body = AdminTransactionResponse),
+        (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `admin`)", body = ErrorResponse),
+        (status = 404, description = "`ERRCD_UNKNOWN_TRANSACTION`", body = ErrorResponse),
+    ),
+    security(("oauth2" = ["admin"]))
+)]
+pub async fn show_transaction(
+    _: Auth<Admin>,
+    Path(id): Path<String>,
+    State(state): State<AppState>,
+) -> ApiResult<Json<AdminTransactionResponse>> {
+    let id = transaction_id(&id)?;
+    Ok(Json(view(&state, &id).await?))
+}
+
+/// Resolve an unknown transaction.
+///
+/// For a transaction left `unknown` (the EPS could not prove its outcome from the terminal),
+/// an operator who checked the terminal's own records sets `approved`, `declined` or `failed`,
+/// with a note that is kept in the journal. The original of an approved completion, reversal
+/// or refund is settled as if the terminal had answered. Refused while recovery is running on
+/// it, and for any other state.
+#[utoipa::path(
+    post,
+    path = "/admin/transactions/{transactionID}/resolution",
+    tag = "admin",
+    operation_id = "adminResolveTransaction",
+    params(
+        ("transactionID" = String, Path, description = "The unknown transaction"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255,
+            description = "Same key and body: the first answer again; same key, other body: 409"),
+    ),
+    request_body = ResolutionRequest,
+    responses(
+        (status = 200, description = "Resolved; the transaction and its journal", body = AdminTransactionResponse),
+        (status = 400, description = "`ERRCD_BADREQUEST`: `state` or `note` missing or malformed", body = ErrorResponse),
+        (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `admin`)", body = ErrorResponse),
+        (status = 404, description = "`ERRCD_UNKNOWN_TRANSACTION`", body = ErrorResponse),
+        (status = 409, description = "`ERRCD_INVALID_STATE` (not `unknown`, or recovery is running), `ERRCD_CONFLICT` (recovery changed it meanwhile), `ERRCD_IDEMPOTENCY_MISMATCH`", body = ErrorResponse),
+    ),
+    security(("oauth2" = ["admin"]))
+)]
+pub async fn resolve_transaction(
+    Auth { caller, .. }: Auth<Admin>,
+    Path(id): Path<String>,
+    State(state): State<AppState>,
+    Keyed { body, idempotency }: Keyed<ResolutionRequest>,
+) -> ApiResult<Response> {
+    let id = transaction_id(&id)?;
+    let note = body.note()?.to_owned();
+    let operator = caller.client_id;
+    idempotency::once(&state, &operator, idempotency, async {
+        let resolved = state
+            .payments
+            .resolve(&id, body.state.into(), &operator, &note)
+            .await;
+        match resolved {
+            Ok(record) => {
+                tracing::warn!(transaction = %id, operator = %operator, state = %record.state, "transaction resolved by an operator");
+                match view(&state, &id).await {
+                    Ok(view) => Json(view).into_response(),
+                    Err(err) => err.into_response(),
+                }
+            }
+            Err(err) => ApiError::from(err).into_response(),
+        }
+    })
+    .await
+}
+
+async fn view(state: &AppState, id: &TransactionId) -> ApiResult<AdminTransactionResponse> {
+    let record = state.payments.find(id).await?;
+    let journal = state.payments.journal(id).await?;
+    Ok(AdminTransactionResponse::new(
+        StatusReturn::success(state.clock.now()),
+        &record,
+        &journal,
+    ))
+}

@@ -1,0 +1,392 @@
+//! The `eps` binary killed with SIGKILL mid-payment and started again on the same data: every
+//! transaction ends final and as the simulated terminal's own ledger says (or `failed` with the
+//! reason when the terminal never completed it), never approved by guess and never charged
+//! twice. SQLite always; PostgreSQL too when `EPS_TEST_DATABASE_URL` is set.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use eps_core::store::postgres::PostgresStore;
+use opi_backend::message::OverallResult;
+use opi_backend::sim::{Scenario, ScriptMatch, SimConfig, SimServer};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const EPS: &str = env!("CARGO_BIN_EXE_eps");
+/// A bound on a hang (reading a log line, a long poll), not a pause.
+const BOUND: Duration = Duration::from_secs(60);
+
+/// The store a run uses: SQLite in the data directory, or a PostgreSQL schema of its own.
+enum Store {
+    Sqlite,
+    Postgres { url: String, schema: String },
+}
+
+impl Store {
+    async fn all() -> Vec<Self> {
+        eps_api::install_crypto_provider();
+        let mut all = vec![Self::Sqlite];
+        if let Ok(url) = std::env::var("EPS_TEST_DATABASE_URL")
+            && !url.is_empty()
+        {
+            let schema = format!("crash_{}", uuid::Uuid::new_v4().simple());
+            // Created and migrated here; the child finds it through its search path.
+            PostgresStore::open_in_schema(&url, &schema)
+                .await
+                .expect("schema")
+                .close()
+                .await;
+            all.push(Self::Postgres { url, schema });
+        } else {
+            assert!(
+                std::env::var("EPS_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "EPS_REQUIRE_POSTGRES=1 but EPS_TEST_DATABASE_URL is not set"
+            );
+        }
+        all
+    }
+
+    fn database_url(&self, data_dir: &Path) -> String {
+        match self {
+            Self::Sqlite => format!("sqlite://{}/eps.db", data_dir.display()),
+            Self::Postgres { url, schema } => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}options=-c%20search_path%3D{schema}")
+            }
+        }
+    }
+
+    async fn drop(self) {
+        if let Self::Postgres { url, schema } = self {
+            let store = PostgresStore::open_in_schema(&url, &schema).await.unwrap();
+            store.drop_schema().await.unwrap();
+        }
+    }
+}
+
+/// A running `eps serve`.
+struct Eps {
+    child: Child,
+    address: String,
+    callback: String,
+}
+
+/// The configuration: one lane on the simulator at `terminal`, fast recovery.
+fn config(data_dir: &Path, terminal: &str) -> std::path::PathBuf {
+    let file = data_dir.join("eps.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"public_url = "http://eps.test"
+[log]
+format = "json"
+[payments]
+recovery_backoff_ms = 100
+recovery_attempts = 100
+recovery_interval_secs = 1
+[[sites]]
+merchant_id = "1234567890"
+[[sites.pois]]
+logical_id = "001"
+workstation_type = "pointOfService"
+terminal = {{ id = "lane-1", address = "{terminal}", callback = "127.0.0.1:0", workstation_id = "POS001" }}
+"#
+        ),
+    )
+    .unwrap();
+    file
+}
+
+fn eps(data_dir: &Path, store: &Store) -> Command {
+    let mut command = Command::new(EPS);
+    command
+        .arg("--config")
+        .arg(data_dir.join("eps.toml"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("EPS_DATABASE_URL", store.database_url(data_dir))
+        .env_remove("RUST_LOG")
+        .env_remove("EPS_CONFIG")
+        .kill_on_drop(true);
+    command
+}
+
+impl Eps {
+    /// Starts `eps serve` and reads its address and the lane's callback address from its log.
+    async fn start(data_dir: &Path, store: &Store) -> Self {
+        let mut child = eps(data_dir, store)
+            .arg("serve")
+            .env("EPS_LISTEN", "127.0.0.1:0")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("eps serve starts");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let read = async {
+            let mut callback = None;
+            loop {
+                let line = lines
+                    .next_line()
+                    .await
+                    .unwrap()
+                    .expect("eps serve ended early");
+                let entry: Value = serde_json::from_str(&line).unwrap_or(Value::String(line));
+                let fields = &entry["fields"];
+                if fields["message"] == "terminal callbacks listening" {
+                    callback = fields["callback"].as_str().map(str::to_owned);
+                }
+                if fields["message"] == "EPS ready" {
+                    let address = fields["address"].as_str().unwrap().to_owned();
+                    return (address, callback.expect("the callback line comes first"));
+                }
+            }
+        };
+        let (address, callback) = tokio::time::timeout(BOUND, read).await.expect("ready");
+        // Keep draining the log so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self {
+            child,
+            address,
+            callback,
+        }
+    }
+
+    async fn kill9(mut self) {
+        self.child.start_kill().unwrap(); // SIGKILL on Unix
+        self.child.wait().await.unwrap();
+    }
+}
+
+/// A site system on the binary.
+struct Pos {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    connection: String,
+    lane: String,
+}
+
+impl Pos {
+    async fn connect(eps: &Eps, client_id: &str, secret: &str) -> Self {
+        let http = reqwest::Client::new();
+        let base = format!("http://{}", eps.address);
+        let token: Value = http
+            .post(format!("{base}/oauth/token"))
+            .basic_auth(client_id, Some(secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = token["access_token"].as_str().unwrap().to_owned();
+        Self::with_token(eps, token).await
+    }
+
+    async fn with_token(eps: &Eps, token: String) -> Self {
+        let http = reqwest::Client::new();
+        let base = format!("http://{}", eps.address);
+        let body = json!({"transmissionID": 1, "timestamp": "2021-04-08T05:20:00",
+            "siteSystemIDs": [{"id": "1234567890", "idType": "merchantID", "current": "yes"}]});
+        let connected: Value = http
+            .post(format!("{base}/connection"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let connection = connected["connectionID"].as_str().unwrap().to_owned();
+        let pois: Value = http
+            .get(format!("{base}/POIs"))
+            .bearer_auth(&token)
+            .header("openretailing-connection-id", &connection)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let lane = pois["poiAddresses"][0]["poiID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        Self {
+            http,
+            base,
+            token,
+            connection,
+            lane,
+        }
+    }
+
+    async fn start_payment(&self, value: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/payments", self.base))
+            .bearer_auth(&self.token)
+            .header("openretailing-connection-id", &self.connection)
+            .json(&json!({"poiID": self.lane, "amount": {"value": value, "currency": "EUR"}}))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn get(&self, path: &str, wait: bool) -> Value {
+        let mut request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("openretailing-connection-id", &self.connection);
+        if wait {
+            request = request.header("prefer", "wait=60");
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+}
+
+async fn add_client(data_dir: &Path, store: &Store) -> String {
+    let out = eps(data_dir, store)
+        .args(["client", "add", "pos-1", "--scopes", "read,write"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// No transaction is left `pending`, `inProgress` or `unknown`.
+async fn assert_all_final(pos: &Pos) {
+    for state in ["pending", "inProgress", "unknown"] {
+        let list = pos
+            .get(&format!("/transactions?state={state}"), false)
+            .await;
+        assert_eq!(list["transactions"], json!([]), "{state}: {list:#}");
+    }
+}
+
+#[tokio::test]
+async fn sigkill_mid_payment_recovers_the_terminals_outcome() {
+    for store in Store::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        // The terminal takes its time, so the EPS dies while the payment is on it.
+        let sim = SimServer::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimConfig {
+                latency: Duration::from_millis(1500),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        config(dir.path(), &sim.channel0_address().to_string());
+        let secret = add_client(dir.path(), &store).await;
+        let eps = Eps::start(dir.path(), &store).await;
+        sim.set_callback(eps.callback.clone());
+        let pos = Pos::connect(&eps, "pos-1", &secret).await;
+        let (status, started) = pos.start_payment("42.00").await;
+        assert_eq!(status, 202, "{started:#}");
+        assert_eq!(started["transaction"]["state"], "inProgress");
+        let id = started["transaction"]["transactionID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        eps.kill9().await;
+
+        let eps = Eps::start(dir.path(), &store).await;
+        sim.set_callback(eps.callback.clone());
+        let pos = Pos::with_token(&eps, pos.token).await;
+        let after = pos.get(&format!("/transactions/{id}"), true).await;
+        let transaction = &after["transaction"];
+        assert_eq!(transaction["state"], "approved", "{after:#}");
+        let ledger = sim.ledger();
+        assert_eq!(ledger.entries().len(), 1, "charged once");
+        let entry = &ledger.entries()[0];
+        assert_eq!(entry.result, OverallResult::Success);
+        assert_eq!(
+            transaction["authorization"]["stan"].as_str(),
+            entry.stan.as_deref()
+        );
+        assert_all_final(&pos).await;
+        eps.kill9().await;
+        sim.shutdown().await;
+        store.drop().await;
+    }
+}
+
+#[tokio::test]
+async fn sigkill_during_recovery_of_a_payment_the_terminal_never_ran_ends_failed() {
+    for store in Store::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = SimServer::start("127.0.0.1:0".parse().unwrap(), SimConfig::default())
+            .await
+            .unwrap();
+        config(dir.path(), &sim.channel0_address().to_string());
+        let secret = add_client(dir.path(), &store).await;
+        let eps = Eps::start(dir.path(), &store).await;
+        sim.set_callback(eps.callback.clone());
+        let pos = Pos::connect(&eps, "pos-1", &secret).await;
+        let earlier = pos.start_payment("5.00").await.1;
+        let earlier = earlier["transaction"]["transactionID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            pos.get(&format!("/transactions/{earlier}"), true).await["transaction"]["state"],
+            "approved"
+        );
+        // The terminal drops the payment unread, and every RepeatLastMessage answer too: the
+        // EPS cannot prove anything before it is killed.
+        sim.push(Scenario::DropAfterRequest);
+        for _ in 0..1000 {
+            sim.script(
+                ScriptMatch::RequestType("RepeatLastMessage".into()),
+                Scenario::DropAfterRequest,
+            );
+        }
+        let (status, started) = pos.start_payment("6.00").await;
+        assert_eq!(status, 202, "{started:#}");
+        let id = started["transaction"]["transactionID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        eps.kill9().await;
+        sim.clear_script();
+
+        let eps = Eps::start(dir.path(), &store).await;
+        sim.set_callback(eps.callback.clone());
+        let pos = Pos::with_token(&eps, pos.token).await;
+        let after = pos.get(&format!("/transactions/{id}"), true).await;
+        let transaction = &after["transaction"];
+        assert_eq!(transaction["state"], "failed", "{after:#}");
+        assert_eq!(transaction["resultCode"], "neverCompleted");
+        assert!(
+            transaction["reason"]
+                .as_str()
+                .unwrap()
+                .contains("never completed")
+        );
+        assert_eq!(sim.ledger().entries().len(), 1, "only the earlier payment");
+        assert_all_final(&pos).await;
+        eps.kill9().await;
+        sim.shutdown().await;
+        store.drop().await;
+    }
+}
