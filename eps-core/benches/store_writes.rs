@@ -112,14 +112,14 @@ async fn payment(store: &Arc<dyn Store>) {
         expires_at: at,
     };
     store
-        .create_transaction(&record, Some(&key), &[event(&record)])
+        .create_transaction(&record, Some(&key), &[event(&record)], &[])
         .await
         .expect("create");
     for state in [TransactionState::InProgress, TransactionState::Approved] {
         record.state = state;
         record.version += 1;
         store
-            .update_transaction(&record, &[event(&record)])
+            .update_transaction(&record, &[event(&record)], &[])
             .await
             .expect("update");
     }

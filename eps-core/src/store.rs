@@ -97,7 +97,8 @@ pub enum Created {
 /// Transactions and their journal.
 #[async_trait]
 pub trait TransactionStore: Send + Sync {
-    /// Stores a new transaction, its idempotency key (if any) and events, atomically.
+    /// Stores a new transaction, its idempotency key (if any), events and journal steps,
+    /// atomically.
     ///
     /// If `(client, key)` already exists nothing is written and the existing key is returned.
     async fn create_transaction(
@@ -105,16 +106,19 @@ pub trait TransactionStore: Send + Sync {
         transaction: &TransactionRecord,
         idempotency: Option<&IdempotencyRecord>,
         events: &[NewEvent],
+        journal: &[JournalEntry],
     ) -> Result<Created>;
     /// A transaction by id.
     async fn transaction(&self, id: &TransactionId) -> Result<Option<TransactionRecord>>;
-    /// Replaces a transaction whose stored version is `transaction.version - 1`, with its events.
+    /// Replaces a transaction whose stored version is `transaction.version - 1`, with its events
+    /// and journal steps, in one database transaction.
     ///
     /// Fails with [`crate::Error::Conflict`] when the stored version differs.
     async fn update_transaction(
         &self,
         transaction: &TransactionRecord,
         events: &[NewEvent],
+        journal: &[JournalEntry],
     ) -> Result<Vec<EventRecord>>;
     /// A page of a site's transactions, newest first.
     async fn transactions(&self, query: &TransactionQuery) -> Result<Vec<TransactionRecord>>;
@@ -137,11 +141,12 @@ pub trait TransactionStore: Send + Sync {
 /// Receipts.
 #[async_trait]
 pub trait ReceiptStore: Send + Sync {
-    /// Stores a receipt with its events, atomically.
+    /// Stores a receipt with its events and journal steps, atomically.
     async fn insert_receipt(
         &self,
         receipt: &ReceiptRecord,
         events: &[NewEvent],
+        journal: &[JournalEntry],
     ) -> Result<Vec<EventRecord>>;
     /// A receipt by id.
     async fn receipt(&self, id: &ReceiptId) -> Result<Option<ReceiptRecord>>;

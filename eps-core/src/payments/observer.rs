@@ -148,19 +148,20 @@ impl Observer {
                 copy,
             },
         };
-        match self.shared.store.insert_receipt(&receipt, &[event]).await {
-            Ok(_) => {
-                self.shared.events.committed();
-                let detail = format!(
-                    "{} copy, {} lines, receipt {}",
-                    copy.as_str(),
-                    receipt.lines.len(),
-                    receipt.id
-                );
-                self.shared
-                    .journal_best_effort(self.subject_id(), "receipt", detail)
-                    .await;
-            }
+        let detail = format!(
+            "{} copy, {} lines, receipt {}",
+            copy.as_str(),
+            receipt.lines.len(),
+            receipt.id
+        );
+        let step = self.shared.entry(self.subject_id(), "receipt", detail);
+        match self
+            .shared
+            .store
+            .insert_receipt(&receipt, &[event], &[step])
+            .await
+        {
+            Ok(_) => self.shared.events.committed(),
             Err(err) => {
                 tracing::error!(%err, subject = %self.subject_id(), "receipt could not be stored")
             }
@@ -225,21 +226,32 @@ impl OperationObserver for Observer {
     }
 
     async fn sent(&self) {
-        self.shared
-            .journal_best_effort(self.subject_id(), "sent", "request written")
-            .await;
+        let step = self
+            .shared
+            .entry(self.subject_id(), "sent", "request written");
         let Some(tracking) = &self.tracking else {
+            if let Err(err) = self.shared.store.append_journal(&step).await {
+                tracing::error!(%err, subject = %self.subject_id(), "journal write failed");
+            }
             return;
         };
         let mut record = tracking.record.lock().await;
-        if record.state == TransactionState::Pending
-            && let Err(err) = self
+        if record.state == TransactionState::Pending {
+            let saved = self
                 .shared
-                .save(&mut record, TransactionState::InProgress, |_| {})
-                .await
-        {
-            // The "sending" journal step already tells recovery that the request may be out.
-            tracing::error!(%err, transaction = %record.id, "inProgress could not be saved");
+                .save_with(
+                    &mut record,
+                    TransactionState::InProgress,
+                    |_| {},
+                    vec![step],
+                )
+                .await;
+            if let Err(err) = saved {
+                // The "sending" journal step already tells recovery that the request may be out.
+                tracing::error!(%err, transaction = %record.id, "inProgress could not be saved");
+            }
+        } else if let Err(err) = self.shared.store.append_journal(&step).await {
+            tracing::error!(%err, transaction = %record.id, "journal write failed");
         }
         drop(record);
         tracking.signal(Dispatch::Sent);

@@ -53,28 +53,34 @@ async fn conclude(
 ) -> Result<()> {
     match outcome {
         TerminalOutcome::NotSent { reason } if record.state == TransactionState::Pending => {
+            let step = shared.entry(record.id, "notSent", reason.clone());
             shared
-                .journal_best_effort(record.id, "notSent", reason.clone())
-                .await;
-            shared
-                .save(record, TransactionState::Failed, |r| {
-                    r.result_code = Some(UNREACHABLE.into());
-                    r.reason = Some(format!(
-                        "the terminal could not be reached; nothing was sent: {reason}"
-                    ));
-                })
+                .save_with(
+                    record,
+                    TransactionState::Failed,
+                    |r| {
+                        r.result_code = Some(UNREACHABLE.into());
+                        r.reason = Some(format!(
+                            "the terminal could not be reached; nothing was sent: {reason}"
+                        ));
+                    },
+                    vec![step],
+                )
                 .await
         }
         TerminalOutcome::NotSent { reason } | TerminalOutcome::Lost { reason } => {
+            let step = shared.entry(record.id, "linkLost", reason.clone());
             shared
-                .journal_best_effort(record.id, "linkLost", reason.clone())
-                .await;
-            shared
-                .save(record, TransactionState::Unknown, |r| {
-                    r.reason = Some(format!(
-                        "the terminal's answer was lost ({reason}); recovering"
-                    ));
-                })
+                .save_with(
+                    record,
+                    TransactionState::Unknown,
+                    |r| {
+                        r.reason = Some(format!(
+                            "the terminal's answer was lost ({reason}); recovering"
+                        ));
+                    },
+                    vec![step],
+                )
                 .await?;
             recovery::recover(shared, claim.terminal(), record).await
         }
@@ -131,32 +137,31 @@ pub(crate) async fn apply_answer(
     source: &str,
 ) -> Result<()> {
     let verdict = verdict(response);
-    shared
-        .journal_best_effort(
-            record.id,
-            source,
-            format!("{} -> {}", verdict.result_code, verdict.state),
-        )
-        .await;
+    let step = shared.entry(
+        record.id,
+        source,
+        format!("{} -> {}", verdict.result_code, verdict.state),
+    );
     if record.state == TransactionState::Pending {
         // The terminal answered, so the request was sent even if `inProgress` was not saved.
         shared
             .save(record, TransactionState::InProgress, |_| {})
             .await?;
     }
+    let record_answer = |r: &mut TransactionRecord| {
+        r.result_code = Some(verdict.result_code.clone());
+        r.reason = verdict.reason.clone();
+        if response.authorisation.is_some() {
+            r.authorisation = response.authorisation.clone();
+        }
+        if let Some(amount) = response.amount
+            && amount.currency() == r.amount.currency()
+        {
+            r.approved_amount = Some(amount);
+        }
+    };
     shared
-        .save(record, verdict.state, |r| {
-            r.result_code = Some(verdict.result_code.clone());
-            r.reason = verdict.reason.clone();
-            if response.authorisation.is_some() {
-                r.authorisation = response.authorisation.clone();
-            }
-            if let Some(amount) = response.amount
-                && amount.currency() == r.amount.currency()
-            {
-                r.approved_amount = Some(amount);
-            }
-        })
+        .save_with(record, verdict.state, record_answer, vec![step])
         .await?;
     if record.state == TransactionState::Approved {
         settle_original(shared, record).await?;

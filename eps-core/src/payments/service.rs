@@ -168,9 +168,17 @@ impl PaymentService {
                 state: record.state,
             },
         };
+        let detail = format!(
+            "{} {} on POI {} as RequestID {}",
+            record.kind.as_str(),
+            amount,
+            poi.poi_id,
+            record.terminal_request_id
+        );
+        let created = shared.entry(id, "created", detail);
         match shared
             .store
-            .create_transaction(&record, idempotency.as_ref(), &[event])
+            .create_transaction(&record, idempotency.as_ref(), &[event], &[created])
             .await?
         {
             Created::Inserted(_) => shared.events.committed(),
@@ -185,14 +193,6 @@ impl PaymentService {
                     .await;
             }
         }
-        let detail = format!(
-            "{} {} on POI {} as RequestID {}",
-            record.kind.as_str(),
-            amount,
-            poi.poi_id,
-            record.terminal_request_id
-        );
-        shared.journal_best_effort(id, "created", detail).await;
         shared.watch.publish(&record);
         let (dispatched, on_dispatch) = oneshot::channel();
         let tracking = Arc::new(Tracking::new(record, dispatched));

@@ -78,20 +78,32 @@ impl Shared {
         TerminalRequestId::generate(millis.rem_euclid(100_000_000), u128::from(sequence))
     }
 
-    /// Appends a journal step (details must already be masked).
+    /// A journal step about `subject`, its detail masked.
+    pub(crate) fn entry(
+        &self,
+        subject: impl ToString,
+        step: &str,
+        detail: impl Into<String>,
+    ) -> JournalEntry {
+        JournalEntry {
+            subject_id: subject.to_string(),
+            at: self.now(),
+            step: step.to_owned(),
+            detail: crate::redact::mask_pans(&detail.into()),
+        }
+    }
+
+    /// Appends a journal step on its own (one commit); steps that accompany a state change or a
+    /// receipt are written in that change's commit instead.
     pub(crate) async fn journal(
         &self,
         subject: impl ToString,
         step: &str,
         detail: impl Into<String>,
     ) -> Result<()> {
-        let entry = JournalEntry {
-            subject_id: subject.to_string(),
-            at: self.now(),
-            step: step.to_owned(),
-            detail: crate::redact::mask_pans(&detail.into()),
-        };
-        self.store.append_journal(&entry).await
+        self.store
+            .append_journal(&self.entry(subject, step, detail))
+            .await
     }
 
     /// Journals a step, logging (not failing) when the store refuses: for steps after the fact.
@@ -116,6 +128,18 @@ impl Shared {
         to: TransactionState,
         mutate: impl FnOnce(&mut TransactionRecord),
     ) -> Result<()> {
+        self.save_with(record, to, mutate, Vec::new()).await
+    }
+
+    /// [`Shared::save`] with journal steps written in the same commit as the state change
+    /// (after them comes the `state` step itself).
+    pub(crate) async fn save_with(
+        &self,
+        record: &mut TransactionRecord,
+        to: TransactionState,
+        mutate: impl FnOnce(&mut TransactionRecord),
+        mut journal: Vec<JournalEntry>,
+    ) -> Result<()> {
         let mut next = record.clone();
         mutate(&mut next);
         next.state = record.state.transition(to)?;
@@ -131,15 +155,16 @@ impl Shared {
                 state: next.state,
             },
         };
-        self.store.update_transaction(&next, &[event]).await?;
-        self.events.committed();
-        self.watch.publish(&next);
-        self.journal_best_effort(
+        journal.push(self.entry(
             next.id,
             "state",
             format!("{} -> {}", record.state, next.state),
-        )
-        .await;
+        ));
+        self.store
+            .update_transaction(&next, &[event], &journal)
+            .await?;
+        self.events.committed();
+        self.watch.publish(&next);
         *record = next;
         Ok(())
     }

@@ -570,7 +570,7 @@ async fn a_pending_transaction_found_at_start_without_a_send_is_failed() {
     orphan.version = 1;
     orphan.terminal_request_id = TerminalRequestId::parse("42").unwrap();
     h.store
-        .create_transaction(&orphan, None, &[])
+        .create_transaction(&orphan, None, &[], &[])
         .await
         .unwrap();
     assert_eq!(h.service.recover_unresolved().await.unwrap(), 1);

@@ -143,6 +143,7 @@ suite!(
     transaction_listing_filters_and_pages,
     unresolved_transactions_oldest_first,
     journal_oldest_first,
+    journal_steps_commit_with_their_change,
     follow_ups_and_lookup_by_request,
     receipts_round_trip,
     prompts_round_trip_and_close_once,

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::transactions::{create_guarded, update_versioned};
+use super::transactions::{create_guarded, update_versioned, write_journal};
 use super::{SqlStore, events};
 use crate::error::{Error, Result};
 use crate::event::{EventRecord, NewEvent};
@@ -15,6 +15,7 @@ use crate::reconciliation::ReconciliationRecord;
 use crate::store::codec::{PromptRow, ReceiptRow, ReconciliationRow, millis, to_json};
 use crate::store::engine::{Engine, Session, Statement};
 use crate::store::{Created, PromptStore, ReceiptStore, ReconciliationStore};
+use crate::transaction::JournalEntry;
 
 macro_rules! receipt_columns {
     () => {
@@ -43,6 +44,7 @@ impl<E: Engine> ReceiptStore for SqlStore<E> {
         &self,
         receipt: &ReceiptRecord,
         events: &[NewEvent],
+        journal: &[JournalEntry],
     ) -> Result<Vec<EventRecord>> {
         let row = ReceiptRow::encode(receipt)?;
         let insert = Statement::new(concat!(
@@ -59,7 +61,9 @@ impl<E: Engine> ReceiptStore for SqlStore<E> {
         .text(row.device_target)
         .text(row.lines)
         .int(row.created_at);
-        insert_with_events(self.engine.begin().await?, insert, events).await
+        let mut session = self.engine.begin().await?;
+        write_journal(&mut session, journal).await?;
+        insert_with_events(session, insert, events).await
     }
 
     async fn receipt(&self, id: &ReceiptId) -> Result<Option<ReceiptRecord>> {
@@ -208,7 +212,7 @@ impl<E: Engine> ReconciliationStore for SqlStore<E> {
             )),
             row,
         );
-        create_guarded(self.engine.begin().await?, idempotency, insert, events).await
+        create_guarded(self.engine.begin().await?, idempotency, insert, events, &[]).await
     }
 
     async fn reconciliation(&self, id: &ReconciliationId) -> Result<Option<ReconciliationRecord>> {
@@ -254,6 +258,7 @@ impl<E: Engine> ReconciliationStore for SqlStore<E> {
             what,
             Error::NotFound("reconciliation"),
             events,
+            &[],
         )
         .await
     }

@@ -32,6 +32,7 @@ pub(super) async fn create_guarded<S: Session>(
     idempotency: Option<&IdempotencyRecord>,
     write: Statement,
     events: &[NewEvent],
+    journal: &[JournalEntry],
 ) -> Result<Created> {
     if let Some(key) = idempotency
         && let Some(existing) = idempotency::claim(&mut session, key).await?
@@ -40,6 +41,7 @@ pub(super) async fn create_guarded<S: Session>(
         return Ok(Created::Duplicate(existing));
     }
     session.execute(write).await?;
+    write_journal(&mut session, journal).await?;
     let records = events::write(&mut session, events).await?;
     session.commit().await?;
     Ok(Created::Inserted(records))
@@ -53,6 +55,7 @@ pub(super) async fn update_versioned<S: Session>(
     what: String,
     missing: Error,
     events: &[NewEvent],
+    journal: &[JournalEntry],
 ) -> Result<Vec<EventRecord>> {
     if session.execute(update).await? == 0 {
         let found: Option<(i64,)> = session.fetch_optional(exists).await?;
@@ -62,9 +65,34 @@ pub(super) async fn update_versioned<S: Session>(
             None => missing,
         });
     }
+    write_journal(&mut session, journal).await?;
     let records = events::write(&mut session, events).await?;
     session.commit().await?;
     Ok(records)
+}
+
+/// Appends journal steps inside an open engine transaction.
+pub(super) async fn write_journal<S: Session>(
+    session: &mut S,
+    journal: &[JournalEntry],
+) -> Result<()> {
+    for entry in journal {
+        session.execute(journal_insert(entry)?).await?;
+    }
+    Ok(())
+}
+
+fn journal_insert(entry: &JournalEntry) -> Result<Statement> {
+    let row = JournalRow::encode(entry)?;
+    Ok(
+        Statement::new(
+            "INSERT INTO journal (subject_id, at, step, detail) VALUES ($1, $2, $3, $4)",
+        )
+        .text(row.subject_id)
+        .int(row.at)
+        .text(row.step)
+        .text(row.detail),
+    )
 }
 
 fn insert(row: TransactionRow) -> Statement {
@@ -163,10 +191,11 @@ impl<E: Engine> TransactionStore for SqlStore<E> {
         transaction: &TransactionRecord,
         idempotency: Option<&IdempotencyRecord>,
         events: &[NewEvent],
+        journal: &[JournalEntry],
     ) -> Result<Created> {
         let write = insert(TransactionRow::encode(transaction)?);
         let session = self.engine.begin().await?;
-        create_guarded(session, idempotency, write, events).await
+        create_guarded(session, idempotency, write, events, journal).await
     }
 
     async fn transaction(&self, id: &TransactionId) -> Result<Option<TransactionRecord>> {
@@ -187,6 +216,7 @@ impl<E: Engine> TransactionStore for SqlStore<E> {
         &self,
         transaction: &TransactionRecord,
         events: &[NewEvent],
+        journal: &[JournalEntry],
     ) -> Result<Vec<EventRecord>> {
         let what = format!("transaction {}", transaction.id);
         let previous = transaction
@@ -204,6 +234,7 @@ impl<E: Engine> TransactionStore for SqlStore<E> {
             what,
             Error::UnknownTransaction,
             events,
+            journal,
         )
         .await
     }
@@ -270,15 +301,7 @@ impl<E: Engine> TransactionStore for SqlStore<E> {
     }
 
     async fn append_journal(&self, entry: &JournalEntry) -> Result<()> {
-        let row = JournalRow::encode(entry)?;
-        let statement = Statement::new(
-            "INSERT INTO journal (subject_id, at, step, detail) VALUES ($1, $2, $3, $4)",
-        )
-        .text(row.subject_id)
-        .int(row.at)
-        .text(row.step)
-        .text(row.detail);
-        self.engine.execute(statement).await?;
+        self.engine.execute(journal_insert(entry)?).await?;
         Ok(())
     }
 

@@ -47,7 +47,11 @@ pub(super) async fn events_keep_commit_order_under_concurrent_writers(store: Arc
                     let written = if n % 3 == 0 {
                         // Events written with a state change share its transaction.
                         let t = transaction(n as i64);
-                        match store.create_transaction(&t, None, &batch).await.unwrap() {
+                        match store
+                            .create_transaction(&t, None, &batch, &[])
+                            .await
+                            .unwrap()
+                        {
                             crate::store::Created::Inserted(events) => events,
                             crate::store::Created::Duplicate(_) => unreachable!(),
                         }

@@ -8,7 +8,7 @@ use crate::ids::{IdempotencyKey, TransactionId};
 use crate::store::{Created, Store};
 use crate::transaction::{JournalEntry, TransactionQuery, TransactionRecord, TransactionState};
 
-use super::fixtures::{at, full_transaction, key, merchant, poi, transaction};
+use super::fixtures::{at, full_transaction, key, merchant, poi, receipt, transaction};
 
 fn updated(t: &TransactionRecord, state: TransactionState) -> NewEvent {
     NewEvent {
@@ -32,9 +32,19 @@ fn inserted(created: Created) -> Vec<crate::event::EventRecord> {
 
 pub(super) async fn transactions_round_trip(store: Arc<dyn Store>) {
     let bare = transaction(1_000);
-    inserted(store.create_transaction(&bare, None, &[]).await.unwrap());
+    inserted(
+        store
+            .create_transaction(&bare, None, &[], &[])
+            .await
+            .unwrap(),
+    );
     let full = full_transaction(bare.id);
-    inserted(store.create_transaction(&full, None, &[]).await.unwrap());
+    inserted(
+        store
+            .create_transaction(&full, None, &[], &[])
+            .await
+            .unwrap(),
+    );
 
     assert_eq!(store.transaction(&bare.id).await.unwrap(), Some(bare));
     assert_eq!(store.transaction(&full.id).await.unwrap(), Some(full));
@@ -49,7 +59,7 @@ pub(super) async fn idempotent_creates_store_once(store: Arc<dyn Store>) {
     let claim = key("pos-1", "k-1");
     let events = inserted(
         store
-            .create_transaction(&first, Some(&claim), &[updated(&first, first.state)])
+            .create_transaction(&first, Some(&claim), &[updated(&first, first.state)], &[])
             .await
             .unwrap(),
     );
@@ -61,7 +71,12 @@ pub(super) async fn idempotent_creates_store_once(store: Arc<dyn Store>) {
     let mut later_claim = key("pos-1", "k-1");
     later_claim.fingerprint = "other".into();
     let created = store
-        .create_transaction(&retry, Some(&later_claim), &[updated(&retry, retry.state)])
+        .create_transaction(
+            &retry,
+            Some(&later_claim),
+            &[updated(&retry, retry.state)],
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(created, Created::Duplicate(claim.clone()));
@@ -86,14 +101,14 @@ pub(super) async fn idempotent_creates_store_once(store: Arc<dyn Store>) {
     let other_client = key("pos-2", "k-1");
     inserted(
         store
-            .create_transaction(&retry, Some(&other_client), &[])
+            .create_transaction(&retry, Some(&other_client), &[], &[])
             .await
             .unwrap(),
     );
     // Without a key nothing is deduplicated.
     inserted(
         store
-            .create_transaction(&transaction(6), None, &[])
+            .create_transaction(&transaction(6), None, &[], &[])
             .await
             .unwrap(),
     );
@@ -101,12 +116,17 @@ pub(super) async fn idempotent_creates_store_once(store: Arc<dyn Store>) {
 
 pub(super) async fn failed_creates_leave_nothing_behind(store: Arc<dyn Store>) {
     let first = transaction(0);
-    inserted(store.create_transaction(&first, None, &[]).await.unwrap());
+    inserted(
+        store
+            .create_transaction(&first, None, &[], &[])
+            .await
+            .unwrap(),
+    );
     let head = store.latest_event_id().await.unwrap();
     // The same transaction id again fails after the key was claimed: the key must not stay.
     let claim = key("pos-1", "k-lost");
     let err = store
-        .create_transaction(&first, Some(&claim), &[updated(&first, first.state)])
+        .create_transaction(&first, Some(&claim), &[updated(&first, first.state)], &[])
         .await;
     assert!(err.is_err());
     assert_eq!(
@@ -119,7 +139,12 @@ pub(super) async fn failed_creates_leave_nothing_behind(store: Arc<dyn Store>) {
     assert_eq!(store.latest_event_id().await.unwrap(), head);
     // A dangling reference is refused (foreign keys are on).
     let orphan = full_transaction(TransactionId::generate());
-    assert!(store.create_transaction(&orphan, None, &[]).await.is_err());
+    assert!(
+        store
+            .create_transaction(&orphan, None, &[], &[])
+            .await
+            .is_err()
+    );
     assert_eq!(store.transaction(&orphan.id).await.unwrap(), None);
 }
 
@@ -134,7 +159,7 @@ pub(super) async fn concurrent_identical_creates_insert_once(store: Arc<dyn Stor
                 let attempt = transaction(i);
                 let event = updated(&attempt, attempt.state);
                 let created = store
-                    .create_transaction(&attempt, Some(&claim), &[event])
+                    .create_transaction(&attempt, Some(&claim), &[event], &[])
                     .await
                     .unwrap();
                 (attempt.id, created)
@@ -232,13 +257,13 @@ pub(super) async fn idempotency_keys_round_trip(store: Arc<dyn Store>) {
 
 pub(super) async fn updates_need_the_next_version(store: Arc<dyn Store>) {
     let mut t = transaction(0);
-    inserted(store.create_transaction(&t, None, &[]).await.unwrap());
+    inserted(store.create_transaction(&t, None, &[], &[]).await.unwrap());
 
     t.state = TransactionState::InProgress;
     t.version = 2;
     t.updated_at = at(10);
     let events = store
-        .update_transaction(&t, &[updated(&t, t.state)])
+        .update_transaction(&t, &[updated(&t, t.state)], &[])
         .await
         .unwrap();
     assert_eq!(events.len(), 1);
@@ -250,7 +275,7 @@ pub(super) async fn updates_need_the_next_version(store: Arc<dyn Store>) {
         other.state = TransactionState::Unknown;
         other.version = stale;
         let err = store
-            .update_transaction(&other, &[updated(&other, other.state)])
+            .update_transaction(&other, &[updated(&other, other.state)], &[])
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Conflict(_)), "version {stale}: {err}");
@@ -266,7 +291,7 @@ pub(super) async fn updates_need_the_next_version(store: Arc<dyn Store>) {
         ..transaction(0)
     };
     assert!(matches!(
-        store.update_transaction(&missing, &[]).await,
+        store.update_transaction(&missing, &[], &[]).await,
         Err(Error::UnknownTransaction)
     ));
 
@@ -277,7 +302,7 @@ pub(super) async fn updates_need_the_next_version(store: Arc<dyn Store>) {
             let mut next = t.clone();
             next.version = 3;
             next.reason = Some(format!("writer {i}"));
-            tokio::spawn(async move { store.update_transaction(&next, &[]).await })
+            tokio::spawn(async move { store.update_transaction(&next, &[], &[]).await })
         })
         .collect();
     let mut wins = 0;
@@ -320,14 +345,14 @@ pub(super) async fn transaction_listing_filters_and_pages(store: Arc<dyn Store>)
         let mut t = transaction(created);
         t.poi_id = poi(logical);
         t.state = state;
-        inserted(store.create_transaction(&t, None, &[]).await.unwrap());
+        inserted(store.create_transaction(&t, None, &[], &[]).await.unwrap());
         all.push(t);
     }
     let mut elsewhere = transaction(350);
     elsewhere.merchant_id = merchant("m-2");
     inserted(
         store
-            .create_transaction(&elsewhere, None, &[])
+            .create_transaction(&elsewhere, None, &[], &[])
             .await
             .unwrap(),
     );
@@ -408,7 +433,7 @@ pub(super) async fn unresolved_transactions_oldest_first(store: Arc<dyn Store>) 
     for (i, state) in TransactionState::ALL.into_iter().rev().enumerate() {
         let mut t = transaction(1_000 - i64::try_from(i).unwrap() * 10);
         t.state = state;
-        inserted(store.create_transaction(&t, None, &[]).await.unwrap());
+        inserted(store.create_transaction(&t, None, &[], &[]).await.unwrap());
         if state.is_unresolved() {
             expected.push(t);
         }
@@ -451,9 +476,57 @@ pub(super) async fn journal_oldest_first(store: Arc<dyn Store>) {
     assert_eq!(store.journal("tx-c").await.unwrap(), vec![]);
 }
 
+/// Journal steps written with a create or an update commit with it, and vanish with it.
+pub(super) async fn journal_steps_commit_with_their_change(store: Arc<dyn Store>) {
+    let step = |t: &crate::transaction::TransactionRecord, at_ms, name: &str| JournalEntry {
+        subject_id: t.id.to_string(),
+        at: at(at_ms),
+        step: name.into(),
+        detail: format!("{name} detail"),
+    };
+    let mut t = transaction(0);
+    let created = step(&t, 0, "created");
+    inserted(
+        store
+            .create_transaction(&t, None, &[], std::slice::from_ref(&created))
+            .await
+            .unwrap(),
+    );
+    t.state = TransactionState::InProgress;
+    t.version = 2;
+    let sent = step(&t, 1, "sent");
+    store
+        .update_transaction(&t, &[], std::slice::from_ref(&sent))
+        .await
+        .unwrap();
+    let mut stale = t.clone();
+    stale.state = TransactionState::Unknown;
+    let lost = step(&t, 2, "linkLost");
+    let err = store
+        .update_transaction(&stale, &[], &[lost])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err}");
+    let receipt = receipt(Some(t.id));
+    let printed = step(&t, 3, "receipt");
+    store
+        .insert_receipt(&receipt, &[], std::slice::from_ref(&printed))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.journal(&t.id.to_string()).await.unwrap(),
+        vec![created, sent, printed]
+    );
+}
+
 pub(super) async fn follow_ups_and_lookup_by_request(store: Arc<dyn Store>) {
     let sale = transaction(0);
-    inserted(store.create_transaction(&sale, None, &[]).await.unwrap());
+    inserted(
+        store
+            .create_transaction(&sale, None, &[], &[])
+            .await
+            .unwrap(),
+    );
     let mut refund = full_transaction(sale.id);
     refund.created_at = at(5_000);
     let mut reversal = full_transaction(sale.id);
@@ -461,7 +534,7 @@ pub(super) async fn follow_ups_and_lookup_by_request(store: Arc<dyn Store>) {
     reversal.created_at = at(4_000);
     let unrelated = transaction(1_000);
     for t in [&refund, &reversal, &unrelated] {
-        inserted(store.create_transaction(t, None, &[]).await.unwrap());
+        inserted(store.create_transaction(t, None, &[], &[]).await.unwrap());
     }
     assert_eq!(
         store.follow_ups(&sale.id).await.unwrap(),
@@ -476,8 +549,18 @@ pub(super) async fn follow_ups_and_lookup_by_request(store: Arc<dyn Store>) {
     on_t2.terminal_request_id = request("777");
     let mut on_t1 = transaction(3_000);
     on_t1.terminal_request_id = request("777");
-    inserted(store.create_transaction(&on_t2, None, &[]).await.unwrap());
-    inserted(store.create_transaction(&on_t1, None, &[]).await.unwrap());
+    inserted(
+        store
+            .create_transaction(&on_t2, None, &[], &[])
+            .await
+            .unwrap(),
+    );
+    inserted(
+        store
+            .create_transaction(&on_t1, None, &[], &[])
+            .await
+            .unwrap(),
+    );
     assert_eq!(
         store
             .transaction_by_request(&t1, &request("777"))

@@ -17,7 +17,10 @@ use super::fixtures::{
 
 pub(super) async fn receipts_round_trip(store: Arc<dyn Store>) {
     let sale = transaction(0);
-    store.create_transaction(&sale, None, &[]).await.unwrap();
+    store
+        .create_transaction(&sale, None, &[], &[])
+        .await
+        .unwrap();
     let batch = reconciliation(0);
     store
         .create_reconciliation(&batch, None, &[])
@@ -47,13 +50,13 @@ pub(super) async fn receipts_round_trip(store: Arc<dyn Store>) {
         },
     };
     let events = store
-        .insert_receipt(&customer_copy, std::slice::from_ref(&event))
+        .insert_receipt(&customer_copy, std::slice::from_ref(&event), &[])
         .await
         .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, event.kind);
     for r in [&bare, &merchant_copy, &report] {
-        assert_eq!(store.insert_receipt(r, &[]).await.unwrap(), vec![]);
+        assert_eq!(store.insert_receipt(r, &[], &[]).await.unwrap(), vec![]);
     }
 
     assert_eq!(store.receipt(&bare.id).await.unwrap(), Some(bare.clone()));
@@ -80,13 +83,16 @@ pub(super) async fn receipts_round_trip(store: Arc<dyn Store>) {
     // A receipt of an unknown transaction is refused, with its events.
     let head = store.latest_event_id().await.unwrap();
     let orphan = receipt(Some(TransactionId::generate()));
-    assert!(store.insert_receipt(&orphan, &[event]).await.is_err());
+    assert!(store.insert_receipt(&orphan, &[event], &[]).await.is_err());
     assert_eq!(store.latest_event_id().await.unwrap(), head);
 }
 
 pub(super) async fn prompts_round_trip_and_close_once(store: Arc<dyn Store>) {
     let sale = transaction(0);
-    store.create_transaction(&sale, None, &[]).await.unwrap();
+    store
+        .create_transaction(&sale, None, &[], &[])
+        .await
+        .unwrap();
     let full = full_prompt(sale.id);
     let first_open = prompt(2_000);
     let mut second_open = prompt(1_000);
