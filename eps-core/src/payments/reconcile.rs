@@ -16,7 +16,7 @@ use super::outcome::result_name;
 use super::request::{Caller, IdempotencyRequest};
 use super::service::PaymentService;
 use super::shared::Shared;
-use super::workers::{ClaimError, Occupant, WorkerClaim};
+use super::workers::{Occupant, WorkerClaim};
 
 /// A request for end-of-day totals.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,26 +60,7 @@ impl PaymentService {
             .filter(|p| &p.merchant_id == merchant)
             .ok_or(Error::UnknownPoi)?
             .clone();
-        let claim = match shared
-            .workers
-            .try_claim(&poi.terminal_id, Occupant::Service)
-        {
-            Ok(claim) => claim,
-            Err(ClaimError::Busy(Occupant::Transaction(active))) => {
-                return Err(Error::PoiBusy {
-                    active: Some(active),
-                });
-            }
-            Err(ClaimError::Busy(Occupant::Service)) => {
-                return Err(Error::PoiBusy { active: None });
-            }
-            Err(ClaimError::UnknownTerminal) => {
-                return Err(Error::PoiUnavailable {
-                    terminal: poi.terminal_id,
-                    reason: "not driven by this node".into(),
-                });
-            }
-        };
+        let claim = shared.claim_now(&poi.terminal_id, Occupant::Service)?;
         let now = shared.now();
         let record = ReconciliationRecord {
             id: ReconciliationId::generate(),
@@ -97,15 +78,12 @@ impl PaymentService {
             updated_at: now,
             version: 1,
         };
-        let idempotency = request.idempotency.as_ref().map(|idem| IdempotencyRecord {
-            client_id: request.caller.client_id.clone(),
-            key: idem.key.clone(),
-            fingerprint: idem.fingerprint.clone(),
-            resource: Some(format!("reconciliation:{}", record.id)),
-            outcome: None,
-            created_at: now,
-            expires_at: now + shared.policy.idempotency_ttl,
-        });
+        let idempotency = shared.idempotency_record(
+            &request.caller.client_id,
+            request.idempotency.as_ref(),
+            format!("reconciliation:{}", record.id),
+            now,
+        );
         match shared
             .store
             .create_reconciliation(&record, idempotency.as_ref(), &[])

@@ -27,7 +27,7 @@ use super::prompts::{PromptWaiters, check_answer};
 use super::request::{IdempotencyRequest, TransactionRequest, card_operation, check_request};
 use super::shared::{PaymentPolicy, Shared};
 use super::watch::TransactionWatch;
-use super::workers::{ClaimError, Occupant, TerminalWorkers};
+use super::workers::{Occupant, TerminalWorkers};
 use super::{operation, recovery};
 
 /// How often idempotency keys past their expiry are deleted.
@@ -107,26 +107,7 @@ impl PaymentService {
         };
         let amount = check_request(&request, original.as_ref(), refunded)?;
         let id = TransactionId::generate();
-        let claim = match shared
-            .workers
-            .try_claim(&poi.terminal_id, Occupant::Transaction(id))
-        {
-            Ok(claim) => claim,
-            Err(ClaimError::Busy(Occupant::Transaction(active))) => {
-                return Err(Error::PoiBusy {
-                    active: Some(active),
-                });
-            }
-            Err(ClaimError::Busy(Occupant::Service)) => {
-                return Err(Error::PoiBusy { active: None });
-            }
-            Err(ClaimError::UnknownTerminal) => {
-                return Err(Error::PoiUnavailable {
-                    terminal: poi.terminal_id,
-                    reason: "not driven by this node".into(),
-                });
-            }
-        };
+        let claim = shared.claim_now(&poi.terminal_id, Occupant::Transaction(id))?;
         let now = shared.now();
         let record = TransactionRecord {
             id,
@@ -149,15 +130,12 @@ impl PaymentService {
             updated_at: now,
             version: 1,
         };
-        let idempotency = request.idempotency.as_ref().map(|idem| IdempotencyRecord {
-            client_id: request.caller.client_id.clone(),
-            key: idem.key.clone(),
-            fingerprint: idem.fingerprint.clone(),
-            resource: Some(format!("transaction:{id}")),
-            outcome: None,
-            created_at: now,
-            expires_at: now + shared.policy.idempotency_ttl,
-        });
+        let idempotency = shared.idempotency_record(
+            &request.caller.client_id,
+            request.idempotency.as_ref(),
+            format!("transaction:{id}"),
+            now,
+        );
         let event = NewEvent {
             merchant_id: Some(record.merchant_id.clone()),
             at: now,

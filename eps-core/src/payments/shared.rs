@@ -16,8 +16,9 @@ use crate::transaction::{JournalEntry, TransactionRecord, TransactionState};
 
 use super::keys::KeyLocks;
 use super::prompts::PromptWaiters;
+use super::request::IdempotencyRequest;
 use super::watch::TransactionWatch;
-use super::workers::TerminalWorkers;
+use super::workers::{ClaimError, Occupant, TerminalWorkers, WorkerClaim};
 
 /// Tunables of the payment service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +77,47 @@ impl Shared {
         let millis = self.clock.now().unix_timestamp_nanos() / 1_000_000;
         let sequence = self.request_counter.fetch_add(1, Ordering::Relaxed);
         TerminalRequestId::generate(millis.rem_euclid(100_000_000), u128::from(sequence))
+    }
+
+    /// Claims a terminal for a new operation now, or says why not in the API's terms: busy (with
+    /// the active transaction, when there is one) or not driven by this node.
+    pub(crate) fn claim_now(
+        &self,
+        terminal: &TerminalId,
+        occupant: Occupant,
+    ) -> Result<WorkerClaim> {
+        self.workers
+            .try_claim(terminal, occupant)
+            .map_err(|error| match error {
+                ClaimError::Busy(Occupant::Transaction(active)) => Error::PoiBusy {
+                    active: Some(active),
+                },
+                ClaimError::Busy(Occupant::Service) => Error::PoiBusy { active: None },
+                ClaimError::UnknownTerminal => Error::PoiUnavailable {
+                    terminal: terminal.clone(),
+                    reason: "not driven by this node".into(),
+                },
+            })
+    }
+
+    /// The idempotency record that ties a request's key to the resource it creates, kept for
+    /// the policy's time to live from `now`.
+    pub(crate) fn idempotency_record(
+        &self,
+        client: &ClientId,
+        request: Option<&IdempotencyRequest>,
+        resource: String,
+        now: OffsetDateTime,
+    ) -> Option<IdempotencyRecord> {
+        request.map(|idem| IdempotencyRecord {
+            client_id: client.clone(),
+            key: idem.key.clone(),
+            fingerprint: idem.fingerprint.clone(),
+            resource: Some(resource),
+            outcome: None,
+            created_at: now,
+            expires_at: now + self.policy.idempotency_ttl,
+        })
     }
 
     /// A journal step about `subject`, its detail masked.
