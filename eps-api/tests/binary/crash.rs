@@ -4,19 +4,15 @@
 //! twice. SQLite always; PostgreSQL too when `EPS_TEST_DATABASE_URL` is set.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use eps_core::store::postgres::PostgresStore;
 use opi_backend::message::OverallResult;
 use opi_backend::sim::{Scenario, ScriptMatch, SimConfig, SimServer};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const EPS: &str = env!("CARGO_BIN_EXE_eps");
-/// A bound on a hang (reading a log line, a long poll), not a pause.
-const BOUND: Duration = Duration::from_secs(60);
+use crate::support;
 
 /// The store a run uses: SQLite in the data directory, or a PostgreSQL schema of its own.
 enum Store {
@@ -99,56 +95,25 @@ terminal = {{ id = "lane-1", address = "{terminal}", callback = "127.0.0.1:0", w
     file
 }
 
+/// [`support::eps`] with the configuration file and the store's database.
 fn eps(data_dir: &Path, store: &Store) -> Command {
-    let mut command = Command::new(EPS);
+    let mut command = support::eps(data_dir);
     command
         .arg("--config")
         .arg(data_dir.join("eps.toml"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("EPS_DATABASE_URL", store.database_url(data_dir))
-        .env_remove("RUST_LOG")
-        .env_remove("EPS_CONFIG")
-        .kill_on_drop(true);
+        .env("EPS_DATABASE_URL", store.database_url(data_dir));
     command
 }
 
 impl Eps {
     /// Starts `eps serve` and reads its address and the lane's callback address from its log.
     async fn start(data_dir: &Path, store: &Store) -> Self {
-        let mut child = eps(data_dir, store)
-            .arg("serve")
-            .env("EPS_LISTEN", "127.0.0.1:0")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("eps serve starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let read = async {
-            let mut callback = None;
-            loop {
-                let line = lines
-                    .next_line()
-                    .await
-                    .unwrap()
-                    .expect("eps serve ended early");
-                let entry: Value = serde_json::from_str(&line).unwrap_or(Value::String(line));
-                let fields = &entry["fields"];
-                if fields["message"] == "terminal callbacks listening" {
-                    callback = fields["callback"].as_str().map(str::to_owned);
-                }
-                if fields["message"] == "EPS ready" {
-                    let address = fields["address"].as_str().unwrap().to_owned();
-                    return (address, callback.expect("the callback line comes first"));
-                }
-            }
-        };
-        let (address, callback) = tokio::time::timeout(BOUND, read).await.expect("ready");
-        // Keep draining the log so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // The rest of the log keeps being read, unlooked at: the child never blocks on a full pipe.
+        let serving = support::serve(&mut eps(data_dir, store)).await;
         Self {
-            child,
-            address,
-            callback,
+            child: serving.child,
+            address: serving.address,
+            callback: serving.callback.expect("the callback line comes first"),
         }
     }
 
@@ -169,35 +134,16 @@ struct Pos {
 
 impl Pos {
     async fn connect(eps: &Eps, client_id: &str, secret: &str) -> Self {
-        let http = reqwest::Client::new();
         let base = format!("http://{}", eps.address);
-        let token: Value = http
-            .post(format!("{base}/oauth/token"))
-            .basic_auth(client_id, Some(secret))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = token["access_token"].as_str().unwrap().to_owned();
+        let token = support::access_token(&support::http(), &base, client_id, secret).await;
         Self::with_token(eps, token).await
     }
 
     async fn with_token(eps: &Eps, token: String) -> Self {
-        let http = reqwest::Client::new();
+        let http = support::http();
         let base = format!("http://{}", eps.address);
-        let body = json!({"transmissionID": 1, "timestamp": "2021-04-08T05:20:00",
-            "siteSystemIDs": [{"id": "1234567890", "idType": "merchantID", "current": "yes"}]});
-        let connected: Value = http
-            .post(format!("{base}/connection"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
+        let connected: Value = support::connect(&http, &base, &token)
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();
@@ -253,25 +199,6 @@ impl Pos {
     }
 }
 
-async fn add_client(data_dir: &Path, store: &Store) -> String {
-    let out = eps(data_dir, store)
-        .args(["client", "add", "pos-1", "--scopes", "read,write"])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("client_secret: "))
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
 /// No transaction is left `pending`, `inProgress` or `unknown`.
 async fn assert_all_final(pos: &Pos) {
     for state in ["pending", "inProgress", "unknown"] {
@@ -297,7 +224,7 @@ async fn sigkill_mid_payment_recovers_the_terminals_outcome() {
         .await
         .unwrap();
         config(dir.path(), &sim.channel0_address().to_string());
-        let secret = add_client(dir.path(), &store).await;
+        let secret = support::add_client(&mut eps(dir.path(), &store), "read,write").await;
         let eps = Eps::start(dir.path(), &store).await;
         sim.set_callback(eps.callback.clone());
         let pos = Pos::connect(&eps, "pos-1", &secret).await;
@@ -339,7 +266,7 @@ async fn sigkill_during_recovery_of_a_payment_the_terminal_never_ran_ends_failed
             .await
             .unwrap();
         config(dir.path(), &sim.channel0_address().to_string());
-        let secret = add_client(dir.path(), &store).await;
+        let secret = support::add_client(&mut eps(dir.path(), &store), "read,write").await;
         let eps = Eps::start(dir.path(), &store).await;
         sim.set_callback(eps.callback.clone());
         let pos = Pos::connect(&eps, "pos-1", &secret).await;

@@ -3,24 +3,18 @@
 //! reuses the demo client with a fresh secret.
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const EPS: &str = env!("CARGO_BIN_EXE_eps");
+use crate::support::{BOUND, client_secret, eps, http, terminate, token_request};
 
 /// Starts `eps demo` and returns it with what it printed up to the ready line.
 async fn demo(data_dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(EPS)
-        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env_remove("RUST_LOG")
-        .env_remove("EPS_CONFIG")
-        .env_remove("EPS_DATABASE_URL")
+    let mut child = eps(data_dir)
+        .args(["demo", "--listen", "127.0.0.1:0"])
         .env("EPS_LOG__FILTER", "warn")
         .stdout(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("eps demo starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -37,31 +31,11 @@ async fn demo(data_dir: &std::path::Path) -> (Child, String) {
         panic!("eps demo ended before it was ready: {printed}");
     };
     // A bound on a hang, not a wait: readiness is the printed line itself.
-    let printed = tokio::time::timeout(Duration::from_secs(60), read)
+    let printed = tokio::time::timeout(BOUND, read)
         .await
         .expect("ready within a minute");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, printed)
-}
-
-fn secret(printed: &str) -> String {
-    printed
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("client_secret: "))
-        .expect("secret printed")
-        .trim()
-        .to_owned()
-}
-
-async fn stop(mut child: Child) {
-    let pid = child.id().unwrap().to_string();
-    let status = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(status.success());
-    assert!(child.wait().await.unwrap().success());
 }
 
 #[tokio::test]
@@ -91,30 +65,22 @@ async fn the_printed_lines_pay_on_a_simulated_terminal() {
     assert!(stdout.contains("\"poiAddresses\""), "{stdout}");
     assert!(stdout.contains("\"state\":\"approved\""), "{stdout}");
     assert!(stdout.contains("\"copy\":\"customer\""), "{stdout}");
-    stop(child).await;
+    terminate(child).await;
 
     // Again on the same data: the same client, a fresh secret; the old one no longer works.
-    let first = secret(&printed);
+    let first = client_secret(&printed);
     let (child, printed) = demo(dir.path()).await;
-    let second = secret(&printed);
+    let second = client_secret(&printed);
     assert_ne!(first, second);
     let base = printed
         .lines()
         .find_map(|l| l.strip_prefix("EPS="))
         .unwrap()
         .to_owned();
-    eps_api::install_crypto_provider();
-    let http = reqwest::Client::new();
+    let http = http();
     for (secret, status) in [(first, 401), (second, 200)] {
-        let response = http
-            .post(format!("{base}/oauth/token"))
-            .basic_auth("demo", Some(secret))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .send()
-            .await
-            .unwrap();
+        let response = token_request(&http, &base, "demo", &secret).await;
         assert_eq!(response.status().as_u16(), status);
     }
-    stop(child).await;
+    terminate(child).await;
 }
