@@ -1,6 +1,6 @@
 //! A stream's life: heartbeats, the end of its connection (disconnect, force-disconnect,
 //! expiry), server shutdown, and `newPOIEvent` after a restart. (That the query's access token
-//! never reaches the logs is proved on the `eps` binary: `eps-api/tests/event_logs.rs`.)
+//! never reaches the logs is proved on the `eps` binary: `eps-api/tests/binary/event_logs.rs`.)
 
 use eps_api::config::{PoiConfig, SiteConfig, TerminalConfig};
 use eps_core::ids::{MerchantId, PoiId};
