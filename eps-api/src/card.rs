@@ -71,8 +71,8 @@ pub fn answer(state: &AppState, record: &TransactionRecord, prefer: Prefer) -> R
         let code = ErrorCode::PoiUnavailable;
         let message = record
             .reason
-            .clone()
-            .unwrap_or_else(|| code.meaning().to_owned());
+            .as_ref()
+            .map_or_else(|| code.meaning().to_owned(), ToString::to_string);
         (code.status(), StatusReturn::failure(code, message))
     } else if running {
         let accepted = StatusReturn {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::{ClientId, MerchantId, PoiId, PromptId, TransactionId};
+use crate::redact::MaskedText;
 
 /// Whether a prompt only shows text or waits for an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -118,8 +119,8 @@ pub struct PromptRecord {
     pub kind: PromptKind,
     /// The OPI device target (`CashierDisplay`, `CustomerDisplay`, `CashierKeyboard`, …).
     pub device_target: String,
-    /// The text lines to show.
-    pub lines: Vec<String>,
+    /// The text lines to show, masked.
+    pub lines: Vec<MaskedText>,
     /// For input prompts, what is asked.
     pub input: Option<InputSpec>,
     /// Where it stands.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::{MerchantId, PoiId, ReceiptId, ReconciliationId, TransactionId};
+use crate::redact::MaskedText;
 
 /// Which copy a receipt is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,8 +56,8 @@ pub struct ReceiptRecord {
     pub copy: ReceiptCopy,
     /// The OPI device target it was printed to (`Printer`, `PrinterReceipt`, `E-Journal`, …).
     pub device_target: String,
-    /// The text lines, in order.
-    pub lines: Vec<String>,
+    /// The text lines, in order, masked.
+    pub lines: Vec<MaskedText>,
     /// When it arrived.
     pub created_at: OffsetDateTime,
 }

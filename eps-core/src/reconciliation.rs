@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use crate::ids::{ClientId, MerchantId, PoiId, ReconciliationId, TerminalId, TerminalRequestId};
 use crate::money::Amount;
+use crate::redact::MaskedText;
 
 /// Where a reconciliation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -84,8 +85,8 @@ pub struct ReconciliationRecord {
     pub terminal_request_id: TerminalRequestId,
     /// The terminal's result code.
     pub result_code: Option<String>,
-    /// Why it failed or is unknown.
-    pub reason: Option<String>,
+    /// Why it failed or is unknown (terminal texts, masked).
+    pub reason: Option<MaskedText>,
     /// When it was created.
     pub created_at: OffsetDateTime,
     /// When it last changed.

@@ -15,6 +15,7 @@ use crate::ids::{
     ClientId, ConnectionId, MerchantId, PoiId, TerminalId, TerminalRequestId, TransactionId,
 };
 use crate::money::Amount;
+use crate::redact::MaskedText;
 
 /// What a transaction asks of the card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,8 +161,9 @@ impl fmt::Display for TransactionState {
 pub struct Authorisation {
     /// The issuer's approval code.
     pub approval_code: Option<String>,
-    /// The masked card number, e.g. `680533######4747`.
-    pub masked_pan: Option<String>,
+    /// The masked card number, e.g. `680533######4747` (masked again, should a terminal send it
+    /// in full).
+    pub masked_pan: Option<MaskedText>,
     /// The card scheme, e.g. `VISA`, `girocard`.
     pub card_circuit: Option<String>,
     /// The terminal's trace number, used to reference the transaction later.
@@ -205,14 +207,14 @@ pub struct TransactionRecord {
     pub original_id: Option<TransactionId>,
     /// The OPI RequestID used on the terminal, kept for recovery.
     pub terminal_request_id: TerminalRequestId,
-    /// The site system's own reference for the sale.
-    pub reference: Option<String>,
+    /// The site system's own reference for the sale (masked: it may not carry a card number).
+    pub reference: Option<MaskedText>,
     /// Approval details.
     pub authorisation: Option<Authorisation>,
     /// The terminal's result or error code, as reported.
     pub result_code: Option<String>,
-    /// Why it is declined, failed, aborted or unknown, for people.
-    pub reason: Option<String>,
+    /// Why it is declined, failed, aborted or unknown, for people (terminal texts, masked).
+    pub reason: Option<MaskedText>,
     /// When it was created.
     pub created_at: OffsetDateTime,
     /// When it last changed.
@@ -231,7 +233,7 @@ pub struct JournalEntry {
     /// What happened, e.g. `created`, `sending`, `sent`, `deviceOutput`, `response`, `linkLost`.
     pub step: String,
     /// Detail for operators (masked).
-    pub detail: String,
+    pub detail: MaskedText,
 }
 
 /// Filter and page for listing transactions of one site, newest first.

@@ -30,7 +30,7 @@ impl From<&JournalEntry> for JournalEntryBody {
         Self {
             at: format_timestamp(e.at),
             step: e.step.clone(),
-            detail: e.detail.clone(),
+            detail: e.detail.to_string(),
         }
     }
 }

@@ -186,7 +186,7 @@ impl From<&PromptRecord> for PromptBody {
                 PromptKind::Input => PromptType::Input,
             },
             device_target: p.device_target.clone(),
-            lines: p.lines.clone(),
+            lines: p.lines.iter().map(ToString::to_string).collect(),
             input: p.input.as_ref().map(input_body),
             state: match p.state {
                 PromptState::Answered => PromptStateName::Answered,

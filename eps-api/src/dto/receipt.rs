@@ -67,7 +67,7 @@ impl From<&ReceiptRecord> for ReceiptBody {
             reconciliation_id: r.reconciliation_id.map(|id| id.to_string()),
             copy: r.copy.into(),
             device_target: r.device_target.clone(),
-            lines: r.lines.clone(),
+            lines: r.lines.iter().map(ToString::to_string).collect(),
             created_at: format_timestamp(r.created_at),
         }
     }

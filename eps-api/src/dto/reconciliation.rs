@@ -116,7 +116,7 @@ impl ReconciliationBody {
             totals: record.totals.iter().map(Into::into).collect(),
             receipt_ids: receipts.iter().map(|r| r.id.to_string()).collect(),
             result_code: record.result_code.clone(),
-            reason: record.reason.clone(),
+            reason: record.reason.as_ref().map(ToString::to_string),
             created_at: format_timestamp(record.created_at),
             updated_at: format_timestamp(record.updated_at),
         }

@@ -1,7 +1,6 @@
 //! Card transactions as site systems read them: `GET /transactions/{transactionID}`, the list,
 //! and the answers of every route that starts one.
 
-use eps_core::redact::mask_pans;
 use eps_core::transaction::{Authorisation, TransactionKind, TransactionRecord, TransactionState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -116,7 +115,7 @@ impl From<&Authorisation> for AuthorizationBody {
     fn from(a: &Authorisation) -> Self {
         Self {
             approval_code: a.approval_code.clone(),
-            masked_pan: a.masked_pan.as_deref().map(mask_pans),
+            masked_pan: a.masked_pan.as_ref().map(ToString::to_string),
             card_circuit: a.card_circuit.clone(),
             stan: a.stan.clone(),
             receipt_number: a.receipt_number.clone(),
@@ -178,10 +177,10 @@ impl From<&TransactionRecord> for TransactionBody {
             amount: t.amount.into(),
             approved_amount: t.approved_amount.map(Into::into),
             original_transaction_id: t.original_id.map(|id| id.to_string()),
-            reference: t.reference.clone(),
+            reference: t.reference.as_ref().map(ToString::to_string),
             authorization: t.authorisation.as_ref().map(Into::into),
             result_code: t.result_code.clone(),
-            reason: t.reason.clone(),
+            reason: t.reason.as_ref().map(ToString::to_string),
             created_at: format_timestamp(t.created_at),
             updated_at: format_timestamp(t.updated_at),
         }

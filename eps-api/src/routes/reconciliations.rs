@@ -200,8 +200,8 @@ async fn answer(
         let code = ErrorCode::PoiUnavailable;
         let message = record
             .reason
-            .clone()
-            .unwrap_or_else(|| code.meaning().to_owned());
+            .as_ref()
+            .map_or_else(|| code.meaning().to_owned(), ToString::to_string);
         (code.status(), StatusReturn::failure(code, message))
     } else if running {
         let accepted = StatusReturn {

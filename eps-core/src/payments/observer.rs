@@ -9,7 +9,7 @@ use crate::event::{EventKind, NewEvent};
 use crate::ids::{MerchantId, PoiId, PromptId, ReceiptId, ReconciliationId, TransactionId};
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
-use crate::redact::mask_pans;
+use crate::redact::MaskedText;
 use crate::terminal::{DeviceOutput, InputRequest, OperationObserver};
 use crate::transaction::{TransactionRecord, TransactionState};
 
@@ -134,7 +134,7 @@ impl Observer {
             },
             copy,
             device_target: target,
-            lines: lines.iter().map(|l| mask_pans(l)).collect(),
+            lines: lines.iter().map(MaskedText::new).collect(),
             created_at: now,
         };
         let event = NewEvent {
@@ -200,7 +200,7 @@ impl Observer {
             transaction_id: self.transaction_id(),
             kind,
             device_target: target,
-            lines: lines.iter().map(|l| mask_pans(l)).collect(),
+            lines: lines.iter().map(MaskedText::new).collect(),
             input: None,
             state: if kind == PromptKind::Display {
                 PromptState::Displayed

@@ -60,9 +60,12 @@ async fn conclude(
                     TransactionState::Failed,
                     |r| {
                         r.result_code = Some(UNREACHABLE.into());
-                        r.reason = Some(format!(
-                            "the terminal could not be reached; nothing was sent: {reason}"
-                        ));
+                        r.reason = Some(
+                            format!(
+                                "the terminal could not be reached; nothing was sent: {reason}"
+                            )
+                            .into(),
+                        );
                     },
                     vec![step],
                 )
@@ -75,9 +78,9 @@ async fn conclude(
                     record,
                     TransactionState::Unknown,
                     |r| {
-                        r.reason = Some(format!(
-                            "the terminal's answer was lost ({reason}); recovering"
-                        ));
+                        r.reason = Some(
+                            format!("the terminal's answer was lost ({reason}); recovering").into(),
+                        );
                     },
                     vec![step],
                 )

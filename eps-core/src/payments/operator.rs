@@ -50,7 +50,7 @@ impl PaymentService {
         shared
             .save(&mut record, to, |r| {
                 r.result_code = Some(RESOLVED_BY_OPERATOR.into());
-                r.reason = Some(format!("resolved by operator {operator}: {note}"));
+                r.reason = Some(format!("resolved by operator {operator}: {note}").into());
             })
             .await?;
         shared.watch.forget(id);

@@ -1,5 +1,6 @@
 //! How a terminal's answer becomes a transaction state. Pure: no I/O, no clock.
 
+use crate::redact::MaskedText;
 use crate::terminal::{TerminalResponse, TerminalResult};
 use crate::transaction::TransactionState;
 
@@ -10,8 +11,8 @@ pub struct Verdict {
     pub state: TransactionState,
     /// The terminal's result (and error code) as reported.
     pub result_code: String,
-    /// Why, for people, when not approved.
-    pub reason: Option<String>,
+    /// Why, for people, when not approved (the terminal's text, masked).
+    pub reason: Option<MaskedText>,
 }
 
 /// Maps an answer: never infers a decline from something inconclusive.
@@ -20,7 +21,7 @@ pub fn verdict(response: &TerminalResponse) -> Verdict {
         (result, Some(code)) => format!("{}/{code}", result_name(result)),
         (result, None) => result_name(result).to_owned(),
     };
-    let text = response.error_text.clone();
+    let text = response.error_text.as_deref().map(MaskedText::new);
     let (state, reason) = match &response.result {
         TerminalResult::Success => (TransactionState::Approved, None),
         TerminalResult::Failure => (
@@ -55,9 +56,7 @@ pub fn verdict(response: &TerminalResponse) -> Verdict {
         ),
         TerminalResult::Other(value) => (
             TransactionState::Unknown,
-            Some(format!(
-                "the terminal answered an unrecognised result {value:?}"
-            )),
+            Some(format!("the terminal answered an unrecognised result {value:?}").into()),
         ),
     };
     Verdict {

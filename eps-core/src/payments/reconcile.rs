@@ -221,13 +221,13 @@ async fn run(shared: Arc<Shared>, claim: WorkerClaim, mut record: Reconciliation
         ReconciliationOutcome::NotSent { reason } => {
             save(&shared, &mut record, ReconciliationState::Failed, |r| {
                 r.result_code = Some(super::operation::UNREACHABLE.into());
-                r.reason = Some(format!("the terminal could not be reached; nothing was sent: {reason}"));
+                r.reason = Some(format!("the terminal could not be reached; nothing was sent: {reason}").into());
             })
             .await
         }
         ReconciliationOutcome::Lost { reason } => {
             save(&shared, &mut record, ReconciliationState::Unknown, |r| {
-                r.reason = Some(format!("the terminal's answer was lost ({reason}); run a reconciliation without closure to read the totals"));
+                r.reason = Some(format!("the terminal's answer was lost ({reason}); run a reconciliation without closure to read the totals").into());
             })
             .await
         }

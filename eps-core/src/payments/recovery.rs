@@ -90,9 +90,8 @@ pub(crate) async fn recover(
     }
     shared
         .save(record, TransactionState::Unknown, |r| {
-            r.reason = Some(format!(
-                "outcome not known yet: {last_error}; recovery will retry"
-            ));
+            r.reason =
+                Some(format!("outcome not known yet: {last_error}; recovery will retry").into());
         })
         .await
 }
@@ -131,7 +130,7 @@ async fn mismatch(
                 r.result_code = Some("neverCompleted".into());
                 r.reason = Some(format!(
                     "the terminal never completed it: its last request ({last_text}) is an earlier one"
-                ));
+                ).into());
             })
             .await;
     }
@@ -139,7 +138,7 @@ async fn mismatch(
         .save(record, TransactionState::Unknown, |r| {
             r.reason = Some(format!(
                 "the terminal's last request is {last_text}, not this one: an operator must check the terminal"
-            ));
+            ).into());
         })
         .await
 }

@@ -14,6 +14,7 @@ use crate::ids::{
 use crate::money::Amount;
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
+use crate::redact::MaskedText;
 use crate::site::{Poi, SiteDirectory};
 use crate::store::{Created, Store};
 use crate::terminal::{SharedTerminal, TerminalStatus};
@@ -122,7 +123,7 @@ impl PaymentService {
             approved_amount: None,
             original_id: original.as_ref().map(|o| o.id),
             terminal_request_id: shared.request_id(),
-            reference: request.reference.clone(),
+            reference: request.reference.as_deref().map(MaskedText::new),
             authorisation: None,
             result_code: None,
             reason: None,

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
 use crate::idempotency::IdempotencyRecord;
 use crate::ids::{ClientId, IdempotencyKey, TerminalId, TerminalRequestId, TransactionId};
+use crate::redact::MaskedText;
 use crate::site::SiteDirectory;
 use crate::store::Store;
 use crate::transaction::{JournalEntry, TransactionRecord, TransactionState};
@@ -131,7 +132,7 @@ impl Shared {
             subject_id: subject.to_string(),
             at: self.now(),
             step: step.to_owned(),
-            detail: crate::redact::mask_pans(&detail.into()),
+            detail: MaskedText::new(detail.into()),
         }
     }
 

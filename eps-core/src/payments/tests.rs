@@ -20,6 +20,7 @@ use crate::ids::{
 use crate::money::{Amount, Currency};
 use crate::prompt::{InputSpec, PromptAnswer, PromptState};
 use crate::receipt::ReceiptCopy;
+use crate::redact::MaskedText;
 use crate::site::{Poi, Site, SiteDirectory, WorkstationType};
 use crate::store::Store;
 use crate::terminal::*;
@@ -331,7 +332,10 @@ async fn approved_payment_is_journalled_with_masked_receipts() {
         .transaction_receipts(&h.caller.merchant_id, &done.id)
         .await
         .unwrap();
-    assert_eq!(receipts[0].lines, vec!["CARD 411111******1111".to_owned()]);
+    assert_eq!(
+        receipts[0].lines,
+        vec![MaskedText::new("CARD 411111******1111")]
+    );
 }
 
 #[tokio::test]

@@ -260,7 +260,7 @@ impl JournalRow {
             subject_id: entry.subject_id.clone(),
             at: millis(entry.at)?,
             step: entry.step.clone(),
-            detail: entry.detail.clone(),
+            detail: entry.detail.to_string(),
         })
     }
 
@@ -270,7 +270,7 @@ impl JournalRow {
             subject_id: self.subject_id,
             at: instant("journal.at", self.at)?,
             step: self.step,
-            detail: self.detail,
+            detail: self.detail.into(),
         })
     }
 }

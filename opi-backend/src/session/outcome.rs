@@ -4,6 +4,7 @@
 use eps_core::ids::TerminalRequestId;
 use eps_core::money::Currency;
 use eps_core::reconciliation::ReconciliationTotal;
+use eps_core::redact::MaskedText;
 use eps_core::terminal::{
     LastResult, ReconciliationReport, TerminalError, TerminalResponse, TerminalResult,
 };
@@ -59,7 +60,7 @@ pub fn terminal_response(response: &CardServiceResponse, currency: Currency) -> 
             .card_pan
             .as_ref()
             .or_else(|| response.card_value.as_ref()?.card_pan.as_ref())
-            .map(|pan| pan.masked()),
+            .map(|pan| MaskedText::new(pan.masked())),
         card_circuit: a
             .card_circuit
             .clone()

@@ -9,6 +9,7 @@ use crate::money::{Amount, Currency};
 use crate::prompt::{PromptKind, PromptRecord, PromptState};
 use crate::receipt::{ReceiptCopy, ReceiptRecord};
 use crate::reconciliation::{ReconciliationRecord, ReconciliationState};
+use crate::redact::MaskedText;
 use crate::transaction::{TransactionKind, TransactionRecord, TransactionState};
 
 use super::{from_json, instant, millis, named, parsed, to_json};
@@ -59,10 +60,10 @@ impl TransactionRow {
                 .map(|a| a.currency().code().to_owned()),
             original_id: record.original_id.map(|o| o.to_string()),
             terminal_request_id: record.terminal_request_id.to_string(),
-            reference: record.reference.clone(),
+            reference: record.reference.clone().map(String::from),
             authorisation: record.authorisation.as_ref().map(to_json).transpose()?,
             result_code: record.result_code.clone(),
-            reason: record.reason.clone(),
+            reason: record.reason.clone().map(String::from),
             created_at: millis(record.created_at)?,
             updated_at: millis(record.updated_at)?,
             version: record.version,
@@ -109,14 +110,14 @@ impl TransactionRow {
                 "transactions.terminal_request_id",
                 TerminalRequestId::parse(&self.terminal_request_id),
             )?,
-            reference: self.reference,
+            reference: self.reference.map(MaskedText::from),
             authorisation: self
                 .authorisation
                 .as_deref()
                 .map(|a| from_json("transactions.authorisation", a))
                 .transpose()?,
             result_code: self.result_code,
-            reason: self.reason,
+            reason: self.reason.map(MaskedText::from),
             created_at: instant("transactions.created_at", self.created_at)?,
             updated_at: instant("transactions.updated_at", self.updated_at)?,
             version: self.version,
@@ -295,7 +296,7 @@ impl ReconciliationRow {
             totals: to_json(&record.totals)?,
             terminal_request_id: record.terminal_request_id.to_string(),
             result_code: record.result_code.clone(),
-            reason: record.reason.clone(),
+            reason: record.reason.clone().map(String::from),
             created_at: millis(record.created_at)?,
             updated_at: millis(record.updated_at)?,
             version: record.version,
@@ -331,7 +332,7 @@ impl ReconciliationRow {
                 TerminalRequestId::parse(&self.terminal_request_id),
             )?,
             result_code: self.result_code,
-            reason: self.reason,
+            reason: self.reason.map(MaskedText::from),
             created_at: instant("reconciliations.created_at", self.created_at)?,
             updated_at: instant("reconciliations.updated_at", self.updated_at)?,
             version: self.version,

@@ -15,6 +15,7 @@ use crate::money::{Amount, Currency};
 use crate::prompt::{InputSpec, PromptAnswer, PromptKind, PromptRecord, PromptState};
 use crate::receipt::{ReceiptCopy, ReceiptRecord};
 use crate::reconciliation::{ReconciliationRecord, ReconciliationState, ReconciliationTotal};
+use crate::redact::MaskedText;
 use crate::transaction::{Authorisation, TransactionKind, TransactionRecord, TransactionState};
 
 /// The suite's epoch; every time is this plus whole milliseconds.
@@ -151,7 +152,11 @@ pub(super) fn receipt(transaction: Option<TransactionId>) -> ReceiptRecord {
         reconciliation_id: None,
         copy: ReceiptCopy::Customer,
         device_target: "PrinterReceipt".into(),
-        lines: vec!["ACME FUEL".into(), String::new(), "TOTAL  EUR 12,34".into()],
+        lines: vec![
+            "ACME FUEL".into(),
+            MaskedText::default(),
+            "TOTAL  EUR 12,34".into(),
+        ],
         created_at: at(3_000),
     }
 }

@@ -301,7 +301,7 @@ pub(super) async fn updates_need_the_next_version(store: Arc<dyn Store>) {
             let store = store.clone();
             let mut next = t.clone();
             next.version = 3;
-            next.reason = Some(format!("writer {i}"));
+            next.reason = Some(format!("writer {i}").into());
             tokio::spawn(async move { store.update_transaction(&next, &[], &[]).await })
         })
         .collect();
@@ -447,7 +447,7 @@ pub(super) async fn journal_oldest_first(store: Arc<dyn Store>) {
         subject_id: subject.into(),
         at: at(at_ms),
         step: step.into(),
-        detail: format!("{step} detail: card 680533######4747"),
+        detail: format!("{step} detail: card 680533######4747").into(),
     };
     let entries = [
         entry("tx-a", 20, "sent"),
@@ -482,7 +482,7 @@ pub(super) async fn journal_steps_commit_with_their_change(store: Arc<dyn Store>
         subject_id: t.id.to_string(),
         at: at(at_ms),
         step: name.into(),
-        detail: format!("{name} detail"),
+        detail: format!("{name} detail").into(),
     };
     let mut t = transaction(0);
     let created = step(&t, 0, "created");
