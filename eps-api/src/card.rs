@@ -75,9 +75,14 @@ pub fn answer(state: &AppState, record: &TransactionRecord, prefer: Prefer) -> R
             .map_or_else(|| code.meaning().to_owned(), ToString::to_string);
         (code.status(), StatusReturn::failure(code, message))
     } else if running {
+        let message = if record.state == TransactionState::Pending {
+            "Accepted: stored, not yet on the terminal (it may still be logging in); \
+             GET the Location for the outcome"
+        } else {
+            "Accepted: the terminal is working on it; GET the Location for the outcome"
+        };
         let accepted = StatusReturn {
-            message: "Accepted: the terminal is working on it; GET the Location for the outcome"
-                .to_owned(),
+            message: message.to_owned(),
             ..StatusReturn::success(now)
         };
         (StatusCode::ACCEPTED, accepted)

@@ -130,7 +130,7 @@ impl ApiError {
                 D::InvalidState(_) => ErrorCode::InvalidState,
                 D::PoiBusy { .. } => ErrorCode::PoiBusy,
                 D::PoiUnavailable { .. } => ErrorCode::PoiUnavailable,
-                D::IdempotencyMismatch => ErrorCode::IdempotencyMismatch,
+                D::IdempotencyMismatch { .. } => ErrorCode::IdempotencyMismatch,
                 D::Conflict(_) => ErrorCode::Conflict,
                 D::Storage(_) => ErrorCode::StorageUnavailable,
                 D::Internal(_) => ErrorCode::Internal,

@@ -8,5 +8,5 @@ pub mod prefer;
 
 pub use connection::{CONNECTION_HEADER, ConnectionHeader, Session};
 pub use json::{ApiJson, BODY_LIMIT};
-pub use keyed::{IDEMPOTENCY_KEY_HEADER, Keyed};
+pub use keyed::{IDEMPOTENCY_KEY_HEADER, Keyed, POS_TRANSACTION_ID_FIELD, PosReference};
 pub use prefer::Prefer;

@@ -1,16 +1,16 @@
-//! `Idempotency-Key` on the POSTs that create nothing (abort, prompt answers, resolutions): the
+//! Idempotency keys on the POSTs that create nothing (abort, prompt answers, resolutions): the
 //! first answer is recorded with the key and every retry with the same key and body gets it
 //! again, without acting twice. Transactions and reconciliations carry their key into the domain,
-//! which finds the resource the first request created.
+//! which finds the resource the first request created. Keys are read and written by the
+//! domain's [`eps_core::idempotency::Idempotency`]; this layer only chooses what an answer is.
 
 use std::future::Future;
 
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use eps_core::idempotency::IdempotencyRecord;
+use eps_core::idempotency::{AnswerClaim, IdempotencyRequest};
 use eps_core::ids::ClientId;
-use eps_core::payments::IdempotencyRequest;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
@@ -41,39 +41,13 @@ pub(crate) async fn once(
     let Some(idempotency) = idempotency else {
         return Ok(call.await);
     };
+    let keys = state.payments.idempotency();
     // Concurrent retries on this node wait here for the first to record its answer.
-    let _guard = state
-        .payments
-        .lock_idempotency_key(client, &idempotency.key)
-        .await;
-    let now = state.clock.now();
-    let record = IdempotencyRecord {
-        client_id: client.clone(),
-        key: idempotency.key.clone(),
-        fingerprint: idempotency.fingerprint.clone(),
-        resource: None,
-        outcome: None,
-        created_at: now,
-        expires_at: now + state.settings.payments.idempotency_ttl,
-    };
-    let mut existing = state.store.insert_idempotency(&record).await?;
-    if existing.as_ref().is_some_and(|e| e.expires_at <= now) {
-        // Kept past its time: forget it (and every other expired key); the request is new.
-        state.store.purge_idempotency(now).await?;
-        existing = state.store.insert_idempotency(&record).await?;
-    }
-    if let Some(existing) = existing {
-        if existing.fingerprint != idempotency.fingerprint {
-            return Err(eps_core::Error::IdempotencyMismatch.into());
-        }
-        if let Some(recorded) = existing
-            .outcome
-            .as_deref()
-            .and_then(|text| serde_json::from_str::<Recorded>(text).ok())
-        {
-            return Ok(replay(recorded));
-        }
-        // The first attempt left no answer (a server error, or the EPS stopped): run it again.
+    let _guard = keys.lock(client, &idempotency.key).await;
+    if let AnswerClaim::Recorded(text) = keys.begin_answer(client, &idempotency).await?
+        && let Ok(recorded) = serde_json::from_str::<Recorded>(&text)
+    {
+        return Ok(replay(recorded));
     }
     let response = call.await;
     if response.status().is_server_error() {
@@ -89,11 +63,7 @@ pub(crate) async fn once(
     };
     match serde_json::to_string(&recorded) {
         Ok(text) => {
-            if let Err(err) = state
-                .store
-                .complete_idempotency(client, &idempotency.key, &text)
-                .await
-            {
+            if let Err(err) = keys.record_answer(client, &idempotency.key, &text).await {
                 tracing::warn!(%err, "the answer of an idempotent request could not be recorded");
             }
         }

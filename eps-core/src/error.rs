@@ -62,8 +62,11 @@ pub enum Error {
         reason: String,
     },
     /// The idempotency key was used before with a different request.
-    #[error("Idempotency-Key was already used with a different request")]
-    IdempotencyMismatch,
+    #[error("{key} was already used with a different request")]
+    IdempotencyMismatch {
+        /// Where the key came from (`Idempotency-Key` or `posTransactionID`).
+        key: crate::idempotency::KeySource,
+    },
     /// A concurrent writer changed the record first.
     #[error("concurrent update of {0}")]
     Conflict(String),

@@ -14,7 +14,6 @@
 //! - `outcome`: terminal answer → state; `recovery`: lost outcomes; `reconcile`: end of day.
 //! - `waiting`: waits for an outcome; `operator`: resolutions of `unknown` transactions.
 
-mod keys;
 mod observer;
 mod operation;
 mod operator;
@@ -29,14 +28,15 @@ mod waiting;
 mod watch;
 mod workers;
 
-pub use keys::KeyGuard;
+/// Where the idempotency key types used to live; [`crate::idempotency`] holds them.
+pub use crate::idempotency::IdempotencyRequest;
 pub use operation::UNREACHABLE;
 pub use operator::RESOLVED_BY_OPERATOR;
 pub use outcome::{Verdict, verdict};
 pub use prompts::check_answer;
 pub use reconcile::ReconciliationRequest;
-pub use request::{Caller, IdempotencyRequest, TransactionRequest, check_request};
-pub use service::{PaymentService, Started};
+pub use request::{Caller, TransactionRequest, check_request};
+pub use service::{DISPATCH_MARGIN, PaymentService, Started};
 pub use shared::PaymentPolicy;
 pub use workers::{ClaimError, Occupant, TerminalWorkers, WorkerClaim};
 #[cfg(test)]

@@ -278,6 +278,11 @@ pub trait Terminal: Send + Sync {
     /// The configured terminal id.
     fn id(&self) -> &TerminalId;
 
+    /// How long opening a connection to the terminal may take before it counts as unreachable.
+    /// A caller waiting for a request to be put on the wire waits this long plus a margin,
+    /// then answers that the request is still pending (a slow Login must not block it).
+    fn connect_timeout(&self) -> std::time::Duration;
+
     /// Runs one card operation to its end.
     async fn card_operation(
         &self,

@@ -125,6 +125,7 @@ impl OpiBackend {
             {
                 callback_addresses.insert(config.id.clone(), address);
             }
+            let connect_timeout = profile.timers.connect;
             let settings = Settings {
                 id: config.id.clone(),
                 channel0: config.channel0.clone(),
@@ -144,7 +145,12 @@ impl OpiBackend {
             };
             terminals.insert(
                 config.id.clone(),
-                Arc::new(OpiTerminal::new(config.id, commands_tx, status)),
+                Arc::new(OpiTerminal::new(
+                    config.id,
+                    connect_timeout,
+                    commands_tx,
+                    status,
+                )),
             );
             drivers.push((settings, channels));
         }

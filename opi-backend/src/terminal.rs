@@ -17,6 +17,7 @@ use crate::driver::Command;
 #[derive(Debug, Clone)]
 pub struct OpiTerminal {
     id: TerminalId,
+    connect_timeout: std::time::Duration,
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<TerminalStatus>,
 }
@@ -26,11 +27,13 @@ const STOPPED: &str = "the terminal driver is not running";
 impl OpiTerminal {
     pub(crate) fn new(
         id: TerminalId,
+        connect_timeout: std::time::Duration,
         commands: mpsc::Sender<Command>,
         status: watch::Receiver<TerminalStatus>,
     ) -> Self {
         Self {
             id,
+            connect_timeout,
             commands,
             status,
         }
@@ -63,6 +66,10 @@ impl std::fmt::Debug for Command {
 impl Terminal for OpiTerminal {
     fn id(&self) -> &TerminalId {
         &self.id
+    }
+
+    fn connect_timeout(&self) -> std::time::Duration {
+        self.connect_timeout
     }
 
     async fn card_operation(

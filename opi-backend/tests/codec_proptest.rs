@@ -513,6 +513,8 @@ fn text_line() -> BoxedStrategy<TextLine> {
                 height: h,
                 width: w,
                 paper_cut: cut,
+                echo: None,
+                hidden: None,
             },
         )
         .boxed()

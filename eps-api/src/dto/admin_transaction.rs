@@ -115,6 +115,8 @@ pub struct ResolutionRequest {
     pub note: String,
 }
 
+impl crate::extract::PosReference for ResolutionRequest {}
+
 impl ResolutionRequest {
     /// The note, checked.
     pub fn note(&self) -> ApiResult<&str> {

@@ -1,6 +1,8 @@
 //! Prompts: what a terminal shows (display) or asks (input) while it works, and the answers.
 
-use eps_core::prompt::{InputSpec, PromptAnswer, PromptKind, PromptRecord, PromptState};
+use eps_core::prompt::{
+    AnswerSecrecy, InputSpec, PromptAnswer, PromptKind, PromptRecord, PromptState,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -38,8 +40,11 @@ pub enum PromptStateName {
 #[serde(rename_all = "camelCase")]
 pub struct InputBody {
     /// The OPI input command: `GetConfirmation` (answer `confirmation`), `GetAmount` /
-    /// `GetDecimals` (answer `number`), `GetAnyKey` (`anyKey`), others (`text`).
+    /// `GetDecimals` (answer `number`), `GetAnyKey` (`anyKey`), others (`text`, or `number`).
     pub command: String,
+    /// True for a PIN or an entry the terminal hides: the answer goes to the terminal only and
+    /// is never stored, so `answer` stays empty once `answered`.
+    pub secret: bool,
     /// Shortest text answer.
     pub min_length: Option<u32>,
     /// Longest text answer.
@@ -72,6 +77,8 @@ pub struct PromptAnswerBody {
     #[schema(nullable = false)]
     pub any_key: Option<bool>,
 }
+
+impl crate::extract::PosReference for PromptAnswerBody {}
 
 impl PromptAnswerBody {
     /// The domain answer; exactly one field must be given.
@@ -159,7 +166,7 @@ pub struct PromptBody {
     pub input: Option<InputBody>,
     /// Where it stands.
     pub state: PromptStateName,
-    /// The answer, once given.
+    /// The answer, once given; always empty for a `secret` input.
     pub answer: Option<PromptAnswerBody>,
     /// The client that answered.
     #[serde(rename = "answeredBy")]
@@ -206,7 +213,8 @@ impl From<&PromptRecord> for PromptBody {
 
 fn input_body(spec: &InputSpec) -> InputBody {
     InputBody {
-        command: spec.command.clone(),
+        command: spec.command.to_string(),
+        secret: spec.secrecy() == AnswerSecrecy::Secret,
         min_length: spec.min_length,
         max_length: spec.max_length,
         decimals: spec.decimals,

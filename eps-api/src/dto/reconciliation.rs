@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::dto::amount::AmountBody;
 use crate::dto::status::{StatusReturn, format_timestamp};
 use crate::dto::transaction_request::PoiSelector;
+use crate::extract::PosReference;
 
 /// `POST /reconciliations`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -19,6 +20,24 @@ pub struct ReconciliationRequest {
     /// `true` to close the terminal's batch (end of day); `false` (default) only reads totals.
     #[serde(default)]
     pub closure: bool,
+    /// The POS's own reference of this run (e.g. its day-end number), unique among this
+    /// client's requests. It is the request's idempotency key, like the `Idempotency-Key` header
+    /// (send either, or both with the same value): a retry with the same value and body returns
+    /// the same reconciliation and closes no second batch; another body is refused (409).
+    #[serde(rename = "posTransactionID", default)]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        nullable = false,
+        example = "dayend-0105"
+    )]
+    pub pos_transaction_id: Option<String>,
+}
+
+impl PosReference for ReconciliationRequest {
+    fn pos_transaction_id(&self) -> Option<&str> {
+        self.pos_transaction_id.as_deref()
+    }
 }
 
 /// Where a reconciliation stands.

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::dto::amount::AmountBody;
 use crate::dto::timestamp;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::PosReference;
 
 /// Longest `reference` accepted.
 pub const MAX_REFERENCE_LEN: usize = 100;
@@ -78,7 +79,8 @@ impl PoiSelector {
 /// `POST /payments`: a sale.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"poiID": "3e08c0a1-c08b-41b6-a9b9-78cb81b868d9",
-    "amount": {"value": "12.34", "currency": "EUR"}, "reference": "receipt 4711"}))]
+    "amount": {"value": "12.34", "currency": "EUR"}, "reference": "receipt 4711",
+    "posTransactionID": "lane1-0105-0042"}))]
 pub struct PaymentRequest {
     /// The POI to pay at.
     #[serde(flatten)]
@@ -89,6 +91,19 @@ pub struct PaymentRequest {
     #[serde(default)]
     #[schema(max_length = 100, nullable = false)]
     pub reference: Option<String>,
+    /// The POS's own reference of this transaction, unique among this client's requests (a
+    /// refund gets its own, even when it shares the sale's receipt `reference`). It is the
+    /// request's idempotency key, like the `Idempotency-Key` header (send either, or both with
+    /// the same value): a retry with the same value and body returns the same transaction without
+    /// a second terminal request; another body is refused (409). Kept 24 h.
+    #[serde(rename = "posTransactionID", default)]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        nullable = false,
+        example = "lane1-0105-0042"
+    )]
+    pub pos_transaction_id: Option<String>,
 }
 
 /// `POST /authorizations`: reserve an amount (e.g. before fuelling), completed later.
@@ -105,6 +120,19 @@ pub struct AuthorizationRequest {
     #[serde(default)]
     #[schema(max_length = 100, nullable = false)]
     pub reference: Option<String>,
+    /// The POS's own reference of this transaction, unique among this client's requests (a
+    /// refund gets its own, even when it shares the sale's receipt `reference`). It is the
+    /// request's idempotency key, like the `Idempotency-Key` header (send either, or both with
+    /// the same value): a retry with the same value and body returns the same transaction without
+    /// a second terminal request; another body is refused (409). Kept 24 h.
+    #[serde(rename = "posTransactionID", default)]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        nullable = false,
+        example = "lane1-0105-0042"
+    )]
+    pub pos_transaction_id: Option<String>,
 }
 
 /// `POST /transactions/{transactionID}/completion`: settle an approved authorization.
@@ -120,6 +148,19 @@ pub struct CompletionRequest {
     #[serde(default)]
     #[schema(max_length = 100, nullable = false)]
     pub reference: Option<String>,
+    /// The POS's own reference of this transaction, unique among this client's requests (a
+    /// refund gets its own, even when it shares the sale's receipt `reference`). It is the
+    /// request's idempotency key, like the `Idempotency-Key` header (send either, or both with
+    /// the same value): a retry with the same value and body returns the same transaction without
+    /// a second terminal request; another body is refused (409). Kept 24 h.
+    #[serde(rename = "posTransactionID", default)]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        nullable = false,
+        example = "lane1-0105-0042"
+    )]
+    pub pos_transaction_id: Option<String>,
 }
 
 /// `POST /transactions/{transactionID}/reversal`: cancel an approved transaction. The body may
@@ -137,6 +178,19 @@ pub struct ReversalRequest {
     #[serde(default)]
     #[schema(max_length = 100, nullable = false)]
     pub reference: Option<String>,
+    /// The POS's own reference of this transaction, unique among this client's requests (a
+    /// refund gets its own, even when it shares the sale's receipt `reference`). It is the
+    /// request's idempotency key, like the `Idempotency-Key` header (send either, or both with
+    /// the same value): a retry with the same value and body returns the same transaction without
+    /// a second terminal request; another body is refused (409). Kept 24 h.
+    #[serde(rename = "posTransactionID", default)]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        nullable = false,
+        example = "lane1-0105-0042"
+    )]
+    pub pos_transaction_id: Option<String>,
 }
 
 /// `POST /refunds`: return money, standalone or against an approved payment or completion.
@@ -157,11 +211,56 @@ pub struct RefundRequest {
     #[serde(default)]
     #[schema(max_length = 100, nullable = false)]
     pub reference: Option<String>,
+    /// The POS's own reference of this transaction, unique among this client's requests (a
+    /// refund gets its own, even when it shares the sale's receipt `reference`). It is the
+    /// request's idempotency key, like the `Idempotency-Key` header (send either, or both with
+    /// the same value): a retry with the same value and body returns the same transaction without
+    /// a second terminal request; another body is refused (409). Kept 24 h.
+    #[serde(rename = "posTransactionID", default)]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        nullable = false,
+        example = "lane1-0105-0042"
+    )]
+    pub pos_transaction_id: Option<String>,
+}
+
+impl PosReference for PaymentRequest {
+    fn pos_transaction_id(&self) -> Option<&str> {
+        self.pos_transaction_id.as_deref()
+    }
+}
+
+impl PosReference for AuthorizationRequest {
+    fn pos_transaction_id(&self) -> Option<&str> {
+        self.pos_transaction_id.as_deref()
+    }
+}
+
+impl PosReference for CompletionRequest {
+    fn pos_transaction_id(&self) -> Option<&str> {
+        self.pos_transaction_id.as_deref()
+    }
+}
+
+impl PosReference for ReversalRequest {
+    fn pos_transaction_id(&self) -> Option<&str> {
+        self.pos_transaction_id.as_deref()
+    }
+}
+
+impl PosReference for RefundRequest {
+    fn pos_transaction_id(&self) -> Option<&str> {
+        self.pos_transaction_id.as_deref()
+    }
 }
 
 /// A body that carries nothing (`abort`); empty or `{}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct EmptyRequest {}
+
+impl PosReference for EmptyRequest {}
 
 /// Checks a `reference`.
 pub fn reference(value: Option<String>) -> ApiResult<Option<String>> {

@@ -69,7 +69,8 @@ pub enum ErrorCode {
     /// The POI's terminal cannot be reached; nothing was sent to it.
     #[serde(rename = "ERRCD_POI_UNAVAILABLE")]
     PoiUnavailable,
-    /// The `Idempotency-Key` was already used with a different request.
+    /// The idempotency key (`Idempotency-Key` or `posTransactionID`) was already used with a
+    /// different request.
     #[serde(rename = "ERRCD_IDEMPOTENCY_MISMATCH")]
     IdempotencyMismatch,
     /// A concurrent request changed the resource first; retry.
@@ -205,7 +206,7 @@ impl ErrorCode {
             Self::PoiBusy => "The POI's terminal is running another card operation; retry later.",
             Self::PoiUnavailable => "The POI's terminal cannot be reached; nothing was sent to it.",
             Self::IdempotencyMismatch => {
-                "The `Idempotency-Key` was already used with a different request."
+                "The idempotency key (`Idempotency-Key` or `posTransactionID`) was already used with a different request."
             }
             Self::Conflict => "A concurrent request changed the resource first; retry.",
             Self::StorageUnavailable => "The database cannot be reached; retry later.",

@@ -1,12 +1,14 @@
-//! `Keyed<T>`: the JSON body of a state-changing request with its `Idempotency-Key`, and the
-//! request's fingerprint (method, path, body) to tell a retry from another request.
+//! `Keyed<T>`: the JSON body of a state-changing request with its idempotency key — the
+//! `Idempotency-Key` header, or the POS's own transaction reference in the body
+//! (`posTransactionID`, on the routes that start card transactions and reconciliations) — and
+//! the request's fingerprint (method, path, body) to tell a retry from another request.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
+use eps_core::idempotency::{IdempotencyRequest, KeySource};
 use eps_core::ids::{IdError, IdempotencyKey};
-use eps_core::payments::IdempotencyRequest;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -14,6 +16,18 @@ use crate::extract::json::{BODY_LIMIT, rejection_to_error};
 
 /// The header naming a request's idempotency key.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// The body field that carries the POS's own transaction reference.
+pub const POS_TRANSACTION_ID_FIELD: &str = "posTransactionID";
+
+/// A request body that may carry the POS's own transaction reference (`posTransactionID`),
+/// which then is the request's idempotency key.
+pub trait PosReference {
+    /// The `posTransactionID`, when the body has one; bodies without the field have none.
+    fn pos_transaction_id(&self) -> Option<&str> {
+        None
+    }
+}
 
 /// A JSON body (an empty body reads as `{}`) and the request's idempotency key, when sent.
 #[derive(Debug, Clone)]
@@ -24,11 +38,11 @@ pub struct Keyed<T> {
     pub idempotency: Option<IdempotencyRequest>,
 }
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Keyed<T> {
+impl<T: DeserializeOwned + PosReference, S: Send + Sync> FromRequest<S> for Keyed<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let key = key(request.headers())?;
+        let header_key = key(request.headers())?;
         let method = request.method().as_str().to_owned();
         let path = request.uri().path().to_owned();
         let json_type = is_json(request.headers());
@@ -52,9 +66,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Keyed<T> {
         }
         let text: &[u8] = if blank { b"{}" } else { &bytes };
         let Json(body) = Json::<T>::from_bytes(text).map_err(rejection_to_error)?;
-        let idempotency = match key {
+        let idempotency = match request_key(header_key, body.pos_transaction_id())? {
             None => None,
-            Some(key) => {
+            Some((key, source)) => {
                 // Canonical JSON (keys sorted, no spaces), so formatting alone is no new request.
                 let value: serde_json::Value = serde_json::from_slice(text)
                     .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
@@ -62,11 +76,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Keyed<T> {
                 Some(IdempotencyRequest {
                     key,
                     fingerprint: eps_core::idempotency::fingerprint(&method, &path, &canonical),
+                    source,
                 })
             }
         };
         Ok(Self { body, idempotency })
     }
+}
+
+/// The request's key: the header's, or the body's `posTransactionID`; both may be sent only
+/// with the same value.
+fn request_key(
+    header: Option<IdempotencyKey>,
+    field: Option<&str>,
+) -> Result<Option<(IdempotencyKey, KeySource)>, ApiError> {
+    let field = field
+        .map(|value| {
+            IdempotencyKey::parse(value).map_err(|_| {
+                ApiError::field(
+                    POS_TRANSACTION_ID_FIELD,
+                    "must be 1..255 characters without control characters",
+                )
+            })
+        })
+        .transpose()?;
+    Ok(match (header, field) {
+        (Some(header), Some(field)) if header != field => {
+            return Err(ApiError::BadRequest(format!(
+                "Idempotency-Key and {POS_TRANSACTION_ID_FIELD}: both are the request's \
+                 idempotency key and they differ; send one of them, or the same value in both"
+            )));
+        }
+        (Some(header), _) => Some((header, KeySource::Header)),
+        (None, Some(field)) => Some((field, KeySource::PosTransactionId)),
+        (None, None) => None,
+    })
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -112,6 +156,13 @@ mod tests {
 
     use super::*;
 
+    impl PosReference for serde_json::Value {
+        fn pos_transaction_id(&self) -> Option<&str> {
+            self.get(POS_TRANSACTION_ID_FIELD)
+                .and_then(serde_json::Value::as_str)
+        }
+    }
+
     async fn keyed(
         body: &'static str,
         key: Option<&str>,
@@ -154,6 +205,38 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("malformed JSON")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_pos_transaction_id_is_the_key_unless_it_contradicts_the_header() {
+        let body = r#"{"posTransactionID": "4711", "amount": 1}"#;
+        let by_field = keyed(body, None).await.unwrap().idempotency.unwrap();
+        assert_eq!(by_field.key.as_str(), "4711");
+        assert_eq!(by_field.source, KeySource::PosTransactionId);
+        let both = keyed(body, Some("4711"))
+            .await
+            .unwrap()
+            .idempotency
+            .unwrap();
+        assert_eq!(both.source, KeySource::Header);
+        assert_eq!(both.fingerprint, by_field.fingerprint);
+        let err = keyed(body, Some("4712")).await.unwrap_err().to_string();
+        assert!(
+            err.contains("Idempotency-Key") && err.contains("posTransactionID"),
+            "{err}"
+        );
+        let empty = keyed(r#"{"posTransactionID": ""}"#, None)
+            .await
+            .unwrap_err();
+        assert!(empty.to_string().contains("posTransactionID"), "{empty}");
+        // Without either, a body alone is never a key.
+        assert!(
+            keyed(r#"{"amount": 1}"#, None)
+                .await
+                .unwrap()
+                .idempotency
+                .is_none()
         );
     }
 }

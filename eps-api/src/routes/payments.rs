@@ -29,14 +29,22 @@ pub struct Doc;
 
 /// Start a payment (Sale/Payment).
 ///
-/// Charges `amount` on the POI's terminal. The transaction is stored before anything is sent;
-/// the answer comes once the request is on the terminal: `202 Accepted` with `Location:
-/// /transactions/{transactionID}` (follow it, or wait for `transactionUpdatedEvent`). With
-/// `Prefer: wait=N` (1..120) the call blocks up to N seconds for the outcome and answers `200`
-/// with it (`202` if it is still running then) and `Preference-Applied`. A terminal that cannot
-/// be reached answers `503 ERRCD_POI_UNAVAILABLE` with `Retry-After` and the transaction, which
-/// ended `failed` (nothing was sent). A repeat with the same `Idempotency-Key` and body returns
-/// the same transaction without a second terminal request.
+/// Charges `amount` on the POI's terminal.
+///
+/// The transaction is stored (`pending`) before anything is sent. Without `Prefer` the answer is
+/// `202 Accepted` with `Location: /transactions/{transactionID}` (follow it, or wait for
+/// `transactionUpdatedEvent`) as soon as the request is on the terminal (`inProgress`), and at
+/// the latest after the terminal's connect timeout plus 2 s (5 s + 2 s with the default profile)
+/// with the transaction still `pending`, e.g. while the terminal takes long over a Login; the
+/// outcome follows either way. With `Prefer: wait=N` (1..120) the call blocks up to N seconds for
+/// the outcome and answers `200` with it (`202` if it is still running then) and
+/// `Preference-Applied`. A terminal that cannot be reached answers `503 ERRCD_POI_UNAVAILABLE`
+/// with `Retry-After` and the transaction, which ended `failed` (nothing was sent).
+///
+/// Retries are safe with an `Idempotency-Key` header or the body's `posTransactionID` (the POS's
+/// own reference of this request; send either, or both with the same value): a repeat with the
+/// same key and body returns the same transaction without a second terminal request; the same
+/// key with another body is 409. Without either, every request is a new one.
 #[utoipa::path(
     post,
     path = "/payments",
@@ -46,7 +54,7 @@ pub struct Doc;
         ("openretailing-connection-id" = String, Header, min_length = 1, max_length = 1024,
             description = "connectionIDType (1..1024 characters): the connectionID returned by connect"),
         ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255,
-            description = "A key of the client's choosing: a repeat with the same key and body gets the same transaction, never a second charge; the same key with another body is refused (409). Kept 24 h (`payments.idempotency_ttl_hours`)."),
+            description = "A key of the client's choosing (or send `posTransactionID` in the body; both only with the same value): a repeat with the same key and body gets the same transaction, never a second charge; the same key with another body is refused (409). Kept 24 h (`payments.idempotency_ttl_hours`)."),
         ("Prefer" = Option<String>, Header, nullable = false,
             description = "`wait=N` (1..120): block up to N seconds for the outcome"),
     ),
@@ -54,9 +62,9 @@ pub struct Doc;
     responses(
         (status = 200, description = "The outcome (with `Prefer: wait`, or when it already ended)", body = TransactionResponse,
             headers(("Location" = String, description = "/transactions/{transactionID}"))),
-        (status = 202, description = "On the terminal; the outcome follows", body = TransactionResponse,
+        (status = 202, description = "On the terminal (`inProgress`), or still `pending` after the terminal's connect timeout plus 2 s; the outcome follows", body = TransactionResponse,
             headers(("Location" = String, description = "/transactions/{transactionID}"))),
-        (status = 400, description = "`ERRCD_BADREQUEST` (a field, `Prefer` or `Idempotency-Key` malformed; the message names it), `ERRCD_INVALID_AMOUNT` (negative, zero, too many decimals, unknown currency, too large)", body = ErrorResponse),
+        (status = 400, description = "`ERRCD_BADREQUEST` (a field, `Prefer`, `Idempotency-Key` or `posTransactionID` malformed, or the last two different; the message names it), `ERRCD_INVALID_AMOUNT` (negative, zero, too many decimals, unknown currency, too large)", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`: another client's connection", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_POI` (not a POI of the caller's site)", body = ErrorResponse),

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use eps_core::ids::PromptId;
+use eps_core::prompt::AnswerSecrecy;
 use utoipa::OpenApi;
 
 use crate::auth::{Read, Write};
@@ -72,7 +73,10 @@ pub async fn show_prompt(
 /// Answers an open input prompt; the terminal gets the answer at once. Exactly one of
 /// `confirmation` (`GetConfirmation`), `number` (`GetAmount`, `GetDecimals`: decimal text),
 /// `text`, `anyKey` (`GetAnyKey`), fitting what the prompt asks. A repeat with the same
-/// `Idempotency-Key` gets the first answer again.
+/// `Idempotency-Key` gets the first answer again. The answer to a `secret` input (a PIN, an
+/// entry the terminal hides) goes to the terminal and nowhere else: the prompt shows it
+/// `answered` with `answeredBy` and no `answer`; nothing stores or logs its value, and a repeat
+/// with the same key gets the first answer whatever it sends.
 #[utoipa::path(
     post,
     path = "/prompts/{promptID}/response",
@@ -107,6 +111,18 @@ pub async fn answer_prompt(
     let answer = body.into_domain()?;
     let merchant = &session.connection.merchant_id;
     let client = &session.caller.client_id;
+    // A secret answer (a PIN) is not fingerprinted: its digest would be the PIN to anyone who
+    // tries every value. A retry with the same key gets the first answer, whatever it sends.
+    let secret = state
+        .payments
+        .prompt(merchant, &id)
+        .await?
+        .input
+        .is_some_and(|spec| spec.secrecy() == AnswerSecrecy::Secret);
+    let idempotency = match idempotency {
+        Some(idem) if secret => Some(idem.without_body("POST", &format!("/prompts/{id}/response"))),
+        other => other,
+    };
     idempotency::once(&state, client, idempotency, async {
         match state
             .payments

@@ -47,7 +47,8 @@ pub struct Doc;
 /// /reconciliations/{reconciliationID}` at once; `reconciliationCompletionEvent` tells when it
 /// ended. With `Prefer: wait=N` (1..120) it answers `200` once it ended (`503
 /// ERRCD_POI_UNAVAILABLE` if the terminal could not be reached). A repeat with the same
-/// `Idempotency-Key` and body returns the same reconciliation.
+/// `Idempotency-Key` (or `posTransactionID`, e.g. the POS's day-end number) and body returns the
+/// same reconciliation and closes no second batch.
 #[utoipa::path(
     post,
     path = "/reconciliations",
@@ -57,7 +58,7 @@ pub struct Doc;
         ("openretailing-connection-id" = String, Header, min_length = 1, max_length = 1024,
             description = "connectionIDType (1..1024 characters): the connectionID returned by connect"),
         ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255,
-            description = "Same key and body: the same reconciliation, never a second one; same key, other body: 409"),
+            description = "Same key and body: the same reconciliation, never a second one; same key, other body: 409. Or send `posTransactionID` in the body (both only with the same value)"),
         ("Prefer" = Option<String>, Header, nullable = false,
             description = "`wait=N` (1..120): block up to N seconds for the totals"),
     ),
@@ -66,7 +67,7 @@ pub struct Doc;
         (status = 200, description = "It ended (with `Prefer: wait`)", body = ReconciliationResponse),
         (status = 202, description = "Started", body = ReconciliationResponse,
             headers(("Location" = String, description = "/reconciliations/{reconciliationID}"))),
-        (status = 400, description = "`ERRCD_BADREQUEST`", body = ErrorResponse),
+        (status = 400, description = "`ERRCD_BADREQUEST` (also `Idempotency-Key` and `posTransactionID` different)", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_POI`", body = ErrorResponse),

@@ -32,8 +32,9 @@ pub struct Doc;
 /// Returns `amount` to the card presented at the POI. With `originalTransactionID` it refers to
 /// an approved payment or completion of the caller's site (its POI unless another is named):
 /// the refunds of one original never exceed its amount in total, in its currency; the original
-/// becomes `refunded` once fully refunded. Answers as `POST /payments` does (202/200, 503 when
-/// nothing could be sent, `Prefer: wait`, `Idempotency-Key`).
+/// becomes `refunded` once fully refunded. Answers as `POST /payments` does (202 within the
+/// terminal's connect timeout plus 2 s, `pending` or `inProgress`; 200; 503 when nothing could
+/// be sent; `Prefer: wait`; `Idempotency-Key` or `posTransactionID`).
 #[utoipa::path(
     post,
     path = "/refunds",
@@ -43,16 +44,16 @@ pub struct Doc;
         ("openretailing-connection-id" = String, Header, min_length = 1, max_length = 1024,
             description = "connectionIDType (1..1024 characters): the connectionID returned by connect"),
         ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255,
-            description = "Same key and body: the same refund, never a second one; same key, other body: 409"),
+            description = "Same key and body: the same refund, never a second one; same key, other body: 409. Or send `posTransactionID` in the body (both only with the same value)"),
         ("Prefer" = Option<String>, Header, nullable = false,
             description = "`wait=N` (1..120): block up to N seconds for the outcome"),
     ),
     request_body = RefundRequest,
     responses(
         (status = 200, description = "The outcome", body = TransactionResponse),
-        (status = 202, description = "On the terminal; the outcome follows", body = TransactionResponse,
+        (status = 202, description = "On the terminal (`inProgress`), or still `pending` after the terminal's connect timeout plus 2 s; the outcome follows", body = TransactionResponse,
             headers(("Location" = String, description = "/transactions/{transactionID}"))),
-        (status = 400, description = "`ERRCD_BADREQUEST`, `ERRCD_INVALID_AMOUNT` (also: another currency than the original's)", body = ErrorResponse),
+        (status = 400, description = "`ERRCD_BADREQUEST` (also `Idempotency-Key` and `posTransactionID` different), `ERRCD_INVALID_AMOUNT` (also: another currency than the original's)", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_POI`, `ERRCD_UNKNOWN_TRANSACTION` (the original)", body = ErrorResponse),

@@ -42,7 +42,8 @@ pub struct Doc;
 /// Settles an approved authorization of the caller's site with the final amount, at most the
 /// authorised one and in its currency, on the authorization's POI. The completion is a
 /// transaction of its own (`type: completion`); once approved, the authorization becomes
-/// `completed`. Answers as `POST /payments` does.
+/// `completed`. Answers as `POST /payments` does (202 within the terminal's connect timeout plus
+/// 2 s; `Idempotency-Key` or `posTransactionID`).
 #[utoipa::path(
     post,
     path = "/transactions/{transactionID}/completion",
@@ -53,16 +54,16 @@ pub struct Doc;
         ("openretailing-connection-id" = String, Header, min_length = 1, max_length = 1024,
             description = "connectionIDType (1..1024 characters): the connectionID returned by connect"),
         ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255,
-            description = "Same key and body: the same completion; same key, other body: 409"),
+            description = "Same key and body: the same completion, never a second one; same key, other body: 409. Or send `posTransactionID` in the body (both only with the same value)"),
         ("Prefer" = Option<String>, Header, nullable = false,
             description = "`wait=N` (1..120): block up to N seconds for the outcome"),
     ),
     request_body = CompletionRequest,
     responses(
         (status = 200, description = "The outcome", body = TransactionResponse),
-        (status = 202, description = "On the terminal; the outcome follows", body = TransactionResponse,
+        (status = 202, description = "On the terminal (`inProgress`), or still `pending` after the terminal's connect timeout plus 2 s; the outcome follows", body = TransactionResponse,
             headers(("Location" = String, description = "/transactions/{transactionID} of the completion"))),
-        (status = 400, description = "`ERRCD_BADREQUEST`, `ERRCD_INVALID_AMOUNT` (also: another currency than the authorization's)", body = ErrorResponse),
+        (status = 400, description = "`ERRCD_BADREQUEST` (also `Idempotency-Key` and `posTransactionID` different), `ERRCD_INVALID_AMOUNT` (also: another currency than the authorization's)", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_TRANSACTION`, `ERRCD_UNKNOWN_POI`", body = ErrorResponse),
@@ -97,7 +98,8 @@ pub async fn complete(
 /// Cancels an approved payment, authorization, completion or refund of the caller's site, for
 /// its whole amount, on its POI. The reversal is a transaction of its own (`type: reversal`);
 /// once approved, the original becomes `reversed`. The body may be empty. Answers as
-/// `POST /payments` does.
+/// `POST /payments` does (202 within the terminal's connect timeout plus 2 s; `Idempotency-Key`
+/// or `posTransactionID`).
 #[utoipa::path(
     post,
     path = "/transactions/{transactionID}/reversal",
@@ -108,16 +110,16 @@ pub async fn complete(
         ("openretailing-connection-id" = String, Header, min_length = 1, max_length = 1024,
             description = "connectionIDType (1..1024 characters): the connectionID returned by connect"),
         ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255,
-            description = "Same key and body: the same reversal; same key, other body: 409"),
+            description = "Same key and body: the same reversal, never a second one; same key, other body: 409. Or send `posTransactionID` in the body (both only with the same value)"),
         ("Prefer" = Option<String>, Header, nullable = false,
             description = "`wait=N` (1..120): block up to N seconds for the outcome"),
     ),
     request_body(content = ReversalRequest, description = "Optional"),
     responses(
         (status = 200, description = "The outcome", body = TransactionResponse),
-        (status = 202, description = "On the terminal; the outcome follows", body = TransactionResponse,
+        (status = 202, description = "On the terminal (`inProgress`), or still `pending` after the terminal's connect timeout plus 2 s; the outcome follows", body = TransactionResponse,
             headers(("Location" = String, description = "/transactions/{transactionID} of the reversal"))),
-        (status = 400, description = "`ERRCD_BADREQUEST`, `ERRCD_INVALID_AMOUNT`", body = ErrorResponse),
+        (status = 400, description = "`ERRCD_BADREQUEST` (also `Idempotency-Key` and `posTransactionID` different), `ERRCD_INVALID_AMOUNT`", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_TRANSACTION`, `ERRCD_UNKNOWN_POI`", body = ErrorResponse),

@@ -15,6 +15,10 @@ use crate::transaction::{TransactionRecord, TransactionState};
 
 use super::shared::Shared;
 
+/// How long an answer saved just as its prompt timed out may take to be handed over (it is
+/// handed over right after the save; this bounds a hang, it is not a pause).
+const LATE_ANSWER_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What the terminal's callbacks belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Subject {
@@ -279,21 +283,19 @@ impl OperationObserver for Observer {
             .max(time::Duration::ZERO);
         prompt.expires_at = Some(prompt.created_at + wait);
         prompt.input = Some(request.spec);
-        let answer = self.shared.prompts.wait_for(prompt.id);
+        let mut answer = self.shared.prompts.wait_for(prompt.id);
         if !self.store_prompt(&prompt).await {
             self.shared.prompts.forget(&prompt.id);
             return None;
         }
         // The terminal may withdraw the question (its operation ended first): the driver then
         // drops this future, and the guard stops the wait.
-        let guard = OpenPrompt {
+        let _guard = OpenPrompt {
             shared: self.shared.clone(),
             id: prompt.id,
         };
         let wait = std::time::Duration::try_from(wait).unwrap_or_default();
-        let answered = tokio::time::timeout(wait, answer).await;
-        drop(guard);
-        if let Ok(Ok(answer)) = answered {
+        if let Ok(Ok(answer)) = tokio::time::timeout(wait, &mut answer).await {
             return Some(answer);
         }
         let now = self.shared.now();
@@ -313,15 +315,19 @@ impl OperationObserver for Observer {
                     .await;
                 None
             }
-            // Answered just as the wait ended: use the stored answer.
-            Ok(false) => self
-                .shared
-                .store
-                .prompt(&prompt.id)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|p| p.answer),
+            // Answered just as the wait ended: the answer is handed over right after it was
+            // saved (the guard keeps the hand-over open), and a clear one is stored as well.
+            Ok(false) => match tokio::time::timeout(LATE_ANSWER_BOUND, &mut answer).await {
+                Ok(Ok(answer)) => Some(answer),
+                _ => self
+                    .shared
+                    .store
+                    .prompt(&prompt.id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|p| p.answer),
+            },
             Err(err) => {
                 tracing::error!(%err, prompt = %prompt.id, "prompt timeout could not be saved");
                 None

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::ids::PromptId;
-use crate::prompt::{InputSpec, PromptAnswer};
+use crate::prompt::{InputCommand, InputSpec, PromptAnswer};
 
 /// Answers awaited by running operations, by prompt.
 #[derive(Clone, Default)]
@@ -40,14 +40,18 @@ impl PromptWaiters {
     }
 }
 
-/// Checks that an answer fits what the terminal asked.
+/// Checks that an answer fits what the terminal asked. The messages never quote the answer (it
+/// may be a PIN, and refusals are recorded with their idempotency key).
 pub fn check_answer(spec: &InputSpec, answer: &PromptAnswer) -> Result<()> {
     let bad = |why: String| Err(Error::InvalidState(format!("answer: {why}")));
-    match (spec.command.as_str(), answer) {
-        ("GetConfirmation", PromptAnswer::Confirmation(_)) => Ok(()),
-        ("GetConfirmation", _) => bad("GetConfirmation needs a yes/no confirmation".into()),
-        ("GetAnyKey", _) => Ok(()),
-        ("GetAmount" | "GetAmountNoPrompt" | "GetDecimals", PromptAnswer::Number(value)) => {
+    let command = &spec.command;
+    match (command, answer) {
+        (InputCommand::GetConfirmation, PromptAnswer::Confirmation(_)) => Ok(()),
+        (InputCommand::GetConfirmation, _) => {
+            bad("GetConfirmation needs a yes/no confirmation".into())
+        }
+        (InputCommand::GetAnyKey, _) => Ok(()),
+        (command, PromptAnswer::Number(value)) if command.takes_number() => {
             let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
             let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
             if whole.is_empty()
@@ -55,21 +59,22 @@ pub fn check_answer(spec: &InputSpec, answer: &PromptAnswer) -> Result<()> {
                 || !digits(fraction)
                 || (value.contains('.') && fraction.is_empty())
             {
-                return bad(format!("{value:?} is not a decimal number"));
+                return bad("not a decimal number".into());
             }
             let max = spec
                 .decimals
-                .unwrap_or(if spec.command == "GetAmount" { 2 } else { 0 });
+                .unwrap_or(if *command == InputCommand::GetAmount {
+                    2
+                } else {
+                    0
+                });
             if fraction.len() > max as usize {
                 return bad(format!("at most {max} decimals"));
             }
             check_length(spec, value)
         }
-        ("GetAmount" | "GetAmountNoPrompt" | "GetDecimals", _) => {
-            bad(format!("{} needs a number", spec.command))
-        }
-        (_, PromptAnswer::Text(value)) => check_length(spec, value),
-        (_, PromptAnswer::Number(value)) => check_length(spec, value),
+        (command, _) if command.takes_number() => bad(format!("{command} needs a number")),
+        (_, PromptAnswer::Text(value) | PromptAnswer::Number(value)) => check_length(spec, value),
         (command, _) => bad(format!("{command} needs a text answer")),
     }
 }
@@ -100,6 +105,7 @@ mod tests {
     fn spec(command: &str) -> InputSpec {
         InputSpec {
             command: command.into(),
+            marking: crate::prompt::AnswerSecrecy::Clear,
             min_length: None,
             max_length: Some(4),
             decimals: Some(2),
@@ -116,6 +122,24 @@ mod tests {
         assert!(check_answer(&spec("GetAmount"), &PromptAnswer::Number("-1".into())).is_err());
         assert!(check_answer(&spec("GetChar"), &PromptAnswer::Text("abcde".into())).is_err());
         assert!(check_answer(&spec("GetAnyKey"), &PromptAnswer::AnyKey).is_ok());
+        assert!(check_answer(&spec("GetPIN"), &PromptAnswer::Number("1234".into())).is_ok());
+        assert!(check_answer(&spec("GetPIN"), &PromptAnswer::Text("12345".into())).is_err());
+    }
+
+    #[test]
+    fn refusals_never_quote_the_answer() {
+        for (command, answer) in [
+            ("GetAmount", PromptAnswer::Number("9x17".into())),
+            ("GetPIN", PromptAnswer::Text("917346".into())),
+            ("GetPIN", PromptAnswer::Confirmation(true)),
+        ] {
+            let err = check_answer(&spec(command), &answer)
+                .unwrap_err()
+                .to_string();
+            for secret in ["9x17", "917346"] {
+                assert!(!err.contains(secret), "{err}");
+            }
+        }
     }
 
     #[tokio::test]

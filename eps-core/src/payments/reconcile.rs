@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::event::{EventKind, NewEvent};
-use crate::idempotency::IdempotencyRecord;
+use crate::idempotency::{Idempotency, IdempotencyRequest, IdempotentResource};
 use crate::ids::{MerchantId, PoiId, ReconciliationId};
 use crate::receipt::ReceiptRecord;
 use crate::reconciliation::{ReconciliationRecord, ReconciliationState};
@@ -13,7 +13,7 @@ use crate::terminal::{ReconciliationOutcome, TerminalResult};
 
 use super::observer::{Observer, Subject};
 use super::outcome::result_name;
-use super::request::{Caller, IdempotencyRequest};
+use super::request::Caller;
 use super::service::PaymentService;
 use super::shared::Shared;
 use super::workers::{Occupant, WorkerClaim};
@@ -40,17 +40,14 @@ impl PaymentService {
         let shared = &self.shared;
         let merchant = &request.caller.merchant_id;
         // Concurrent retries with one key wait for the first and get its answer.
-        let _key_guard = match &request.idempotency {
-            Some(idem) => Some(shared.keys.lock(&request.caller.client_id, &idem.key).await),
-            None => None,
-        };
-        if let Some(idem) = &request.idempotency
-            && let Some(existing) = shared
-                .live_idempotency(&request.caller.client_id, &idem.key)
-                .await?
+        let client = &request.caller.client_id;
+        let idempotency = request.idempotency.as_ref();
+        let _key_guard = shared.idempotency.lock_request(client, idempotency).await;
+        if let Some(idem) = idempotency
+            && let Some(created) = shared.idempotency.created_before(client, idem).await?
         {
             return Ok((
-                self.replay_reconciliation(merchant, existing, idem).await?,
+                self.replay_reconciliation(merchant, created, idem).await?,
                 true,
             ));
         }
@@ -78,10 +75,10 @@ impl PaymentService {
             updated_at: now,
             version: 1,
         };
-        let idempotency = shared.idempotency_record(
-            &request.caller.client_id,
-            request.idempotency.as_ref(),
-            format!("reconciliation:{}", record.id),
+        let idempotency = shared.idempotency.record_for(
+            client,
+            idempotency,
+            IdempotentResource::Reconciliation(record.id),
             now,
         );
         match shared
@@ -96,8 +93,9 @@ impl PaymentService {
                     .idempotency
                     .as_ref()
                     .ok_or_else(|| Error::Internal("duplicate without a key".into()))?;
+                let created = Idempotency::resource_of(&existing, idem)?;
                 return Ok((
-                    self.replay_reconciliation(merchant, existing, idem).await?,
+                    self.replay_reconciliation(merchant, created, idem).await?,
                     true,
                 ));
             }
@@ -109,22 +107,20 @@ impl PaymentService {
         Ok((record, false))
     }
 
+    /// The reconciliation an earlier request with the same key created.
     async fn replay_reconciliation(
         &self,
         merchant: &MerchantId,
-        existing: IdempotencyRecord,
+        created: IdempotentResource,
         idem: &IdempotencyRequest,
     ) -> Result<ReconciliationRecord> {
-        if existing.fingerprint != idem.fingerprint {
-            return Err(Error::IdempotencyMismatch);
+        match created {
+            IdempotentResource::Reconciliation(id) => self.reconciliation(merchant, &id).await,
+            // The key's first request created a transaction: this is another request.
+            IdempotentResource::Transaction(_) => {
+                Err(Error::IdempotencyMismatch { key: idem.source })
+            }
         }
-        let id = existing
-            .resource
-            .as_deref()
-            .and_then(|r| r.strip_prefix("reconciliation:"))
-            .and_then(|id| ReconciliationId::parse(id).ok())
-            .ok_or(Error::IdempotencyMismatch)?;
-        self.reconciliation(merchant, &id).await
     }
 
     /// A reconciliation of `merchant`'s site.

@@ -1,19 +1,11 @@
 //! What a site system asks for, and the rules a follow-up must meet against its original.
 
 use crate::error::{Error, Result};
-use crate::ids::{ClientId, ConnectionId, IdempotencyKey, MerchantId, PoiId, TransactionId};
+use crate::idempotency::IdempotencyRequest;
+use crate::ids::{ClientId, ConnectionId, MerchantId, PoiId, TransactionId};
 use crate::money::{Amount, MoneyError};
 use crate::terminal::{CardOperation, OriginalTransaction};
 use crate::transaction::{TransactionKind, TransactionRecord, TransactionState};
-
-/// An idempotency key with the fingerprint of the request that carries it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyRequest {
-    /// The key.
-    pub key: IdempotencyKey,
-    /// The request's fingerprint (`idempotency::fingerprint`).
-    pub fingerprint: String,
-}
 
 /// Who is asking: the client, its connection and its site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +33,7 @@ pub struct TransactionRequest {
     pub original_id: Option<TransactionId>,
     /// The site system's own reference.
     pub reference: Option<String>,
-    /// The idempotency key, when sent.
+    /// The idempotency key (the `Idempotency-Key` header or the `posTransactionID`), when sent.
     pub idempotency: Option<IdempotencyRequest>,
 }
 

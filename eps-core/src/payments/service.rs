@@ -7,29 +7,35 @@ use tokio::sync::oneshot;
 use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
-use crate::idempotency::IdempotencyRecord;
-use crate::ids::{
-    ClientId, IdempotencyKey, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId,
-};
+use crate::idempotency::{Idempotency, IdempotencyRequest, IdempotentResource};
+use crate::ids::{ClientId, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId};
 use crate::money::Amount;
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
 use crate::redact::MaskedText;
 use crate::site::{Poi, SiteDirectory};
 use crate::store::{Created, Store};
-use crate::terminal::{SharedTerminal, TerminalStatus};
+use crate::terminal::{SharedTerminal, Terminal, TerminalStatus};
 use crate::transaction::{
     JournalEntry, TransactionKind, TransactionQuery, TransactionRecord, TransactionState,
 };
 
-use super::keys::{KeyGuard, KeyLocks};
 use super::observer::{Dispatch, Tracking};
 use super::prompts::{PromptWaiters, check_answer};
-use super::request::{IdempotencyRequest, TransactionRequest, card_operation, check_request};
+use super::request::{TransactionRequest, card_operation, check_request};
 use super::shared::{PaymentPolicy, Shared};
 use super::watch::TransactionWatch;
 use super::workers::{Occupant, TerminalWorkers};
 use super::{operation, recovery};
+
+/// What a card request waits for dispatch beyond the terminal's connect timeout before it
+/// answers `pending` (writing the request and saving `inProgress` take milliseconds).
+pub const DISPATCH_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The dispatch bound of a terminal: its connect timeout plus [`DISPATCH_MARGIN`].
+fn dispatch_bound(terminal: &dyn Terminal) -> std::time::Duration {
+    terminal.connect_timeout() + DISPATCH_MARGIN
+}
 
 /// How often idempotency keys past their expiry are deleted.
 const IDEMPOTENCY_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
@@ -59,6 +65,7 @@ impl PaymentService {
         terminals: Vec<SharedTerminal>,
         policy: PaymentPolicy,
     ) -> Self {
+        let idempotency = Idempotency::new(store.clone(), clock.clone(), policy.idempotency_ttl);
         let shared = Shared {
             store,
             sites,
@@ -67,7 +74,7 @@ impl PaymentService {
             workers: TerminalWorkers::new(terminals),
             watch: TransactionWatch::default(),
             prompts: PromptWaiters::default(),
-            keys: KeyLocks::default(),
+            idempotency,
             policy,
             request_counter: std::sync::atomic::AtomicU32::new(
                 (uuid::Uuid::new_v4().as_u128() % 10_000) as u32,
@@ -78,23 +85,25 @@ impl PaymentService {
         }
     }
 
-    /// Starts a transaction and returns once it is on the wire or definitely not sent.
+    /// Starts a transaction and returns once it is on the wire, definitely not sent, or still
+    /// `pending` after the dispatch bound ([`PaymentService::dispatch_bound`]: the terminal's
+    /// connect timeout and a margin, however long a Login before it takes).
     ///
     /// The record is durable before any byte reaches the terminal. A retry with the same
-    /// idempotency key returns the first request's transaction without a second terminal request.
+    /// idempotency key (header or `posTransactionID`) returns the first request's transaction
+    /// without a second terminal request.
     pub async fn start(&self, request: TransactionRequest) -> Result<Started> {
         let shared = &self.shared;
-        let _key_guard = match &request.idempotency {
-            Some(idem) => Some(shared.keys.lock(&request.caller.client_id, &idem.key).await),
-            None => None,
-        };
+        let client = &request.caller.client_id;
+        let _key_guard = shared
+            .idempotency
+            .lock_request(client, request.idempotency.as_ref())
+            .await;
         if let Some(idem) = &request.idempotency
-            && let Some(existing) = shared
-                .live_idempotency(&request.caller.client_id, &idem.key)
-                .await?
+            && let Some(created) = shared.idempotency.created_before(client, idem).await?
         {
             return self
-                .replay(&request.caller.merchant_id, existing, idem)
+                .replay(&request.caller.merchant_id, created, idem)
                 .await;
         }
         let original = match request.original_id {
@@ -131,10 +140,10 @@ impl PaymentService {
             updated_at: now,
             version: 1,
         };
-        let idempotency = shared.idempotency_record(
-            &request.caller.client_id,
+        let idempotency = shared.idempotency.record_for(
+            client,
             request.idempotency.as_ref(),
-            format!("transaction:{id}"),
+            IdempotentResource::Transaction(id),
             now,
         );
         let event = NewEvent {
@@ -167,8 +176,9 @@ impl PaymentService {
                     .idempotency
                     .as_ref()
                     .ok_or_else(|| Error::Internal("duplicate without a key".into()))?;
+                let created = Idempotency::resource_of(&existing, idem)?;
                 return self
-                    .replay(&request.caller.merchant_id, existing, idem)
+                    .replay(&request.caller.merchant_id, created, idem)
                     .await;
             }
         }
@@ -176,18 +186,33 @@ impl PaymentService {
         let (dispatched, on_dispatch) = oneshot::channel();
         let tracking = Arc::new(Tracking::new(record, dispatched));
         let operation = card_operation(request.kind, amount, original.as_ref());
+        let bound = dispatch_bound(claim.terminal().as_ref());
         tokio::spawn(operation::run(shared.clone(), claim, tracking, operation));
-        let _: Dispatch = on_dispatch.await.unwrap_or(Dispatch::NotSent);
+        // Past the bound the answer is `pending` and the operation goes on (a terminal that
+        // takes long over its Login must not make the site system's HTTP call time out and
+        // retry blindly).
+        let _: Option<Dispatch> = tokio::time::timeout(bound, on_dispatch)
+            .await
+            .map(|dispatch| dispatch.unwrap_or(Dispatch::NotSent))
+            .ok();
         Ok(Started {
             transaction: self.latest(&id).await?,
             replayed: false,
         })
     }
 
-    /// Waits until no other request of `client` with `key` is in its critical section on this
-    /// node; the API holds it while it records the answer of a request that creates nothing.
-    pub async fn lock_idempotency_key(&self, client: &ClientId, key: &IdempotencyKey) -> KeyGuard {
-        self.shared.keys.lock(client, key).await
+    /// The idempotency keys of this service's clients (for the requests that create nothing).
+    pub fn idempotency(&self) -> &Idempotency {
+        &self.shared.idempotency
+    }
+
+    /// How long starting a card transaction on `poi` waits for the request to be on the wire
+    /// before it answers with the transaction `pending`: the terminal's connect timeout plus
+    /// [`DISPATCH_MARGIN`]. `None` for a POI this node does not drive.
+    pub fn dispatch_bound(&self, poi: &PoiId) -> Option<std::time::Duration> {
+        let poi = self.shared.sites.poi(poi)?;
+        let terminal = self.shared.workers.terminal(&poi.terminal_id)?;
+        Some(dispatch_bound(terminal.as_ref()))
     }
 
     /// The POI a request runs on: the original's for follow-ups, else the one it names.
@@ -216,28 +241,25 @@ impl PaymentService {
             .ok_or(Error::UnknownPoi)
     }
 
+    /// The transaction an earlier request with the same key created.
     async fn replay(
         &self,
         merchant: &MerchantId,
-        existing: IdempotencyRecord,
+        created: IdempotentResource,
         idem: &IdempotencyRequest,
     ) -> Result<Started> {
-        if existing.fingerprint != idem.fingerprint {
-            return Err(Error::IdempotencyMismatch);
-        }
-        let id = existing
-            .resource
-            .as_deref()
-            .and_then(|r| r.strip_prefix("transaction:"))
-            .and_then(|id| TransactionId::parse(id).ok())
-            .ok_or(Error::IdempotencyMismatch)?;
+        let IdempotentResource::Transaction(id) = created else {
+            // The key's first request created a reconciliation: this is another request.
+            return Err(Error::IdempotencyMismatch { key: idem.source });
+        };
         let record = self.transaction(merchant, &id).await?;
+        let bound = self
+            .dispatch_bound(&record.poi_id)
+            .unwrap_or(DISPATCH_MARGIN);
         let record = if record.state == TransactionState::Pending {
-            // The first request is still dispatching: answer as it will.
-            self.wait_until(&id, std::time::Duration::from_secs(60), |r| {
-                r.state != TransactionState::Pending
-            })
-            .await?
+            // The first request is still dispatching: answer as it will, within the same bound.
+            self.wait_until(&id, bound, |r| r.state != TransactionState::Pending)
+                .await?
         } else {
             record
         };
@@ -400,11 +422,17 @@ impl PaymentService {
         if let Some(spec) = &prompt.input {
             check_answer(spec, &answer)?;
         }
+        // A secret answer (a PIN, a hidden entry) goes to the terminal only: the row keeps that
+        // it was answered, and by whom.
+        let recorded = match &prompt.input {
+            Some(spec) => spec.recordable(&answer),
+            None => Some(&answer),
+        };
         let now = self.shared.now();
         if !self
             .shared
             .store
-            .close_prompt(id, PromptState::Answered, Some(&answer), Some(client), now)
+            .close_prompt(id, PromptState::Answered, recorded, Some(client), now)
             .await?
         {
             return Err(Error::InvalidState(format!(
@@ -509,7 +537,7 @@ impl PaymentService {
 
     /// Forgets idempotency keys past their expiry (kept `idempotency_ttl` after first use).
     async fn purge_idempotency(&self) {
-        match self.shared.store.purge_idempotency(self.shared.now()).await {
+        match self.shared.idempotency.purge_expired().await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "forgot expired idempotency keys"),
             Err(err) => tracing::warn!(%err, "expired idempotency keys could not be purged"),

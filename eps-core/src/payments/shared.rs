@@ -8,16 +8,14 @@ use time::{Duration, OffsetDateTime};
 use crate::clock::{SharedClock, to_millis_precision};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
-use crate::idempotency::IdempotencyRecord;
-use crate::ids::{ClientId, IdempotencyKey, TerminalId, TerminalRequestId, TransactionId};
+use crate::idempotency::Idempotency;
+use crate::ids::{TerminalId, TerminalRequestId, TransactionId};
 use crate::redact::MaskedText;
 use crate::site::SiteDirectory;
 use crate::store::Store;
 use crate::transaction::{JournalEntry, TransactionRecord, TransactionState};
 
-use super::keys::KeyLocks;
 use super::prompts::PromptWaiters;
-use super::request::IdempotencyRequest;
 use super::watch::TransactionWatch;
 use super::workers::{ClaimError, Occupant, TerminalWorkers, WorkerClaim};
 
@@ -57,7 +55,7 @@ pub(crate) struct Shared {
     pub(crate) workers: TerminalWorkers,
     pub(crate) watch: TransactionWatch,
     pub(crate) prompts: PromptWaiters,
-    pub(crate) keys: KeyLocks,
+    pub(crate) idempotency: Idempotency,
     pub(crate) policy: PaymentPolicy,
     /// Numbers consecutive RequestIDs; starts at a random value so restarts do not repeat.
     pub(crate) request_counter: AtomicU32,
@@ -99,26 +97,6 @@ impl Shared {
                     reason: "not driven by this node".into(),
                 },
             })
-    }
-
-    /// The idempotency record that ties a request's key to the resource it creates, kept for
-    /// the policy's time to live from `now`.
-    pub(crate) fn idempotency_record(
-        &self,
-        client: &ClientId,
-        request: Option<&IdempotencyRequest>,
-        resource: String,
-        now: OffsetDateTime,
-    ) -> Option<IdempotencyRecord> {
-        request.map(|idem| IdempotencyRecord {
-            client_id: client.clone(),
-            key: idem.key.clone(),
-            fingerprint: idem.fingerprint.clone(),
-            resource: Some(resource),
-            outcome: None,
-            created_at: now,
-            expires_at: now + self.policy.idempotency_ttl,
-        })
     }
 
     /// A journal step about `subject`, its detail masked.
@@ -210,24 +188,6 @@ impl Shared {
         self.watch.publish(&next);
         *record = next;
         Ok(())
-    }
-
-    /// The stored record of a client's idempotency key, unless it has expired: an expired key
-    /// is forgotten now (with every other expired one) so the request counts as new.
-    pub(crate) async fn live_idempotency(
-        &self,
-        client: &ClientId,
-        key: &IdempotencyKey,
-    ) -> Result<Option<IdempotencyRecord>> {
-        let Some(existing) = self.store.idempotency(client, key).await? else {
-            return Ok(None);
-        };
-        let now = self.now();
-        if existing.expires_at > now {
-            return Ok(Some(existing));
-        }
-        self.store.purge_idempotency(now).await?;
-        Ok(None)
     }
 
     /// Loads a transaction fresh from the store.

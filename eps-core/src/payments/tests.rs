@@ -14,11 +14,12 @@ use super::*;
 use crate::clock::ManualClock;
 use crate::error::Error;
 use crate::event::EventLog;
+use crate::idempotency::KeySource;
 use crate::ids::{
     ClientId, ConnectionId, IdempotencyKey, MerchantId, PoiId, TerminalId, TerminalRequestId,
 };
 use crate::money::{Amount, Currency};
-use crate::prompt::{InputSpec, PromptAnswer, PromptState};
+use crate::prompt::{AnswerSecrecy, InputSpec, PromptAnswer, PromptState};
 use crate::receipt::ReceiptCopy;
 use crate::redact::MaskedText;
 use crate::site::{Poi, Site, SiteDirectory, WorkstationType};
@@ -40,7 +41,14 @@ enum Step {
     Lost,
     /// Sent, then wait until released, then approve.
     Hold(Arc<Notify>),
+    /// Wait until released before sending (a Login the terminal holds), then approve.
+    HoldBeforeSend(Arc<Notify>),
+    /// Show this text on the display, then decline with it as the error text.
+    Declined(String),
 }
+
+/// The scripted terminal's connect timeout: short, so a held dispatch ends `start`'s wait soon.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(50);
 
 #[derive(Default)]
 struct Script {
@@ -77,6 +85,10 @@ impl Terminal for ScriptedTerminal {
         &self.id
     }
 
+    fn connect_timeout(&self) -> std::time::Duration {
+        CONNECT_TIMEOUT
+    }
+
     async fn card_operation(
         &self,
         request: TerminalRequest,
@@ -91,10 +103,14 @@ impl Terminal for ScriptedTerminal {
                 result: TerminalResult::Success,
             })
         };
-        if matches!(step, Step::NotSent) {
-            return TerminalOutcome::NotSent {
-                reason: "connection refused".into(),
-            };
+        match &step {
+            Step::NotSent => {
+                return TerminalOutcome::NotSent {
+                    reason: "connection refused".into(),
+                };
+            }
+            Step::HoldBeforeSend(release) => release.notified().await,
+            _ => {}
         }
         if let Err(reason) = observer.before_send().await {
             return TerminalOutcome::NotSent { reason };
@@ -108,6 +124,22 @@ impl Terminal for ScriptedTerminal {
             Step::Hold(release) => {
                 release.notified().await;
                 TerminalOutcome::Answered(Box::new(approved()))
+            }
+            Step::HoldBeforeSend(_) => TerminalOutcome::Answered(Box::new(approved())),
+            Step::Declined(text) => {
+                observer
+                    .output(DeviceOutput::Display {
+                        target: "CashierDisplay".into(),
+                        lines: vec![text.clone()],
+                    })
+                    .await;
+                TerminalOutcome::Answered(Box::new(TerminalResponse {
+                    result: TerminalResult::Failure,
+                    authorisation: None,
+                    amount: None,
+                    error_code: Some("05".into()),
+                    error_text: Some(text),
+                }))
             }
             Step::Answer {
                 outputs,
@@ -390,6 +422,7 @@ async fn concurrent_retries_with_one_key_reach_the_terminal_once() {
     request.idempotency = Some(IdempotencyRequest {
         key: IdempotencyKey::parse("k-1").unwrap(),
         fingerprint: "fp".into(),
+        source: KeySource::Header,
     });
     let tasks: Vec<_> = (0..10)
         .map(|_| {
@@ -412,7 +445,9 @@ async fn concurrent_retries_with_one_key_reach_the_terminal_once() {
     other.idempotency.as_mut().unwrap().fingerprint = "another body".into();
     assert!(matches!(
         h.service.start(other).await,
-        Err(Error::IdempotencyMismatch)
+        Err(Error::IdempotencyMismatch {
+            key: KeySource::Header
+        })
     ));
 }
 
@@ -509,6 +544,7 @@ async fn an_input_prompt_is_answered_through_the_service() {
     let h = Arc::new(harness().await);
     let spec = InputSpec {
         command: "GetConfirmation".into(),
+        marking: AnswerSecrecy::Clear,
         min_length: None,
         max_length: None,
         decimals: None,
@@ -647,4 +683,5 @@ async fn refunds_never_exceed_the_original() {
     assert_eq!(paid.state, TransactionState::Refunded);
 }
 
+mod secrets;
 mod waits_and_operators;

@@ -105,6 +105,10 @@ pub struct TextLine {
     pub width: Option<String>,
     /// `@PaperCut`: cut after this line.
     pub paper_cut: Option<bool>,
+    /// `@Echo`: whether keyed input is shown; `false` marks a hidden entry.
+    pub echo: Option<bool>,
+    /// `@Hidden`: the line is not to be shown; on an Input it marks a hidden entry.
+    pub hidden: Option<bool>,
 }
 
 impl TextLine {
@@ -170,6 +174,8 @@ wire_enum! {
         GetMenu = "GetMenu",
         /// An option key.
         GetOptionKey = "GetOptionKey",
+        /// A PIN (vendor command; CheckPIN/ProcessPIN are the IFSF ones).
+        GetPin = "GetPIN",
         /// Check a PIN.
         CheckPin = "CheckPIN",
         /// Process a PIN.

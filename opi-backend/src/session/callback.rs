@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use eps_core::prompt::{InputSpec, PromptAnswer};
+use eps_core::prompt::{AnswerSecrecy, InputCommand, InputSpec, PromptAnswer};
 use eps_core::receipt::ReceiptCopy;
 use eps_core::terminal::{DeviceOutput, InputRequest};
 
 use crate::message::{
-    DeviceRequest, DeviceResponse, InputCommandKind, InputResult, InputValue, Output, OutputResult,
-    OverallResult,
+    DeviceRequest, DeviceRequestType, DeviceResponse, InputCommandKind, InputResult, InputValue,
+    Output, OutputResult, OverallResult,
 };
 use crate::profile::TerminalProfile;
 
@@ -127,7 +127,8 @@ pub(crate) fn input_request(
         .flat_map(|o| o.text_lines.iter().map(|l| l.text.clone()))
         .collect();
     let spec = InputSpec {
-        command: command.kind.as_str().to_owned(),
+        command: InputCommand::parse(command.kind.as_str()),
+        marking: entry_marking(request),
         min_length: command.min_length.or(command.length),
         max_length: command.max_length.or(command.length),
         decimals: command.decimals,
@@ -140,6 +141,22 @@ pub(crate) fn input_request(
         timeout: time::Duration::try_from(timeout).unwrap_or(time::Duration::MAX),
     };
     Some((request, timeout))
+}
+
+/// How the terminal marked an Input's entry: secret for a `SecureInput` request or a text line
+/// that hides the entry (`Echo="false"`, `Hidden="true"`). PIN commands are secret in any case
+/// (the domain's [`InputSpec::secrecy`]).
+fn entry_marking(request: &DeviceRequest) -> AnswerSecrecy {
+    let hidden_line = request
+        .outputs
+        .iter()
+        .flat_map(|o| &o.text_lines)
+        .any(|l| l.echo == Some(false) || l.hidden == Some(true));
+    if request.request_type == DeviceRequestType::SecureInput || hidden_line {
+        AnswerSecrecy::Secret
+    } else {
+        AnswerSecrecy::Clear
+    }
 }
 
 /// The answer to an Input: the cashier's answer, or the profile's default when there is none.
@@ -197,9 +214,9 @@ fn response_header(request: &DeviceRequest, application_sender: &str) -> crate::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{
-        DeviceRequestType, DeviceTarget, Header, Input, InputCommand, RequestId, TextLine,
-    };
+    use crate::message::{DeviceTarget, Header, Input, RequestId, TextLine};
+
+    type WireCommand = crate::message::InputCommand;
 
     fn request(kind: DeviceRequestType) -> DeviceRequest {
         DeviceRequest::new(Header::new(RequestId::parse("7").unwrap(), "1"), kind)
@@ -241,7 +258,7 @@ mod tests {
     fn input_defaults_and_answers() {
         let profile = TerminalProfile::default();
         let mut req = request(DeviceRequestType::Input);
-        let mut command = InputCommand::new(InputCommandKind::GetConfirmation);
+        let mut command = WireCommand::new(InputCommandKind::GetConfirmation);
         command.timeout = Some(20);
         req.input = Some(Input {
             target: DeviceTarget::CashierKeyboard,
@@ -249,7 +266,8 @@ mod tests {
         });
         let (asked, timeout) = input_request(&req, &profile).unwrap();
         assert_eq!(timeout, Duration::from_secs(20));
-        assert_eq!(asked.spec.command, "GetConfirmation");
+        assert_eq!(asked.spec.command, InputCommand::GetConfirmation);
+        assert_eq!(asked.spec.secrecy(), AnswerSecrecy::Clear);
         let defaulted = input_response(&req, "EPS", None, &profile);
         assert_eq!(defaulted.overall_result, OverallResult::Success);
         assert_eq!(
@@ -266,5 +284,29 @@ mod tests {
         req.input.as_mut().unwrap().command.kind = InputCommandKind::GetAmount;
         let none = input_response(&req, "EPS", None, &profile);
         assert_eq!(none.overall_result, OverallResult::TimedOut);
+    }
+
+    #[test]
+    fn secure_inputs_hidden_lines_and_pin_commands_are_secret() {
+        let profile = TerminalProfile::default();
+        let asked = |request_type, kind, echo| {
+            let mut req = request(request_type);
+            let mut line = TextLine::new("Code eingeben");
+            line.echo = echo;
+            req.outputs = vec![Output::lines(DeviceTarget::CashierDisplay, [line])];
+            req.input = Some(Input {
+                target: DeviceTarget::CashierKeyboard,
+                command: WireCommand::new(kind),
+            });
+            input_request(&req, &profile).unwrap().0.spec.secrecy()
+        };
+        use DeviceRequestType::{Input as Plain, SecureInput};
+        use InputCommandKind::{GetChar, GetPin, ProcessPin};
+        assert_eq!(asked(Plain, GetChar, None), AnswerSecrecy::Clear);
+        assert_eq!(asked(Plain, GetChar, Some(true)), AnswerSecrecy::Clear);
+        assert_eq!(asked(Plain, GetChar, Some(false)), AnswerSecrecy::Secret);
+        assert_eq!(asked(SecureInput, GetChar, None), AnswerSecrecy::Secret);
+        assert_eq!(asked(Plain, GetPin, None), AnswerSecrecy::Secret);
+        assert_eq!(asked(Plain, ProcessPin, None), AnswerSecrecy::Secret);
     }
 }

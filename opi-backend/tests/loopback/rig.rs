@@ -91,7 +91,7 @@ impl OperationObserver for Recorder {
         self.hear(Heard::Output(output));
     }
     async fn input(&self, request: InputRequest) -> Option<PromptAnswer> {
-        self.hear(Heard::Input(request.spec.command.clone()));
+        self.hear(Heard::Input(request.spec.command.to_string()));
         self.answer.clone()
     }
     async fn card_acquired(&self) {

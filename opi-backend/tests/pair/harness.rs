@@ -277,7 +277,8 @@ impl Pair {
             Event::Sent => self.seen.push(Seen::Sent),
             Event::Output(output) => self.seen.push(Seen::Output(output)),
             Event::Input { key, request } => {
-                self.seen.push(Seen::Input(request.spec.command.clone()));
+                self.seen
+                    .push(Seen::Input(request.spec.command.to_string()));
                 match self.input.clone() {
                     InputPolicy::Answer(answer) => {
                         eps.handle_input_answer(key, Some(answer), now).unwrap()

@@ -167,6 +167,7 @@ async fn concurrent_reconciliation_retries_with_one_key_get_one_reconciliation()
         idempotency: Some(IdempotencyRequest {
             key: IdempotencyKey::parse("eod-1").unwrap(),
             fingerprint: "fp".into(),
+            source: crate::idempotency::KeySource::Header,
         }),
     };
     let tasks: Vec<_> = (0..8)
@@ -193,6 +194,7 @@ async fn a_key_is_kept_for_its_time_and_then_forgotten() {
     request.idempotency = Some(IdempotencyRequest {
         key: IdempotencyKey::parse("k-ttl").unwrap(),
         fingerprint: "fp".into(),
+        source: crate::idempotency::KeySource::Header,
     });
     let first = h.service.start(request.clone()).await.unwrap();
     h.service

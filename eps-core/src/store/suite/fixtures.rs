@@ -12,7 +12,9 @@ use crate::ids::{
     ReconciliationId, TerminalId, TerminalRequestId, TransactionId, TransmissionId,
 };
 use crate::money::{Amount, Currency};
-use crate::prompt::{InputSpec, PromptAnswer, PromptKind, PromptRecord, PromptState};
+use crate::prompt::{
+    AnswerSecrecy, InputSpec, PromptAnswer, PromptKind, PromptRecord, PromptState,
+};
 use crate::receipt::{ReceiptCopy, ReceiptRecord};
 use crate::reconciliation::{ReconciliationRecord, ReconciliationState, ReconciliationTotal};
 use crate::redact::MaskedText;
@@ -188,6 +190,7 @@ pub(super) fn full_prompt(transaction: TransactionId) -> PromptRecord {
         device_target: "CashierKeyboard".into(),
         input: Some(InputSpec {
             command: "GetAmount".into(),
+            marking: AnswerSecrecy::Clear,
             min_length: Some(1),
             max_length: Some(9),
             decimals: Some(2),

@@ -71,6 +71,8 @@ fn text_line(element: &Element) -> Result<TextLine, DecodeError> {
         height: text(element, "Height"),
         width: text(element, "Width"),
         paper_cut: boolean(element, "PaperCut")?,
+        echo: boolean(element, "Echo")?,
+        hidden: boolean(element, "Hidden")?,
     })
 }
 

@@ -89,7 +89,9 @@ fn output(w: &mut XmlWriter, out: &Output) -> Result<(), EncodeError> {
             .opt("CharStyle1", line.char_style.as_deref())
             .opt("Height", line.height.as_deref())
             .opt("Width", line.width.as_deref())
-            .flag("PaperCut", line.paper_cut);
+            .flag("PaperCut", line.paper_cut)
+            .flag("Echo", line.echo)
+            .flag("Hidden", line.hidden);
         w.leaf("TextLine", attrs, &line.text)?;
     }
     w.close("Output");
