@@ -19,5 +19,7 @@ mod prompts;
 mod reconciliation;
 mod recovery;
 mod restart;
+mod retries;
 mod scopes;
+mod secrets;
 mod transactions;

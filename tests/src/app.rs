@@ -78,6 +78,16 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// The data directory (the SQLite database and its WAL, the signing key).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
+    /// The PostgreSQL schema of this test, when it runs on PostgreSQL.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
     /// Moves the server's clock forward.
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`app`]: [`TestApp`], spawn / restart / stop a server, register clients, mint tokens.
+//! - [`at_rest`]: everything a test's EPS has stored, as text, to look for what must not be there.
 //! - [`backend`]: which store engines to run on (`EPS_TEST_DATABASE_URL`).
 //! - [`client`]: [`ApiClient`] (a site system with a token) and [`Reply`] (a read response).
 //! - [`issuer`]: an external OAuth2 issuer for tests (key, JWKS, token minting).
@@ -11,6 +12,7 @@
 //! - [`sse`], [`ws`]: event-stream clients (SSE parser; WebSocket with a slow-reader variant).
 
 pub mod app;
+pub mod at_rest;
 pub mod backend;
 pub mod client;
 pub mod issuer;

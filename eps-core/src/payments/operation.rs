@@ -204,7 +204,11 @@ pub(crate) async fn settle_original(shared: &Shared, follow_up: &TransactionReco
         if original.state == to {
             return Ok(());
         }
-        match shared.save(&mut original, to, |_| {}).await {
+        let saved = shared.save(&mut original, to, |_| {}).await;
+        // No operation drives the original: its watch (opened by the save) must not make it
+        // look running to waiters and replays.
+        shared.watch.forget(&original_id);
+        match saved {
             Err(Error::Conflict(_)) => continue,
             other => return other,
         }

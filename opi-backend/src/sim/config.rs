@@ -82,6 +82,14 @@ pub struct SimConfig {
     pub callback_ids: CallbackIds,
     /// The encoding of every frame (the `latin1` scenario overrides it per request).
     pub encoding: WireEncoding,
+    /// Text shown on the cashier display instead of "Karte bitte" (e.g. to see what the POS
+    /// keeps of a terminal text carrying a card number).
+    pub display_text: Option<String>,
+    /// The `ErrorText` of declines instead of "Abgelehnt".
+    pub error_text: Option<String>,
+    /// Whether Login answers are held back until `SimServer::release_logins` (a terminal slow
+    /// over its Login; the POS waits).
+    pub hold_logins: bool,
 }
 
 impl Default for SimConfig {
@@ -103,6 +111,9 @@ impl Default for SimConfig {
             receipts: ReceiptStyle::TicketType,
             callback_ids: CallbackIds::SequenceId,
             encoding: WireEncoding::Utf8,
+            display_text: None,
+            error_text: None,
+            hold_logins: false,
         }
     }
 }

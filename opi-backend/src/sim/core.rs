@@ -28,6 +28,7 @@ use crate::profile::WireEncoding;
 use crate::session;
 
 mod decide;
+mod held;
 mod requests;
 mod steps;
 
@@ -44,6 +45,8 @@ pub struct SimCore {
     next_link: u64,
     requests_seen: u64,
     job: Option<Job>,
+    pins: Vec<String>,
+    held_logins: Vec<(SimLink, Message, bool)>,
     transmits: VecDeque<SimTransmit>,
     events: VecDeque<SimEvent>,
     anchor: (Instant, OffsetDateTime),
@@ -61,6 +64,8 @@ impl SimCore {
             next_link: 0,
             requests_seen: 0,
             job: None,
+            pins: Vec::new(),
+            held_logins: Vec::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             anchor: (now, wall),

@@ -31,6 +31,8 @@ pub(crate) enum CallbackKind {
     Receipt,
     /// The confirmation Input: failure or "no" aborts.
     Confirm,
+    /// The PIN Input: failure or no PIN aborts.
+    Pin,
 }
 
 /// One step of a job.
@@ -42,6 +44,8 @@ pub(crate) enum Step {
     Display(&'static str),
     /// Ask the cashier to confirm.
     Confirm,
+    /// Ask for a PIN.
+    AskPin,
     /// Wait for a card that never comes.
     AwaitCard,
     /// Decide and record the outcome; an abort no longer aborts after this.
@@ -164,6 +168,7 @@ impl Job {
         }
         match scenario {
             Scenario::Confirm => steps.push(Step::Confirm),
+            Scenario::Pin => steps.push(Step::AskPin),
             Scenario::WaitForAbort => steps.push(Step::AwaitCard),
             Scenario::DropMidCallbacks => {
                 if !display {

@@ -48,11 +48,14 @@ pub enum Scenario {
     NoNamespace,
     /// Approve; every frame is written in ISO-8859-1 with a matching declaration.
     Latin1,
+    /// Ask for a PIN (Input `GetPIN`, the entry hidden): any PIN approves (the terminal keeps
+    /// what it got, see `SimServer::pins`); no answer ends `Aborted`.
+    Pin,
 }
 
 impl Scenario {
     /// Every scenario, in the order of the magic-amount table.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::Approve,
         Self::Decline,
         Self::Confirm,
@@ -69,6 +72,7 @@ impl Scenario {
         Self::CharCountPrefix,
         Self::NoNamespace,
         Self::Latin1,
+        Self::Pin,
     ];
 
     /// The scenario a financial amount selects, by the last two digits of its minor units.
@@ -77,6 +81,7 @@ impl Scenario {
     /// |---|---|
     /// | .05 | decline |
     /// | .13 | ask for confirmation |
+    /// | .14 | ask for a PIN |
     /// | .21 | wait for a card until aborted |
     /// | .51 / .52 / .53 / .54 | Busy / DeviceUnavailable / LoggedOut / PrintLastTicket |
     /// | .66 / .67 / .68 | drop the link before the response / after the request / mid-callbacks |
@@ -86,6 +91,7 @@ impl Scenario {
         match minor.rem_euclid(100) {
             5 => Self::Decline,
             13 => Self::Confirm,
+            14 => Self::Pin,
             21 => Self::WaitForAbort,
             51 => Self::Busy,
             52 => Self::DeviceUnavailable,
@@ -130,6 +136,7 @@ impl Scenario {
             Self::CharCountPrefix => "char-count-prefix",
             Self::NoNamespace => "no-namespace",
             Self::Latin1 => "latin1",
+            Self::Pin => "pin",
         }
     }
 

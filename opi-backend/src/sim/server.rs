@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::{AbortHandle, JoinHandle};
 use tracing::{debug, info, warn};
 
@@ -33,6 +33,7 @@ impl From<IoEvent<SimLink>> for SimIo {
 pub struct SimServer {
     core: Arc<Mutex<SimCore>>,
     channel0: SocketAddr,
+    wake: Arc<Notify>,
     stop: watch::Sender<bool>,
     requests: watch::Receiver<u64>,
     task: Option<JoinHandle<()>>,
@@ -48,11 +49,19 @@ impl SimServer {
         let core = Arc::new(Mutex::new(SimCore::new(config, now(), wall)));
         let (stop, stopped) = watch::channel(false);
         let (seen, requests) = watch::channel(0);
-        let task = tokio::spawn(run(Arc::clone(&core), listener, stopped, seen));
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(run(
+            Arc::clone(&core),
+            listener,
+            stopped,
+            seen,
+            Arc::clone(&wake),
+        ));
         info!(%channel0, "opi-sim listening");
         Ok(Self {
             core,
             channel0,
+            wake,
             stop,
             requests,
             task: Some(task),
@@ -113,6 +122,19 @@ impl SimServer {
         self.lock().is_logged_in()
     }
 
+    /// The PINs the terminal received (scenario `pin`), oldest first.
+    pub fn pins(&self) -> Vec<String> {
+        self.lock().pins().to_vec()
+    }
+
+    /// Answers the Logins held back (`hold_logins`) and holds no more; returns how many.
+    pub fn release_logins(&self) -> usize {
+        let released = self.lock().release_logins();
+        // The driver loop writes the answers once it wakes.
+        self.wake.notify_one();
+        released
+    }
+
     /// The number of channel-0 requests received so far, to await the next one.
     pub fn requests(&self) -> watch::Receiver<u64> {
         self.requests.clone()
@@ -158,6 +180,7 @@ async fn run(
     listener: TcpListener,
     mut stop: watch::Receiver<bool>,
     seen: watch::Sender<u64>,
+    wake: Arc<Notify>,
 ) {
     let (io_tx, mut io_rx) = mpsc::unbounded_channel::<SimIo>();
     let mut links: HashMap<SimLink, Connection> = HashMap::new();
@@ -218,6 +241,7 @@ async fn run(
         };
         tokio::select! {
             _ = stop.changed() => return,
+            () = wake.notified() => {}
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
                 let link = lock(&core).handle_accepted();

@@ -5,5 +5,6 @@ mod harness;
 
 mod faults;
 mod flows;
+mod held;
 mod recovery;
 mod timers;

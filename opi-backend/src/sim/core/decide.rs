@@ -17,12 +17,13 @@ impl SimCore {
             .original_transaction
             .as_ref()
             .and_then(|o| o.stan.clone());
+        let error_text = self.config.error_text.clone();
         let mut error: Option<(&str, &str)> = None;
         let result = if job.decision == Decision::Abort {
             error = Some(("107", "Abbruch"));
             OverallResult::Aborted
         } else if job.scenario == Scenario::Decline {
-            error = Some(("05", "Abgelehnt"));
+            error = Some(("05", error_text.as_deref().unwrap_or("Abgelehnt")));
             OverallResult::Failure
         } else {
             match self.apply_to_original(request, amount, original_stan.as_deref()) {

@@ -1,5 +1,6 @@
 //! Channel-0 requests and channel-1 answers as the simulated terminal takes them.
 
+use super::held;
 use super::*;
 
 impl SimCore {
@@ -166,8 +167,13 @@ impl SimCore {
         };
         match request_type {
             T::Login | T::ActivateTerminal => {
-                self.logged_in |= result == OverallResult::Success;
+                let accepted = result == OverallResult::Success;
                 let response = answer(result);
+                if self.config.hold_logins {
+                    self.hold_login(link, response.into(), accepted);
+                    return;
+                }
+                self.logged_in |= accepted;
                 self.send(link, response.into(), scenario);
             }
             T::Logoff | T::DeactivateTerminal => {
@@ -270,6 +276,7 @@ impl SimCore {
         match kind {
             CallbackKind::Display => {}
             CallbackKind::Receipt => job.receipts_failed |= !ok,
+            CallbackKind::Pin => held::pin_answered(job, &response, &mut self.pins),
             CallbackKind::Confirm => {
                 let yes = response
                     .input

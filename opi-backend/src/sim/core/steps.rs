@@ -21,6 +21,7 @@ impl SimCore {
                     }
                 }
                 Step::Display(text) => {
+                    let text = self.config.display_text.as_deref().unwrap_or(text);
                     let output = Output::lines(DeviceTarget::CashierDisplay, [TextLine::new(text)]);
                     let request = self.device_request(
                         &mut job,
@@ -50,6 +51,11 @@ impl SimCore {
                     );
                     job.steps
                         .push_front(Step::Callback(Box::new(request), CallbackKind::Confirm));
+                }
+                Step::AskPin => {
+                    let request = self.pin_request(&mut job);
+                    job.steps
+                        .push_front(Step::Callback(Box::new(request), CallbackKind::Pin));
                 }
                 Step::AwaitCard => job.wait = Wait::Card(now + self.config.self_abort_after),
                 Step::Authorise => self.authorise(&mut job, now),
@@ -171,7 +177,7 @@ pub(super) struct CallbackTimeouts {
 impl CallbackTimeouts {
     pub(super) fn for_kind(&self, kind: CallbackKind) -> Duration {
         match kind {
-            CallbackKind::Confirm => self.input,
+            CallbackKind::Confirm | CallbackKind::Pin => self.input,
             CallbackKind::Display | CallbackKind::Receipt => self.output,
         }
     }
@@ -181,6 +187,6 @@ pub(super) fn callback_failed(job: &mut Job, kind: CallbackKind) {
     match kind {
         CallbackKind::Display => {}
         CallbackKind::Receipt => job.receipts_failed = true,
-        CallbackKind::Confirm => job.decision = Decision::Abort,
+        CallbackKind::Confirm | CallbackKind::Pin => job.decision = Decision::Abort,
     }
 }
