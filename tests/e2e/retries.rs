@@ -126,7 +126,13 @@ async fn a_payment_answers_pending_while_the_terminal_holds_its_login() {
         let pos = site.pos("pos-1", "read write").await;
         let sale = json!({"poiID": pos.lane, "amount": eur("12.00"),
             "posTransactionID": "lane1-0100"});
-        let accepted = pos.post("/payments", &sale, None, None).await;
+        // A bound on a hang: the answer must come while the Login is still held.
+        let accepted = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            pos.post("/payments", &sale, None, None),
+        )
+        .await
+        .expect("POST /payments answers while the terminal holds its Login");
         assert_eq!(accepted.status, 202, "{accepted:#?}");
         assert_eq!(accepted.state(), "pending");
         assert!(

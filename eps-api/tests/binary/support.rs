@@ -68,7 +68,27 @@ pub(crate) struct Serving {
     pub(crate) rest: JoinHandle<Vec<Value>>,
 }
 
-/// Spawns `command` (an [`eps`] logging JSON) as `serve` on `127.0.0.1:0`, read until "EPS ready".
+/// Whether a log line, JSON (`fields.message`) or text, says `message`.
+fn log_says(entry: &Value, message: &str) -> bool {
+    match entry {
+        Value::String(line) => line.contains(&format!(" {message}")),
+        json => json["fields"]["message"] == message,
+    }
+}
+
+/// A field of a log line, JSON (`fields.<name>`) or text (`<name>=<value>`).
+fn log_field(entry: &Value, name: &str) -> Option<String> {
+    match entry {
+        Value::String(line) => line
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix(&format!("{name}=")))
+            .map(str::to_owned),
+        json => json["fields"][name].as_str().map(str::to_owned),
+    }
+}
+
+/// Spawns `command` (an [`eps`] logging JSON or plain text) as `serve` on `127.0.0.1:0`, read
+/// until "EPS ready".
 pub(crate) async fn serve(command: &mut Command) -> Serving {
     let mut child = command
         .arg("serve")
@@ -88,12 +108,11 @@ pub(crate) async fn serve(command: &mut Command) -> Serving {
                 .unwrap()
                 .unwrap_or_else(|| panic!("eps serve ended before it was ready: {log:?}"));
             let entry = parse(line);
-            let fields = &entry["fields"];
-            if fields["message"] == "terminal callbacks listening" {
-                callback = fields["callback"].as_str().map(str::to_owned);
+            if log_says(&entry, "terminal callbacks listening") {
+                callback = log_field(&entry, "callback");
             }
-            let ready = fields["message"] == "EPS ready";
-            let address = fields["address"].as_str().map(str::to_owned);
+            let ready = log_says(&entry, "EPS ready");
+            let address = log_field(&entry, "address");
             log.push(entry);
             if ready {
                 break address.expect("address in the ready line");
@@ -103,7 +122,7 @@ pub(crate) async fn serve(command: &mut Command) -> Serving {
     // A bound on a hang, not a wait: readiness is the log line itself.
     let address = tokio::time::timeout(BOUND, ready)
         .await
-        .expect("eps serve logs \"EPS ready\" as JSON within a minute");
+        .expect("eps serve logs \"EPS ready\" within a minute");
     let rest = tokio::spawn(async move {
         let mut rest = Vec::new();
         while let Ok(Some(line)) = lines.next_line().await {
