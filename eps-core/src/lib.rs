@@ -10,11 +10,13 @@
 //! - [`site`]: configured sites and their POIs.
 //! - [`client`], [`connection`]: OAuth2 clients and site-system connections.
 //! - [`transaction`], [`receipt`], [`prompt`], [`reconciliation`]: stored records and states.
-//! - [`idempotency`]: request fingerprints and remembered keys.
+//! - [`idempotency`]: the one reader and writer of idempotency keys (`Idempotency-Key` or
+//!   `posTransactionID`), their fingerprints and the resources they created.
 //! - [`event`]: event kinds and the durable, ordered event log with its fan-out.
 //! - [`terminal`]: the port a terminal backend implements.
 //! - [`payments`]: the payment service: workers per terminal, operations, recovery, prompts.
-//! - [`redact`]: card-number masking for everything written down.
+//! - [`redact`]: card-number masking and [`redact::MaskedText`], the type of every free-text
+//!   field the records keep.
 //! - [`store`]: storage traits with SQLite and PostgreSQL implementations.
 #![cfg_attr(
     not(test),
