@@ -9,11 +9,13 @@
 //! # Layout
 //! - `request`: what is asked and the rules follow-ups must meet.
 //! - `workers`: one slot per terminal.
-//! - `service`: the public [`PaymentService`]; `operation`: one operation to its end.
+//! - `service`: the public [`PaymentService`]; `operation`: one operation to its end;
+//!   `dispatch`: how long a start waits for the wire, and replays of a key's transaction.
 //! - `observer`: durable steps, receipts, prompts during an operation; `prompts`: answers.
 //! - `outcome`: terminal answer → state; `recovery`: lost outcomes; `reconcile`: end of day.
 //! - `waiting`: waits for an outcome; `operator`: resolutions of `unknown` transactions.
 
+mod dispatch;
 mod observer;
 mod operation;
 mod operator;
@@ -30,13 +32,14 @@ mod workers;
 
 /// Where the idempotency key types used to live; [`crate::idempotency`] holds them.
 pub use crate::idempotency::IdempotencyRequest;
+pub use dispatch::DISPATCH_MARGIN;
 pub use operation::UNREACHABLE;
 pub use operator::RESOLVED_BY_OPERATOR;
 pub use outcome::{Verdict, verdict};
 pub use prompts::check_answer;
 pub use reconcile::ReconciliationRequest;
 pub use request::{Caller, TransactionRequest, check_request};
-pub use service::{DISPATCH_MARGIN, PaymentService, Started};
+pub use service::{PaymentService, Started};
 pub use shared::PaymentPolicy;
 pub use workers::{ClaimError, Occupant, TerminalWorkers, WorkerClaim};
 #[cfg(test)]

@@ -33,25 +33,25 @@ const MIN_GROUP: usize = 3;
 /// Returns `text` with every stand-alone 13–19 digit run masked as `123456******1234` (see the
 /// module doc for what counts as a run).
 pub fn mask_pans(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
     let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() && starts_run(&chars, i) {
-            let run = digit_run(&chars, i);
-            if ends_run(&chars, run.end)
-                && (MIN_PAN_DIGITS..=MAX_PAN_DIGITS).contains(&run.digits.len())
-            {
-                out.push_str(&masked(&run.digits));
-            } else {
-                out.extend(&chars[i..run.end]);
-            }
-            i = run.end;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || !starts_run(text, i) {
+            i += 1;
             continue;
         }
-        out.push(chars[i]);
-        i += 1;
+        let run = digit_run(bytes, i);
+        if ends_run(text, run.end) && (MIN_PAN_DIGITS..=MAX_PAN_DIGITS).contains(&run.digits.len())
+        {
+            out.push_str(&text[copied..i]);
+            out.push_str(&masked(&run.digits));
+            copied = run.end;
+        }
+        i = run.end;
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -135,51 +135,52 @@ impl fmt::Debug for MaskedText {
     }
 }
 
-/// A run of digit groups: where it ends (exclusive) and its digits.
+/// A run of digit groups: where it ends (a byte index, exclusive) and its digits.
 struct Run {
     end: usize,
     digits: Vec<u8>,
 }
 
-/// Whether a run may start at `i`: not glued to a letter or digit before it, directly or
+/// Whether a run may start at byte `i`: not glued to a letter or digit before it, directly or
 /// through a dash (identifiers such as UUIDs).
-fn starts_run(chars: &[char], i: usize) -> bool {
-    let Some(before) = i.checked_sub(1).map(|b| chars[b]) else {
-        return true;
-    };
-    if before.is_alphanumeric() {
-        return false;
-    }
-    let glued = before == '-' && i.checked_sub(2).is_some_and(|b| chars[b].is_alphanumeric());
-    !glued
-}
-
-/// Whether a run ending at `end` stands alone: no letter or digit right after it, and no dash
-/// leading on to a letter.
-fn ends_run(chars: &[char], end: usize) -> bool {
-    match chars.get(end) {
+fn starts_run(text: &str, i: usize) -> bool {
+    let mut before = text[..i].chars().rev();
+    match before.next() {
         None => true,
         Some(c) if c.is_alphanumeric() => false,
-        Some('-') => !chars.get(end + 1).is_some_and(|c| c.is_alphabetic()),
+        Some('-') => !before.next().is_some_and(char::is_alphanumeric),
+        Some(_) => true,
+    }
+}
+
+/// Whether a run ending at byte `end` stands alone: no letter or digit right after it, and no
+/// dash leading on to a letter.
+fn ends_run(text: &str, end: usize) -> bool {
+    let mut after = text[end..].chars();
+    match after.next() {
+        None => true,
+        Some(c) if c.is_alphanumeric() => false,
+        Some('-') => !after.next().is_some_and(char::is_alphabetic),
         Some(_) => true,
     }
 }
 
 /// The longest run from `start`: digit groups joined by one kind of single separator, each
-/// joined group at least [`MIN_GROUP`] digits long.
-fn digit_run(chars: &[char], start: usize) -> Run {
+/// joined group at least [`MIN_GROUP`] digits long. Digits and separators are ASCII, so the
+/// run is found on bytes.
+fn digit_run(bytes: &[u8], start: usize) -> Run {
     let group_end = |from: usize| {
-        (from..chars.len())
-            .find(|&j| !chars[j].is_ascii_digit())
-            .unwrap_or(chars.len())
+        (from..bytes.len())
+            .find(|&j| !bytes[j].is_ascii_digit())
+            .unwrap_or(bytes.len())
     };
     let mut end = group_end(start);
     let mut last_group = end - start;
-    let mut separator: Option<char> = None;
-    while let Some(&sep) = chars.get(end) {
-        let joins = matches!(sep, ' ' | '-' | '.') && separator.is_none_or(|s| s == sep);
+    let mut separator: Option<u8> = None;
+    while let Some(&sep) = bytes.get(end) {
+        let joins = matches!(sep, b' ' | b'-' | b'.') && separator.is_none_or(|s| s == sep);
         let next = end + 1;
-        if !joins || !chars.get(next).is_some_and(char::is_ascii_digit) {
+        if !joins || !bytes.get(next).is_some_and(u8::is_ascii_digit) {
             break;
         }
         let next_end = group_end(next);
@@ -190,10 +191,10 @@ fn digit_run(chars: &[char], start: usize) -> Run {
         last_group = next_end - next;
         end = next_end;
     }
-    let digits = chars[start..end]
+    let digits = bytes[start..end]
         .iter()
-        .filter_map(|c| c.to_digit(10))
-        .map(|d| d as u8)
+        .filter(|b| b.is_ascii_digit())
+        .map(|b| b - b'0')
         .collect();
     Run { end, digits }
 }
@@ -298,6 +299,18 @@ mod tests {
         ] {
             assert_eq!(mask_pans(text), text);
         }
+    }
+
+    #[test]
+    fn non_ascii_text_around_numbers_is_kept() {
+        assert_eq!(
+            mask_pans("Gebühr €4111111111111111 – ok"),
+            "Gebühr €411111******1111 – ok"
+        );
+        assert_eq!(
+            mask_pans("Kartenbetrag ü4111111111111111"),
+            "Kartenbetrag ü4111111111111111"
+        );
     }
 
     #[test]

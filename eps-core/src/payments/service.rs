@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
-use crate::idempotency::{Idempotency, IdempotencyRequest, IdempotentResource};
+use crate::idempotency::{Idempotency, IdempotentResource};
 use crate::ids::{ClientId, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId};
 use crate::money::Amount;
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
@@ -15,11 +15,12 @@ use crate::receipt::ReceiptRecord;
 use crate::redact::MaskedText;
 use crate::site::{Poi, SiteDirectory};
 use crate::store::{Created, Store};
-use crate::terminal::{SharedTerminal, Terminal, TerminalStatus};
+use crate::terminal::{SharedTerminal, TerminalStatus};
 use crate::transaction::{
     JournalEntry, TransactionKind, TransactionQuery, TransactionRecord, TransactionState,
 };
 
+use super::dispatch::dispatch_bound;
 use super::observer::{Dispatch, Tracking};
 use super::prompts::{PromptWaiters, check_answer};
 use super::request::{TransactionRequest, card_operation, check_request};
@@ -27,15 +28,6 @@ use super::shared::{PaymentPolicy, Shared};
 use super::watch::TransactionWatch;
 use super::workers::{Occupant, TerminalWorkers};
 use super::{operation, recovery};
-
-/// What a card request waits for dispatch beyond the terminal's connect timeout before it
-/// answers `pending` (writing the request and saving `inProgress` take milliseconds).
-pub const DISPATCH_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// The dispatch bound of a terminal: its connect timeout plus [`DISPATCH_MARGIN`].
-fn dispatch_bound(terminal: &dyn Terminal) -> std::time::Duration {
-    terminal.connect_timeout() + DISPATCH_MARGIN
-}
 
 /// How often idempotency keys past their expiry are deleted.
 const IDEMPOTENCY_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
@@ -201,20 +193,6 @@ impl PaymentService {
         })
     }
 
-    /// The idempotency keys of this service's clients (for the requests that create nothing).
-    pub fn idempotency(&self) -> &Idempotency {
-        &self.shared.idempotency
-    }
-
-    /// How long starting a card transaction on `poi` waits for the request to be on the wire
-    /// before it answers with the transaction `pending`: the terminal's connect timeout plus
-    /// [`DISPATCH_MARGIN`]. `None` for a POI this node does not drive.
-    pub fn dispatch_bound(&self, poi: &PoiId) -> Option<std::time::Duration> {
-        let poi = self.shared.sites.poi(poi)?;
-        let terminal = self.shared.workers.terminal(&poi.terminal_id)?;
-        Some(dispatch_bound(terminal.as_ref()))
-    }
-
     /// The POI a request runs on: the original's for follow-ups, else the one it names.
     fn target_poi(
         &self,
@@ -239,34 +217,6 @@ impl PaymentService {
             .poi(&poi_id)
             .filter(|poi| poi.merchant_id == request.caller.merchant_id)
             .ok_or(Error::UnknownPoi)
-    }
-
-    /// The transaction an earlier request with the same key created.
-    async fn replay(
-        &self,
-        merchant: &MerchantId,
-        created: IdempotentResource,
-        idem: &IdempotencyRequest,
-    ) -> Result<Started> {
-        let IdempotentResource::Transaction(id) = created else {
-            // The key's first request created a reconciliation: this is another request.
-            return Err(Error::IdempotencyMismatch { key: idem.source });
-        };
-        let record = self.transaction(merchant, &id).await?;
-        let bound = self
-            .dispatch_bound(&record.poi_id)
-            .unwrap_or(DISPATCH_MARGIN);
-        let record = if record.state == TransactionState::Pending {
-            // The first request is still dispatching: answer as it will, within the same bound.
-            self.wait_until(&id, bound, |r| r.state != TransactionState::Pending)
-                .await?
-        } else {
-            record
-        };
-        Ok(Started {
-            transaction: record,
-            replayed: true,
-        })
     }
 
     /// A transaction of `merchant`'s site.
@@ -302,7 +252,7 @@ impl PaymentService {
         self.wait_until(id, timeout, |_| false).await
     }
 
-    async fn wait_until(
+    pub(super) async fn wait_until(
         &self,
         id: &TransactionId,
         timeout: std::time::Duration,
