@@ -4,6 +4,7 @@
 //!
 //! [`SimCore`] is the sans-IO terminal; [`SimServer`] runs it on sockets.
 
+pub mod agreement;
 mod card;
 mod config;
 mod core;
@@ -15,7 +16,7 @@ mod wire;
 
 pub use self::config::{CallbackIds, CallbackMode, ReceiptStyle, SimConfig};
 pub use self::core::SimCore;
-pub use self::ledger::{Ledger, LedgerEntry, Totals};
+pub use self::ledger::{Ledger, LedgerEntry, Movement, Received, RequestKind, Totals};
 pub use self::scenario::{Scenario, ScriptMatch};
 pub use self::server::SimServer;
 pub use self::wire::{Payload, WireStyle};
