@@ -233,3 +233,64 @@ async fn a_restart_mid_payment_finishes_it_and_keys_survive() {
         site.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_reversal_of_an_operator_approved_payment_cancels_that_payment_and_no_other() {
+    for backend in Backend::all() {
+        let site = SimSite::builder(backend)
+            .configure(|c| {
+                c.payments.recovery_attempts = 2;
+                c.payments.recovery_interval_secs = 3600;
+            })
+            .start()
+            .await;
+        let pos = site.pos("pos-1", "read write").await;
+        let admin = site.app.client("operator", "admin").await;
+        // Payment A's answer is lost and recovery cannot learn it: an operator approves it
+        // after reading the terminal's own record.
+        for _ in 0..2 {
+            site.lane().script(
+                ScriptMatch::RequestType("RepeatLastMessage".into()),
+                Scenario::DropAfterRequest,
+            );
+        }
+        let lost = pos.pay(&pos.lane, "15.66").await.ok();
+        assert_eq!(lost.state(), "unknown");
+        let a = lost.transaction_id();
+        eps_e2e::Reply::read(
+            admin
+                .request(
+                    reqwest::Method::POST,
+                    &format!("/admin/transactions/{a}/resolution"),
+                )
+                .json(&json!({"state": "approved", "note": "terminal ledger: approved"})),
+        )
+        .await
+        .ok();
+        // Payment B, approved normally, is now the terminal's last transaction.
+        let b = pos.pay(&pos.lane, "7.00").await.ok().transaction_id();
+        // Reversing A must cancel A on the terminal, or be refused; never cancel B.
+        let reversal = pos
+            .post(
+                &format!("/transactions/{a}/reversal"),
+                &json!({}),
+                None,
+                Some(WAIT),
+            )
+            .await;
+        let b_record = site
+            .transactions()
+            .await
+            .into_iter()
+            .find(|r| r.id.to_string() == b)
+            .unwrap();
+        let b_entry = site.ledger_entry(&b_record).expect("B was processed");
+        assert!(
+            !b_entry.reversed,
+            "reversing A cancelled B on the terminal (the reversal answered {}: {})",
+            reversal.status, reversal.body
+        );
+        site.assert_agrees_with_ledgers().await;
+        site.stop().await;
+    }
+}

@@ -107,15 +107,6 @@ impl SimSite {
         transactions_of(&self.app, &merchant).await
     }
 
-    /// Every transaction of every configured site, oldest first, as stored.
-    pub async fn all_transactions(&self) -> Vec<TransactionRecord> {
-        let mut all = Vec::new();
-        for site in self.app.state.sites.sites() {
-            all.extend(transactions_of(&self.app, &site.merchant_id).await);
-        }
-        all
-    }
-
     /// The one ledger entry of a transaction on its terminal's simulator; `None` when the
     /// terminal never processed it. Fails the test when it processed it more than once.
     pub fn ledger_entry(&self, record: &TransactionRecord) -> Option<LedgerEntry> {
@@ -136,13 +127,7 @@ impl SimSite {
     /// The exact reconciliation of every transaction of every site with the simulators' ledgers
     /// ([`opi_backend::sim::agreement`]), without asserting.
     pub async fn agreement(&self) -> Agreement {
-        let records = self.all_transactions().await;
-        let ledgers: Vec<(TerminalId, Ledger)> = self
-            .sims
-            .iter()
-            .map(|(terminal, sim)| (terminal.clone(), sim.ledger()))
-            .collect();
-        agreement::compare(&records, ledgers.iter().map(|(t, l)| (t, l)))
+        agreement_of(&self.app, &self.sims).await
     }
 
     /// Asserts that the EPS and the simulators' ledgers agree exactly, both ways: every ledger
@@ -154,6 +139,20 @@ impl SimSite {
         let agreement = self.agreement().await;
         assert!(agreement.is_exact(), "{agreement}");
     }
+}
+
+/// The exact reconciliation of every transaction of every site of `app` with the ledgers of
+/// `sims`, the simulators of its terminals (a terminal without one processed nothing).
+pub async fn agreement_of(app: &TestApp, sims: &BTreeMap<TerminalId, SimServer>) -> Agreement {
+    let mut records = Vec::new();
+    for site in app.state.sites.sites() {
+        records.extend(transactions_of(app, &site.merchant_id).await);
+    }
+    let ledgers: Vec<(TerminalId, Ledger)> = sims
+        .iter()
+        .map(|(terminal, sim)| (terminal.clone(), sim.ledger()))
+        .collect();
+    agreement::compare(&records, ledgers.iter().map(|(t, l)| (t, l)))
 }
 
 /// Every transaction of `merchant`, oldest first, as stored.
@@ -242,7 +241,17 @@ impl SimSiteBuilder {
         }
         let app = builder.spawn().await;
         let mut terminals = BTreeMap::new();
-        for site in app.state.sites.sites() {
+        // The default site's POIs only: another site configured by a test may use the same
+        // workstation types and logical ids.
+        let default_sites: Vec<String> =
+            config.sites.iter().map(|s| s.merchant_id.clone()).collect();
+        let simulated = app
+            .state
+            .sites
+            .sites()
+            .iter()
+            .filter(|site| default_sites.contains(&site.merchant_id.to_string()));
+        for site in simulated {
             for poi in &site.pois {
                 let key = (
                     poi.workstation_type.as_str().to_owned(),

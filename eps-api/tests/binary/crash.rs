@@ -1,13 +1,19 @@
 //! The `eps` binary killed with SIGKILL mid-payment and started again on the same data: every
 //! transaction ends final and as the simulated terminal's own ledger says (or `failed` with the
 //! reason when the terminal never completed it), never approved by guess and never charged
-//! twice. SQLite always; PostgreSQL too when `EPS_TEST_DATABASE_URL` is set.
+//! twice; each test ends with the exact agreement of the stored transactions with the
+//! simulator's ledger. SQLite always; PostgreSQL too when `EPS_TEST_DATABASE_URL` is set.
 
 use std::path::Path;
 use std::time::Duration;
 
+use eps_core::ids::{MerchantId, TerminalId};
+use eps_core::store::TransactionStore as _;
 use eps_core::store::postgres::PostgresStore;
+use eps_core::store::sqlite::SqliteStore;
+use eps_core::transaction::{TransactionQuery, TransactionRecord};
 use opi_backend::message::OverallResult;
+use opi_backend::sim::agreement;
 use opi_backend::sim::{Scenario, ScriptMatch, SimConfig, SimServer};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
@@ -52,6 +58,46 @@ impl Store {
                 format!("{url}{separator}options=-c%20search_path%3D{schema}")
             }
         }
+    }
+
+    /// Every transaction of the lane's site as stored, read beside the running (or killed)
+    /// process.
+    async fn transactions(&self, data_dir: &Path) -> Vec<TransactionRecord> {
+        let query = TransactionQuery {
+            merchant_id: MerchantId::parse("1234567890").unwrap(),
+            state: None,
+            poi_id: None,
+            created_from: None,
+            created_to: None,
+            before: None,
+            limit: 10_000,
+        };
+        match self {
+            Self::Sqlite => {
+                let store = SqliteStore::open(&self.database_url(data_dir))
+                    .await
+                    .unwrap();
+                let records = store.transactions(&query).await.unwrap();
+                store.close().await;
+                records
+            }
+            Self::Postgres { url, schema } => {
+                let store = PostgresStore::open_in_schema(url, schema).await.unwrap();
+                let records = store.transactions(&query).await.unwrap();
+                store.close().await;
+                records
+            }
+        }
+    }
+
+    /// Asserts the exact agreement of the stored transactions with the lane's ledger
+    /// (`opi_backend::sim::agreement`).
+    async fn assert_agrees_with(&self, data_dir: &Path, sim: &SimServer) {
+        let records = self.transactions(data_dir).await;
+        let lane = TerminalId::parse("lane-1").unwrap();
+        let ledger = sim.ledger();
+        let agreement = agreement::compare(&records, [(&lane, &ledger)]);
+        assert!(agreement.is_exact(), "{agreement}");
     }
 
     async fn drop(self) {
@@ -252,6 +298,7 @@ async fn sigkill_mid_payment_recovers_the_terminals_outcome() {
             entry.stan.as_deref()
         );
         assert_all_final(&pos).await;
+        store.assert_agrees_with(dir.path(), &sim).await;
         eps.kill9().await;
         sim.shutdown().await;
         store.drop().await;
@@ -312,6 +359,7 @@ async fn sigkill_during_recovery_of_a_payment_the_terminal_never_ran_ends_failed
         );
         assert_eq!(sim.ledger().entries().len(), 1, "only the earlier payment");
         assert_all_final(&pos).await;
+        store.assert_agrees_with(dir.path(), &sim).await;
         eps.kill9().await;
         sim.shutdown().await;
         store.drop().await;
