@@ -14,6 +14,7 @@ mod scenario;
 mod server;
 mod wire;
 
+pub use self::card::FULL_PANS;
 pub use self::config::{CallbackIds, CallbackMode, ReceiptStyle, SimConfig};
 pub use self::core::SimCore;
 pub use self::ledger::{Ledger, LedgerEntry, Movement, Received, RequestKind, Totals};
