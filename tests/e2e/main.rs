@@ -9,6 +9,7 @@ mod events_lifecycle;
 mod events_payment;
 mod events_resume;
 mod external_issuer;
+mod full_pan;
 mod idempotency;
 mod limits;
 mod oauth;

@@ -6,6 +6,8 @@
 //! - [`backend`]: which store engines to run on (`EPS_TEST_DATABASE_URL`).
 //! - [`client`]: [`ApiClient`] (a site system with a token) and [`Reply`] (a read response).
 //! - [`issuer`]: an external OAuth2 issuer for tests (key, JWKS, token minting).
+//! - [`leaks`]: what must never be written down: logs captured in memory (JSON and text), the
+//!   store's content as text, card numbers searched in them.
 //! - [`sim`]: [`SimSite`], the EPS with its terminals played by `opi-sim` over loopback, and
 //!   checks against the simulators' ledgers; [`pos`]: [`Pos`], a connected site system that pays.
 //! - [`sse`], [`ws`]: event-stream clients (SSE parser; WebSocket with a slow-reader variant).
@@ -14,6 +16,7 @@ pub mod app;
 pub mod backend;
 pub mod client;
 pub mod issuer;
+pub mod leaks;
 pub mod pos;
 pub mod sim;
 pub mod sse;

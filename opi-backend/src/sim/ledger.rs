@@ -60,6 +60,26 @@ impl LedgerEntry {
         self.result == OverallResult::Success
     }
 
+    /// The card number exactly as the terminal put it in its answer's `Authorisation@CardPAN`
+    /// (whole in the full-PAN mode).
+    pub fn card_pan_sent(&self) -> Option<&str> {
+        let authorisation = self.response.as_ref()?.authorisation()?;
+        authorisation.card_pan.as_ref().map(|pan| pan.as_sent())
+    }
+
+    /// The error text of its answer, as sent.
+    pub fn error_text_sent(&self) -> Option<&str> {
+        self.response.as_ref()?.private_data.as_ref()?.error_text()
+    }
+
+    /// The lines of the receipts it printed, as sent.
+    pub fn receipt_lines(&self) -> Vec<&str> {
+        self.receipts
+            .iter()
+            .flat_map(|output| output.text_lines.iter().map(|line| line.text.as_str()))
+            .collect()
+    }
+
     /// What it does to money; `None` for a request type this ledger cannot classify.
     pub fn movement(&self) -> Option<Movement> {
         Movement::of(&CardRequestType::parse(&self.request_type))
