@@ -204,9 +204,10 @@ async fn an_unprovable_outcome_stays_unknown_until_an_operator_resolves_it() {
 #[tokio::test]
 async fn a_restart_mid_payment_finishes_it_and_keys_survive() {
     for backend in Backend::all() {
+        // The terminal takes 3 s before it decides: the restart begins while it works.
         let site = SimSite::builder(backend)
             .sim_config(SimConfig {
-                latency: std::time::Duration::from_millis(500),
+                latency: std::time::Duration::from_secs(3),
                 ..Default::default()
             })
             .start()
@@ -218,6 +219,17 @@ async fn a_restart_mid_payment_finishes_it_and_keys_survive() {
             .await;
         assert_eq!(started.status, 202, "{started:#?}");
         let id = started.transaction_id();
+        // Mid-payment, proved: on the terminal, which has not decided it yet.
+        assert_eq!(started.state(), "inProgress");
+        let ledger = site.lane().ledger();
+        assert!(
+            ledger.received().iter().any(|r| r.moves_money()),
+            "the payment reached the terminal"
+        );
+        assert!(
+            ledger.entries().is_empty(),
+            "the terminal had already decided before the restart began"
+        );
         // A graceful stop lets the payment on the terminal finish before the sockets close.
         let site = site.restart().await;
         let token = pos.client.token().to_owned();

@@ -14,7 +14,7 @@ use eps_core::store::sqlite::SqliteStore;
 use eps_core::transaction::{TransactionQuery, TransactionRecord};
 use opi_backend::message::OverallResult;
 use opi_backend::sim::agreement;
-use opi_backend::sim::{Scenario, ScriptMatch, SimConfig, SimServer};
+use opi_backend::sim::{Received, RequestKind, Scenario, ScriptMatch, SimConfig, SimServer};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
@@ -245,6 +245,14 @@ impl Pos {
     }
 }
 
+/// Whether a request the terminal received is a RepeatLastMessage (card or service request).
+fn is_repeat_last_message(received: &Received) -> bool {
+    match &received.kind {
+        RequestKind::Card(t) => t.as_str() == "RepeatLastMessage",
+        RequestKind::Service(t) => t.as_str() == "RepeatLastMessage",
+    }
+}
+
 /// No transaction is left `pending`, `inProgress` or `unknown`.
 async fn assert_all_final(pos: &Pos) {
     for state in ["pending", "inProgress", "unknown"] {
@@ -291,6 +299,13 @@ async fn sigkill_mid_payment_recovers_the_terminals_outcome() {
         assert_eq!(transaction["state"], "approved", "{after:#}");
         let ledger = sim.ledger();
         assert_eq!(ledger.entries().len(), 1, "charged once");
+        // Mid-payment, proved: the EPS died without the answer and learned it by asking the
+        // terminal after the restart.
+        assert!(
+            ledger.received().iter().any(is_repeat_last_message),
+            "the outcome was recovered, not answered before the kill: {:?}",
+            ledger.received()
+        );
         let entry = &ledger.entries()[0];
         assert_eq!(entry.result, OverallResult::Success);
         assert_eq!(
@@ -341,6 +356,19 @@ async fn sigkill_during_recovery_of_a_payment_the_terminal_never_ran_ends_failed
             .as_str()
             .unwrap()
             .to_owned();
+        // During recovery, proved: the terminal has been asked RepeatLastMessage before the kill.
+        let asked = async {
+            let mut requests = sim.requests();
+            loop {
+                if sim.ledger().received().iter().any(is_repeat_last_message) {
+                    return;
+                }
+                requests.changed().await.unwrap();
+            }
+        };
+        tokio::time::timeout(support::BOUND, asked)
+            .await
+            .expect("the EPS asks the terminal RepeatLastMessage (recovery runs) within the bound");
         eps.kill9().await;
         sim.clear_script();
 
