@@ -46,6 +46,7 @@ impl Store {
                 std::env::var("EPS_REQUIRE_POSTGRES").as_deref() != Ok("1"),
                 "EPS_REQUIRE_POSTGRES=1 but EPS_TEST_DATABASE_URL is not set"
             );
+            skipped_notice();
         }
         all
     }
@@ -106,6 +107,20 @@ impl Store {
             store.drop_schema().await.unwrap();
         }
     }
+}
+
+/// Says once per test process, on the real stderr (past the test harness's capture, so it shows
+/// even when every test passes), that the crash tests did not run on PostgreSQL.
+fn skipped_notice() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTICE (eps binary crash tests): PostgreSQL NOT RUN: EPS_TEST_DATABASE_URL is not \
+             set, so these tests ran on SQLite only"
+        );
+    });
 }
 
 /// A running `eps serve`.
