@@ -21,4 +21,5 @@ mod reconciliation;
 mod recovery;
 mod restart;
 mod scopes;
+mod store_outage;
 mod transactions;

@@ -10,6 +10,8 @@
 //!   store's content as text, card numbers searched in them.
 //! - [`sim`]: [`SimSite`], the EPS with its terminals played by `opi-sim` over loopback, and
 //!   checks against the simulators' ledgers; [`pos`]: [`Pos`], a connected site system that pays.
+//! - [`proxy`]: [`proxy::LinkProxy`], a TCP link a test cuts and restores (a database that goes
+//!   away and comes back).
 //! - [`sse`], [`ws`]: event-stream clients (SSE parser; WebSocket with a slow-reader variant).
 
 pub mod app;
@@ -18,6 +20,7 @@ pub mod client;
 pub mod issuer;
 pub mod leaks;
 pub mod pos;
+pub mod proxy;
 pub mod sim;
 pub mod sse;
 pub mod ws;
