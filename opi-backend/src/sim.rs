@@ -2,7 +2,8 @@
 //! approves, declines, aborts, asks for confirmation, prints receipts, keeps a ledger for
 //! RepeatLastMessage, TicketReprint and reconciliation, and injects faults on demand.
 //!
-//! [`SimCore`] is the sans-IO terminal; [`SimServer`] runs it on sockets.
+//! [`SimCore`] is the sans-IO terminal; [`SimServer`] runs it on sockets; [`agreement`]
+//! reconciles an EPS's transaction records with the ledgers exactly (what tests end with).
 
 pub mod agreement;
 mod card;
