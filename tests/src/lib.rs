@@ -45,8 +45,13 @@ pub fn init() {
     });
 }
 
-/// A plain HTTP client for tests.
+/// A plain HTTP client for tests. Every connect and every read is bounded (a hang fails the
+/// request, naming its URL); [`Reply::read`] bounds whole exchanges too.
 pub fn http_client() -> reqwest::Client {
     init();
-    reqwest::Client::builder().build().expect("HTTP client")
+    reqwest::Client::builder()
+        .connect_timeout(client::ANSWER_BOUND)
+        .read_timeout(client::ANSWER_BOUND)
+        .build()
+        .expect("HTTP client")
 }
