@@ -627,8 +627,9 @@ async fn completion_is_capped_and_settles_the_pre_authorisation() {
     }
 }
 
+/// One refund after another (concurrent refunds and other follow-ups are not tried here).
 #[tokio::test]
-async fn refunds_never_exceed_the_original() {
+async fn sequential_refunds_stop_at_the_original_amount() {
     let h = harness().await;
     let paid = h.run(h.payment("10.00")).await;
     let refund = |value: &str| TransactionRequest {
