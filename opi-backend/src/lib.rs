@@ -24,7 +24,8 @@
 //! - [`driver`]: the tokio driver (channel-0 client, channel-1 listener, timers) and
 //!   [`OpiBackend::start`], the entry point the EPS calls.
 //! - [`terminal`]: [`OpiTerminal`], the `eps_core::terminal::Terminal` implementation.
-//! - [`sim`]: the terminal simulator: scenarios, ledger, its sans-IO core and its server.
+//! - [`sim`]: the terminal simulator: scenarios, ledger, its sans-IO core and its server, and
+//!   [`sim::agreement`], the exact reconciliation of an EPS's records with its ledgers.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

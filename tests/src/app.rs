@@ -78,6 +78,11 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// The PostgreSQL schema of this test's data, when it runs on PostgreSQL.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
     /// Moves the server's clock forward.
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);

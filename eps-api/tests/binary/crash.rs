@@ -1,14 +1,20 @@
 //! The `eps` binary killed with SIGKILL mid-payment and started again on the same data: every
 //! transaction ends final and as the simulated terminal's own ledger says (or `failed` with the
 //! reason when the terminal never completed it), never approved by guess and never charged
-//! twice. SQLite always; PostgreSQL too when `EPS_TEST_DATABASE_URL` is set.
+//! twice; each test ends with the exact agreement of the stored transactions with the
+//! simulator's ledger. SQLite always; PostgreSQL too when `EPS_TEST_DATABASE_URL` is set.
 
 use std::path::Path;
 use std::time::Duration;
 
+use eps_core::ids::{MerchantId, TerminalId};
+use eps_core::store::TransactionStore as _;
 use eps_core::store::postgres::PostgresStore;
+use eps_core::store::sqlite::SqliteStore;
+use eps_core::transaction::{TransactionQuery, TransactionRecord};
 use opi_backend::message::OverallResult;
-use opi_backend::sim::{Scenario, ScriptMatch, SimConfig, SimServer};
+use opi_backend::sim::agreement;
+use opi_backend::sim::{Received, RequestKind, Scenario, ScriptMatch, SimConfig, SimServer};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
@@ -40,6 +46,7 @@ impl Store {
                 std::env::var("EPS_REQUIRE_POSTGRES").as_deref() != Ok("1"),
                 "EPS_REQUIRE_POSTGRES=1 but EPS_TEST_DATABASE_URL is not set"
             );
+            skipped_notice();
         }
         all
     }
@@ -54,12 +61,66 @@ impl Store {
         }
     }
 
+    /// Every transaction of the lane's site as stored, read beside the running (or killed)
+    /// process.
+    async fn transactions(&self, data_dir: &Path) -> Vec<TransactionRecord> {
+        let query = TransactionQuery {
+            merchant_id: MerchantId::parse("1234567890").unwrap(),
+            state: None,
+            poi_id: None,
+            created_from: None,
+            created_to: None,
+            before: None,
+            limit: 10_000,
+        };
+        match self {
+            Self::Sqlite => {
+                let store = SqliteStore::open(&self.database_url(data_dir))
+                    .await
+                    .unwrap();
+                let records = store.transactions(&query).await.unwrap();
+                store.close().await;
+                records
+            }
+            Self::Postgres { url, schema } => {
+                let store = PostgresStore::open_in_schema(url, schema).await.unwrap();
+                let records = store.transactions(&query).await.unwrap();
+                store.close().await;
+                records
+            }
+        }
+    }
+
+    /// Asserts the exact agreement of the stored transactions with the lane's ledger
+    /// (`opi_backend::sim::agreement`).
+    async fn assert_agrees_with(&self, data_dir: &Path, sim: &SimServer) {
+        let records = self.transactions(data_dir).await;
+        let lane = TerminalId::parse("lane-1").unwrap();
+        let ledger = sim.ledger();
+        let agreement = agreement::compare(&records, [(&lane, &ledger)]);
+        assert!(agreement.is_exact(), "{agreement}");
+    }
+
     async fn drop(self) {
         if let Self::Postgres { url, schema } = self {
             let store = PostgresStore::open_in_schema(&url, &schema).await.unwrap();
             store.drop_schema().await.unwrap();
         }
     }
+}
+
+/// Says once per test process, on the real stderr (past the test harness's capture, so it shows
+/// even when every test passes), that the crash tests did not run on PostgreSQL.
+fn skipped_notice() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTICE (eps binary crash tests): PostgreSQL NOT RUN: EPS_TEST_DATABASE_URL is not \
+             set, so these tests ran on SQLite only"
+        );
+    });
 }
 
 /// A running `eps serve`.
@@ -199,6 +260,14 @@ impl Pos {
     }
 }
 
+/// Whether a request the terminal received is a RepeatLastMessage (card or service request).
+fn is_repeat_last_message(received: &Received) -> bool {
+    match &received.kind {
+        RequestKind::Card(t) => t.as_str() == "RepeatLastMessage",
+        RequestKind::Service(t) => t.as_str() == "RepeatLastMessage",
+    }
+}
+
 /// No transaction is left `pending`, `inProgress` or `unknown`.
 async fn assert_all_final(pos: &Pos) {
     for state in ["pending", "inProgress", "unknown"] {
@@ -245,6 +314,13 @@ async fn sigkill_mid_payment_recovers_the_terminals_outcome() {
         assert_eq!(transaction["state"], "approved", "{after:#}");
         let ledger = sim.ledger();
         assert_eq!(ledger.entries().len(), 1, "charged once");
+        // Mid-payment, proved: the EPS died without the answer and learned it by asking the
+        // terminal after the restart.
+        assert!(
+            ledger.received().iter().any(is_repeat_last_message),
+            "the outcome was recovered, not answered before the kill: {:?}",
+            ledger.received()
+        );
         let entry = &ledger.entries()[0];
         assert_eq!(entry.result, OverallResult::Success);
         assert_eq!(
@@ -252,6 +328,7 @@ async fn sigkill_mid_payment_recovers_the_terminals_outcome() {
             entry.stan.as_deref()
         );
         assert_all_final(&pos).await;
+        store.assert_agrees_with(dir.path(), &sim).await;
         eps.kill9().await;
         sim.shutdown().await;
         store.drop().await;
@@ -294,6 +371,19 @@ async fn sigkill_during_recovery_of_a_payment_the_terminal_never_ran_ends_failed
             .as_str()
             .unwrap()
             .to_owned();
+        // During recovery, proved: the terminal has been asked RepeatLastMessage before the kill.
+        let asked = async {
+            let mut requests = sim.requests();
+            loop {
+                if sim.ledger().received().iter().any(is_repeat_last_message) {
+                    return;
+                }
+                requests.changed().await.unwrap();
+            }
+        };
+        tokio::time::timeout(support::BOUND, asked)
+            .await
+            .expect("the EPS asks the terminal RepeatLastMessage (recovery runs) within the bound");
         eps.kill9().await;
         sim.clear_script();
 
@@ -312,6 +402,7 @@ async fn sigkill_during_recovery_of_a_payment_the_terminal_never_ran_ends_failed
         );
         assert_eq!(sim.ledger().entries().len(), 1, "only the earlier payment");
         assert_all_final(&pos).await;
+        store.assert_agrees_with(dir.path(), &sim).await;
         eps.kill9().await;
         sim.shutdown().await;
         store.drop().await;

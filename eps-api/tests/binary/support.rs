@@ -133,11 +133,18 @@ pub(crate) async fn terminate(mut child: Child) {
     assert!(status.success(), "{status:?}");
 }
 
-/// An HTTP client, with the process-wide rustls crypto provider installed first.
+/// An HTTP client, with the process-wide rustls crypto provider installed first; a request
+/// whose answer (body included) takes longer than [`ANSWER_BOUND`] fails with its URL.
 pub(crate) fn http() -> reqwest::Client {
     eps_api::install_crypto_provider();
-    reqwest::Client::new()
+    reqwest::Client::builder()
+        .timeout(ANSWER_BOUND)
+        .build()
+        .expect("HTTP client")
 }
+
+/// The longest a request may take, body included (longer than the longest `Prefer: wait`).
+pub(crate) const ANSWER_BOUND: Duration = Duration::from_secs(90);
 
 /// `POST {base}/oauth/token` (`client_credentials`) with basic auth as `client_id` and `secret`.
 pub(crate) async fn token_request(

@@ -454,20 +454,29 @@ async fn a_lost_answer_is_recovered_from_the_terminal() {
     assert_eq!(h.operations(), 1, "never resent");
 }
 
+/// The transaction once it is `state`; fails after a bound, naming the state it is in instead.
 async fn wait_state(
     h: &Harness,
     id: &crate::ids::TransactionId,
     state: TransactionState,
 ) -> TransactionRecord {
+    const BOUND: std::time::Duration = std::time::Duration::from_secs(30);
     let mut events = h.service.shared.events.subscribe();
+    let deadline = tokio::time::Instant::now() + BOUND;
     loop {
         let record = h.store.transaction(id).await.unwrap().unwrap();
         if record.state == state {
             return record;
         }
-        tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
-            .await
-            .ok();
+        // Any event may be the change (a lagged receiver too); the store says which state.
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            Ok(Err(closed)) => panic!("waiting for {id} to become {state}: {closed}"),
+            Err(_) => panic!(
+                "transaction {id} did not become {state} within {BOUND:?}: it is {} ({:?})",
+                record.state, record.reason
+            ),
+        }
     }
 }
 
@@ -517,12 +526,17 @@ async fn an_input_prompt_is_answered_through_the_service() {
     });
     let mut events = h.service.shared.events.subscribe();
     let started = h.service.start(h.payment("3.00")).await.unwrap();
-    let prompt_id = loop {
-        let event = events.recv().await.unwrap();
-        if let crate::event::EventKind::PromptAvailable { prompt_id, .. } = event.kind {
-            break prompt_id;
+    let prompt = async {
+        loop {
+            let event = events.recv().await.unwrap();
+            if let crate::event::EventKind::PromptAvailable { prompt_id, .. } = event.kind {
+                return prompt_id;
+            }
         }
     };
+    let prompt_id = tokio::time::timeout(std::time::Duration::from_secs(30), prompt)
+        .await
+        .expect("a promptAvailable event within 30 s");
     let wrong = h
         .service
         .answer_prompt(
@@ -613,8 +627,9 @@ async fn completion_is_capped_and_settles_the_pre_authorisation() {
     }
 }
 
+/// One refund after another (concurrent refunds and other follow-ups are not tried here).
 #[tokio::test]
-async fn refunds_never_exceed_the_original() {
+async fn sequential_refunds_stop_at_the_original_amount() {
     let h = harness().await;
     let paid = h.run(h.payment("10.00")).await;
     let refund = |value: &str| TransactionRequest {

@@ -69,6 +69,10 @@ struct Args {
     /// How long each DeviceRequest waits for its answer, e.g. 10s.
     #[arg(long)]
     callback_timeout: Option<String>,
+    /// Send whole, Luhn-valid card numbers (CardPAN, receipts, error texts) as some terminals
+    /// do, instead of masked ones.
+    #[arg(long)]
+    full_pan: bool,
     /// Print the scenarios and their magic amounts, then exit.
     #[arg(long)]
     list_scenarios: bool,
@@ -115,6 +119,7 @@ fn settings(args: &Args) -> anyhow::Result<SimConfig> {
     config.magic_amounts &= !args.no_magic_amounts;
     config.require_login &= !args.no_login;
     config.display &= !args.no_display;
+    config.full_pan |= args.full_pan;
     match args.callbacks.as_deref() {
         Some("per-request") => config.callbacks = CallbackMode::PerRequest,
         Some(_) => config.callbacks = CallbackMode::Shared,

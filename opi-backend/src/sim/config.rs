@@ -82,6 +82,9 @@ pub struct SimConfig {
     pub callback_ids: CallbackIds,
     /// The encoding of every frame (the `latin1` scenario overrides it per request).
     pub encoding: WireEncoding,
+    /// Send whole, Luhn-valid card numbers (in `Authorisation@CardPAN`, receipt lines and error
+    /// texts), as some terminals do, instead of masked ones.
+    pub full_pan: bool,
 }
 
 impl Default for SimConfig {
@@ -103,6 +106,7 @@ impl Default for SimConfig {
             receipts: ReceiptStyle::TicketType,
             callback_ids: CallbackIds::SequenceId,
             encoding: WireEncoding::Utf8,
+            full_pan: false,
         }
     }
 }
@@ -129,9 +133,12 @@ mod tests {
             latency = "250ms"
             default-scenario = "decline"
             callbacks = "per-request"
+            full-pan = true
             "#,
         )
         .unwrap();
+        assert!(config.full_pan);
+        assert!(!SimConfig::default().full_pan);
         assert_eq!(config.latency, Duration::from_millis(250));
         assert_eq!(config.default_scenario, Scenario::Decline);
         assert_eq!(config.callbacks, CallbackMode::PerRequest);

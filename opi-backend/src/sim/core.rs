@@ -140,6 +140,7 @@ impl SimCore {
     ) -> Result<(), SimError> {
         if matches!(link, SimLink::Channel0(_)) {
             self.requests_seen += 1;
+            self.ledger.note_received(link, &message);
         }
         let result = match (link, message) {
             (SimLink::Channel0(_), Message::CardServiceRequest(request)) => {

@@ -124,6 +124,18 @@ fn abort_waiting_payment(placement: AbortPlacement) {
     assert!(pair.seen.contains(&Seen::Abort(Ok(()))), "{:?}", pair.seen);
     let entry = pair.sim.ledger().by_request_id(id.as_str()).unwrap();
     assert_eq!(entry.result.as_str(), "Aborted");
+    // The abort came on the connection the placement names.
+    let received = pair.sim.ledger().received();
+    let payment = received
+        .iter()
+        .find(|r| r.request_id == id.as_str())
+        .expect("the payment reached the terminal");
+    let aborts: Vec<_> = received.iter().filter(|r| r.is_abort()).collect();
+    assert_eq!(aborts.len(), 1, "{received:?}");
+    match placement {
+        AbortPlacement::NewConnection => assert_ne!(aborts[0].link, payment.link),
+        AbortPlacement::SameConnection => assert_eq!(aborts[0].link, payment.link),
+    }
     assert!(pair.errors.is_empty(), "{:?}", pair.errors);
 }
 
