@@ -38,11 +38,12 @@ impl From<WireEncoding> for Charset {
 }
 
 impl WireEncoding {
-    /// How the codec writes for a terminal with this encoding (always with the namespace).
+    /// How the codec writes in this encoding, with the namespace and currencies.
     pub fn write_options(self) -> WriteOptions {
         WriteOptions {
             charset: self.into(),
             namespace: true,
+            currency: true,
         }
     }
 }
@@ -179,6 +180,12 @@ pub struct TerminalProfile {
     pub input_default: InputDefault,
     /// The `LanguageCode` written in `POSdata`, if any.
     pub language: Option<String>,
+    /// Whether messages carry the IXRetail namespace (`xmlns`); some terminals reject it.
+    pub write_namespace: bool,
+    /// Whether amounts carry `Currency`; some terminals reject it. Without it the terminal takes
+    /// every amount in its own currency, so the driver refuses (unsent) an amount in any other
+    /// currency than the terminal's configured one.
+    pub write_currency: bool,
 }
 
 impl Default for TerminalProfile {
@@ -202,6 +209,8 @@ impl Default for TerminalProfile {
             timers: Timers::default(),
             input_default: InputDefault::default(),
             language: None,
+            write_namespace: true,
+            write_currency: true,
         }
     }
 }
@@ -302,6 +311,15 @@ impl TerminalProfile {
             .iter()
             .find(|rule| rule.matches(target, ticket_type))
             .map_or(self.unmatched_receipt, |rule| rule.copy)
+    }
+
+    /// How the codec writes for this terminal: its encoding, namespace and currency choices.
+    pub fn write_options(&self) -> WriteOptions {
+        WriteOptions {
+            charset: self.encoding.into(),
+            namespace: self.write_namespace,
+            currency: self.write_currency,
+        }
     }
 
     /// The health-check interval, if health checks are on.

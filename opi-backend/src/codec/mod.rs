@@ -27,19 +27,26 @@ pub struct WriteOptions {
     pub charset: Charset,
     /// Whether the root carries `xmlns="http://www.nrf-arts.org/IXRetail/namespace"`.
     pub namespace: bool,
+    /// Whether amounts carry their `Currency` attribute (some terminals reject it and take
+    /// every amount in their one configured currency).
+    pub currency: bool,
 }
 
 impl WriteOptions {
-    /// UTF-8 with the IXRetail namespace: what terminals expect unless configured otherwise.
+    /// UTF-8 with the IXRetail namespace and currencies: what terminals expect unless
+    /// configured otherwise.
     pub const STRICT: Self = Self {
         charset: Charset::Utf8,
         namespace: true,
+        currency: true,
     };
 
-    /// ISO-8859-1 with the IXRetail namespace, for terminals configured for Latin-1.
+    /// ISO-8859-1 with the IXRetail namespace and currencies, for terminals configured for
+    /// Latin-1.
     pub const LATIN1: Self = Self {
         charset: Charset::Latin1,
         namespace: true,
+        currency: true,
     };
 }
 

@@ -324,6 +324,15 @@ impl Actor {
         let currency = operation
             .amount()
             .map_or(self.settings.currency, |a| a.currency());
+        if !self.settings.profile.write_currency && currency != self.settings.currency {
+            // Without `Currency` the terminal would take the amount in its own currency.
+            return TerminalOutcome::NotSent {
+                reason: format!(
+                    "the terminal takes amounts without a currency, in {}; this one is in {currency}",
+                    self.settings.currency
+                ),
+            };
+        }
         let finished = self
             .converse(
                 RequestId::from(&request.request_id),
@@ -526,10 +535,8 @@ impl Actor {
                 &self.settings.identity,
                 &self.settings.profile,
             );
-            if let Ok(frame) = codec::encode(
-                &answer.into(),
-                &self.settings.profile.encoding.write_options(),
-            ) {
+            if let Ok(frame) = codec::encode(&answer.into(), &self.settings.profile.write_options())
+            {
                 let _ = reply.send(frame);
             }
         }

@@ -45,6 +45,7 @@ impl Payload {
                 let options = WriteOptions {
                     charset: style.encoding.into(),
                     namespace: style.namespace,
+                    currency: true,
                 };
                 let body = codec::encode_body(message, &options)?;
                 if !style.char_count_prefix {

@@ -2,6 +2,7 @@
 
 mod rig;
 
+mod edges;
 mod flows;
 mod link_loss;
 mod session;

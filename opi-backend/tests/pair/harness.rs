@@ -220,8 +220,7 @@ impl Pair {
             if link == Link::Abort && self.swallow_abort {
                 continue;
             }
-            let bytes =
-                codec::encode(&transmit.message, &self.profile.encoding.write_options()).unwrap();
+            let bytes = codec::encode(&transmit.message, &self.profile.write_options()).unwrap();
             if let Some(&sim_link) = self.eps_to_sim.get(&link) {
                 self.eps.as_mut().unwrap().handle_written(link, now);
                 self.deliver_to_sim(sim_link, &bytes);

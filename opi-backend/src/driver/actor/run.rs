@@ -138,10 +138,7 @@ impl Actor {
     }
 
     pub(super) fn on_transmit(&self, run: &mut Running, transmit: Transmit) {
-        let frame = match codec::encode(
-            &transmit.message,
-            &self.settings.profile.encoding.write_options(),
-        ) {
+        let frame = match codec::encode(&transmit.message, &self.settings.profile.write_options()) {
             Ok(frame) => frame,
             Err(e) => {
                 warn!(terminal = %self.settings.id, error = %e, "cannot encode a message");
