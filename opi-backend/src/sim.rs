@@ -15,7 +15,7 @@ mod wire;
 
 pub use self::config::{CallbackIds, CallbackMode, ReceiptStyle, SimConfig};
 pub use self::core::SimCore;
-pub use self::ledger::{Ledger, LedgerEntry, Totals};
+pub use self::ledger::{CallbackAnswer, Ledger, LedgerEntry, Totals};
 pub use self::scenario::{Scenario, ScriptMatch};
 pub use self::server::SimServer;
 pub use self::wire::{Payload, WireStyle};
@@ -57,6 +57,14 @@ pub enum SimError {
         link: SimLink,
         /// What.
         got: String,
+    },
+    /// A well-formed request that could not be decoded; answered `FormatError`.
+    #[error("undecodable request on {link:?}, answered FormatError: {reason}")]
+    Undecodable {
+        /// Where.
+        link: SimLink,
+        /// Why.
+        reason: String,
     },
     /// An unreadable frame.
     #[error("unreadable frame on {link:?}: {reason}")]

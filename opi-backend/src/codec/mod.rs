@@ -75,6 +75,23 @@ pub struct Envelope {
     pub request_type: Option<String>,
     /// The root attributes, if `RequestID` is usable.
     pub header: Option<crate::message::Header>,
+    /// Every root attribute as sent, by local name (namespace declarations left out).
+    pub attributes: Vec<(String, String)>,
+}
+
+impl Envelope {
+    /// The root's attribute `name` as sent (compared case-insensitively).
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Whether the root is `name` (compared case-insensitively).
+    pub fn is(&self, name: &str) -> bool {
+        self.root.eq_ignore_ascii_case(name)
+    }
 }
 
 /// Reads only the root of a well-formed body, so a request [`decode`] refuses can still be
@@ -85,8 +102,23 @@ pub fn envelope(body: &[u8]) -> Result<Envelope, DecodeError> {
     Ok(Envelope {
         request_type: root.attribute("RequestType").map(|t| t.trim().to_owned()),
         header: read::header(&root).ok(),
+        attributes: root.attributes.clone(),
         root: root.name,
     })
+}
+
+/// The whole frame answering a well-formed request that [`decode`] refused: the matching response
+/// root (`DeviceRequest` → `DeviceResponse`, …) with `result`, echoing whichever of the request's
+/// `RequestType`, `WorkstationID`, `POPID`, `RequestID`, `SequenceID` and `TerminalID` it carries.
+///
+/// For when even the typed header is unreadable (no usable `RequestID`); `None` when the root is
+/// not a request.
+pub fn refusal(
+    envelope: &Envelope,
+    result: &crate::message::OverallResult,
+    options: &WriteOptions,
+) -> Option<Result<Vec<u8>, EncodeError>> {
+    write::refusal(envelope, result, options).map(|body| body.and_then(|b| encode_frame(&b)))
 }
 
 /// Reads one frame's XML body: by its declared encoding (falling back to Latin-1 when UTF-8 is

@@ -527,18 +527,36 @@ impl Actor {
 
     /// A callback while no request runs (late receipts, strays): answered, reported, not passed on.
     fn unowned_callback(&self, inbound: Inbound) {
-        if let Inbound::Callback { request, reply, .. } = inbound {
-            warn!(terminal = %self.settings.id, got = %session::describe(&Message::DeviceRequest((*request).clone())),
-                "callback while no request runs; answered");
-            let answer = session::unowned_response(
-                &request,
-                &self.settings.identity,
-                &self.settings.profile,
-            );
-            if let Ok(frame) = codec::encode(&answer.into(), &self.settings.profile.write_options())
-            {
-                let _ = reply.send(frame);
+        let (answer, reply) = match inbound {
+            Inbound::Callback { request, reply, .. } => {
+                warn!(terminal = %self.settings.id, got = %session::describe(&Message::DeviceRequest((*request).clone())),
+                    "callback while no request runs; answered");
+                let answer = session::unowned_response(
+                    &request,
+                    &self.settings.identity,
+                    &self.settings.profile,
+                );
+                (answer, reply)
             }
+            Inbound::Undecodable {
+                envelope,
+                reason,
+                reply,
+                ..
+            } => {
+                let Some(answer) = session::format_error_response(
+                    &envelope,
+                    &self.settings.identity.application_sender,
+                ) else {
+                    return;
+                };
+                warn!(terminal = %self.settings.id, %reason, "undecodable callback while no request runs; answered FormatError");
+                (answer, reply)
+            }
+            Inbound::Closed { .. } => return,
+        };
+        if let Ok(frame) = codec::encode(&answer.into(), &self.settings.profile.write_options()) {
+            let _ = reply.send(frame);
         }
     }
 

@@ -9,9 +9,10 @@ use eps_core::prompt::{InputSpec, PromptAnswer};
 use eps_core::receipt::ReceiptCopy;
 use eps_core::terminal::{DeviceOutput, InputRequest};
 
+use crate::codec::Envelope;
 use crate::message::{
-    DeviceRequest, DeviceResponse, InputCommandKind, InputResult, InputValue, Output, OutputResult,
-    OverallResult,
+    DeviceRequest, DeviceRequestType, DeviceResponse, InputCommandKind, InputResult, InputValue,
+    Output, OutputResult, OverallResult,
 };
 use crate::profile::TerminalProfile;
 
@@ -109,6 +110,28 @@ pub(crate) fn plain_response(
         request.request_type.clone(),
         result,
     )
+}
+
+/// The answer to a well-formed DeviceRequest the codec could not read (an unknown attribute
+/// value, an `Input` without `Command`, a bad `TimeOut`, …): `FormatError`, "the request cannot
+/// be handled or is mistakenly (unknown) formatted" (research notes §3.5, S4), echoing its ids.
+/// `None` when the root is no DeviceRequest or its `RequestID` is unusable.
+pub(crate) fn format_error_response(
+    envelope: &Envelope,
+    application_sender: &str,
+) -> Option<DeviceResponse> {
+    let header = envelope
+        .header
+        .as_ref()
+        .filter(|_| envelope.is("DeviceRequest"))?;
+    let mut response_header = header.echo();
+    response_header.application_sender = Some(application_sender.to_owned());
+    let request_type = DeviceRequestType::parse(envelope.request_type.as_deref().unwrap_or(""));
+    Some(DeviceResponse::new(
+        response_header,
+        request_type,
+        OverallResult::FormatError,
+    ))
 }
 
 /// The question an Input asks, and how long the terminal waits for it.

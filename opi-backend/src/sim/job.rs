@@ -163,7 +163,7 @@ impl Job {
             steps.push(Step::Display("Karte bitte"));
         }
         match scenario {
-            Scenario::Confirm => steps.push(Step::Confirm),
+            Scenario::Confirm | Scenario::UndecodableInput => steps.push(Step::Confirm),
             Scenario::WaitForAbort => steps.push(Step::AwaitCard),
             Scenario::DropMidCallbacks => {
                 if !display {

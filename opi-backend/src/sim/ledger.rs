@@ -51,6 +51,17 @@ impl LedgerEntry {
     }
 }
 
+/// A DeviceResponse the terminal got for one of its callbacks (tests check what the POS said).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackAnswer {
+    /// The RequestID it echoes.
+    pub request_id: String,
+    /// The `RequestType` it echoes (`Output`, `Input`, …).
+    pub request_type: String,
+    /// Its `OverallResult`.
+    pub result: OverallResult,
+}
+
 /// One line of totals.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Totals {

@@ -1,8 +1,15 @@
 //! The OPI edges real terminals and POS systems hit, over real sockets.
 
+use std::time::Duration;
+
+use eps_core::ids::TerminalId;
 use eps_core::money::{Amount, Currency};
 use eps_core::terminal::{CardOperation, TerminalOutcome, TerminalResult};
+use opi_backend::codec::{self, FrameDecoder};
+use opi_backend::message::OverallResult;
 use opi_backend::sim::SimConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::rig::{Recorder, Rig, answered, quiet_profile};
 
@@ -35,4 +42,86 @@ async fn a_terminal_that_rejects_namespace_and_currency_gets_neither_and_only_it
         recorder.heard().is_empty(),
         "not even asked to make it durable"
     );
+}
+
+#[tokio::test]
+async fn an_undecodable_input_during_a_payment_is_answered_format_error() {
+    let mut rig = Rig::start().await;
+    let (id, outcome, _) = rig.pay("9.96").await;
+    assert_eq!(answered(outcome).result, TerminalResult::Aborted);
+    let answers = rig.sim.callback_answers();
+    let input = answers
+        .iter()
+        .find(|a| a.request_type == "Input")
+        .expect("the Input was answered, not left waiting");
+    assert_eq!(
+        (input.request_id.as_str(), &input.result),
+        (id.as_str(), &OverallResult::FormatError)
+    );
+}
+
+/// A raw channel-1 client, as a terminal: writes frames, reads the answers.
+struct RawTerminal {
+    stream: TcpStream,
+    decoder: FrameDecoder,
+}
+
+impl RawTerminal {
+    async fn connect(rig: &Rig) -> Self {
+        let id = TerminalId::parse("lane-1").unwrap();
+        let address = rig.backend.callback_address(&id).unwrap();
+        Self {
+            stream: TcpStream::connect(address).await.unwrap(),
+            decoder: FrameDecoder::default(),
+        }
+    }
+
+    /// Sends `body` and waits (with a deadline) for the answer's root.
+    async fn ask(&mut self, body: &str) -> codec::Envelope {
+        let frame = codec::encode_frame(body.as_bytes()).unwrap();
+        self.stream.write_all(&frame).await.unwrap();
+        let mut buffer = [0_u8; 4096];
+        let answer = async {
+            loop {
+                if let Some(frame) = self.decoder.next_frame().unwrap() {
+                    return codec::envelope(frame.body()).unwrap();
+                }
+                let n = self.stream.read(&mut buffer).await.unwrap();
+                assert!(n > 0, "the EPS closed the connection instead of answering");
+                self.decoder.push(&buffer[..n]);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), answer)
+            .await
+            .expect("an answer within 10 s")
+    }
+}
+
+#[tokio::test]
+async fn undecodable_callbacks_outside_a_request_are_answered_and_the_connection_stays() {
+    let rig = Rig::start().await;
+    let mut terminal = RawTerminal::connect(&rig).await;
+    // Readable ids (the terminal's driver answers, with its ApplicationSender).
+    let answer = terminal
+        .ask(r#"<DeviceRequest RequestType="Input" WorkstationID="1" RequestID="4711" SequenceID="2"><Input InDeviceTarget="CashierKeyboard"><Command TimeOut="soon">GetConfirmation</Command></Input></DeviceRequest>"#)
+        .await;
+    assert_eq!(answer.root, "DeviceResponse");
+    assert_eq!(answer.attribute("OverallResult"), Some("FormatError"));
+    assert_eq!(answer.attribute("RequestID"), Some("4711"));
+    assert_eq!(answer.attribute("SequenceID"), Some("2"));
+    assert_eq!(answer.attribute("RequestType"), Some("Input"));
+    assert_eq!(answer.attribute("ApplicationSender"), Some("EPS"));
+    // No usable RequestID: still answered, with what it carries.
+    let answer = terminal
+        .ask(r#"<DeviceRequest RequestType="Output" WorkstationID="1"><Output OutDeviceTarget="Printer"/></DeviceRequest>"#)
+        .await;
+    assert_eq!(answer.attribute("OverallResult"), Some("FormatError"));
+    assert_eq!(answer.attribute("WorkstationID"), Some("1"));
+    assert_eq!(answer.attribute("RequestID"), None);
+    // The same connection still carries a good request.
+    let answer = terminal
+        .ask(r#"<DeviceRequest RequestType="Output" WorkstationID="1" RequestID="4712"><Output OutDeviceTarget="CashierDisplay"><TextLine>Hallo</TextLine></Output></DeviceRequest>"#)
+        .await;
+    assert_eq!(answer.attribute("OverallResult"), Some("Success"));
+    assert_eq!(answer.attribute("RequestID"), Some("4712"));
 }

@@ -335,10 +335,16 @@ impl Pair {
                             self.errors.push(format!("sim: {e}"));
                         }
                     }
-                    Err(e) => self.errors.push(format!(
-                        "sim: {}",
-                        self.sim.handle_malformed(link, &e.to_string(), now)
-                    )),
+                    Err(e) => {
+                        let error = match codec::envelope(frame.body()) {
+                            Ok(envelope) => {
+                                self.sim
+                                    .handle_undecodable(link, &envelope, &e.to_string(), now)
+                            }
+                            Err(_) => self.sim.handle_malformed(link, &e.to_string(), now),
+                        };
+                        self.errors.push(format!("sim: {error}"));
+                    }
                 },
                 Ok(None) => return,
                 Err(e) => {
@@ -372,10 +378,16 @@ impl Pair {
                             self.errors.push(format!("eps: {e}"));
                         }
                     }
-                    Err(e) => self.errors.push(format!(
-                        "eps: {}",
-                        eps.handle_malformed(link, &e.to_string(), now)
-                    )),
+                    // Like the driver: a well-formed frame gets its envelope read and answered.
+                    Err(e) => {
+                        let error = match codec::envelope(frame.body()) {
+                            Ok(envelope) => {
+                                eps.handle_undecodable(link, &envelope, &e.to_string(), now)
+                            }
+                            Err(_) => eps.handle_malformed(link, &e.to_string(), now),
+                        };
+                        self.errors.push(format!("eps: {error}"));
+                    }
                 },
                 Ok(None) => return,
                 Err(e) => {

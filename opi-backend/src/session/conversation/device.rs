@@ -128,7 +128,7 @@ impl Conversation {
 
 /// Whether a callback's RequestID names `ours`: the same id (with a `SequenceID` beside it), or
 /// a dotted sub-id `ours.n` (research notes §3.1).
-fn belongs_to(callback: &RequestId, ours: &RequestId) -> bool {
+pub(super) fn belongs_to(callback: &RequestId, ours: &RequestId) -> bool {
     let (callback, ours) = (callback.as_str(), ours.as_str());
     callback == ours
         || callback

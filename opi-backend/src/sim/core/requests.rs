@@ -245,6 +245,11 @@ impl SimCore {
         link: SimLink,
         response: DeviceResponse,
     ) -> Result<(), SimError> {
+        self.callback_answers.push(CallbackAnswer {
+            request_id: response.header.request_id.as_str().to_owned(),
+            request_type: response.request_type.as_str().to_owned(),
+            result: response.overall_result.clone(),
+        });
         let unexpected = || SimError::Unexpected {
             link,
             got: session::describe(&Message::DeviceResponse(response.clone())),

@@ -116,7 +116,7 @@ impl SimCore {
             };
             self.transmits.push_back(SimTransmit {
                 link,
-                payload: Payload::Message(Box::new((*request).into()), job.style),
+                payload: callback_payload(job, *request),
             });
             return;
         }
@@ -174,6 +174,19 @@ impl CallbackTimeouts {
             CallbackKind::Confirm => self.input,
             CallbackKind::Display | CallbackKind::Receipt => self.output,
         }
+    }
+}
+
+/// How a DeviceRequest goes on the wire: in the job's style, and for `undecodable-input` an
+/// Input without its `Command`.
+pub(super) fn callback_payload(job: &Job, request: DeviceRequest) -> Payload {
+    let message = Box::new(Message::DeviceRequest(request));
+    let without_command = job.scenario == Scenario::UndecodableInput
+        && matches!(&*message, Message::DeviceRequest(r) if r.input.is_some());
+    if without_command {
+        Payload::WithoutCommand(message, job.style)
+    } else {
+        Payload::Message(message, job.style)
     }
 }
 
