@@ -12,6 +12,7 @@ pub use duration::parse as parse_duration;
 use std::time::Duration;
 
 use eps_core::receipt::ReceiptCopy;
+use eps_core::terminal::ReversedKind;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Charset, WriteOptions};
@@ -105,6 +106,62 @@ impl ReceiptRule {
     }
 }
 
+/// The `RequestType` a reversal is sent as, by what it reverses.
+///
+/// The defaults follow the IFSF card request types (research notes §3.2, S5): `PaymentReversal`
+/// for a payment or a settled pre-authorisation, `PreAuthReversal` for a reservation and
+/// `RefundReversal` for a refund. Which of them real terminals accept is not public (§7), so a
+/// profile can name others (e.g. `PaymentReversal` for everything).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReversalTypes {
+    /// Reversal of a sale.
+    pub payment: String,
+    /// Reversal of a settled pre-authorisation (CardFinancialAdvice).
+    pub completion: String,
+    /// Reversal of a reservation.
+    pub pre_authorisation: String,
+    /// Reversal of a refund.
+    pub refund: String,
+}
+
+impl Default for ReversalTypes {
+    fn default() -> Self {
+        Self {
+            payment: "PaymentReversal".to_owned(),
+            completion: "PaymentReversal".to_owned(),
+            pre_authorisation: "PreAuthReversal".to_owned(),
+            refund: "RefundReversal".to_owned(),
+        }
+    }
+}
+
+impl ReversalTypes {
+    /// The `RequestType` for reversing a `reversed` transaction.
+    pub fn for_kind(&self, reversed: ReversedKind) -> &str {
+        match reversed {
+            ReversedKind::Payment => &self.payment,
+            ReversedKind::Completion => &self.completion,
+            ReversedKind::PreAuthorisation => &self.pre_authorisation,
+            ReversedKind::Refund => &self.refund,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ProfileError> {
+        for name in [
+            &self.payment,
+            &self.completion,
+            &self.pre_authorisation,
+            &self.refund,
+        ] {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(ProfileError::BadRequestType(name.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The timers of one terminal conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -180,6 +237,8 @@ pub struct TerminalProfile {
     pub input_default: InputDefault,
     /// The `LanguageCode` written in `POSdata`, if any.
     pub language: Option<String>,
+    /// The `RequestType` of a reversal, by what it reverses.
+    pub reversals: ReversalTypes,
     /// Whether messages carry the IXRetail namespace (`xmlns`); some terminals reject it.
     pub write_namespace: bool,
     /// Whether amounts carry `Currency`; some terminals reject it. Without it the terminal takes
@@ -209,6 +268,7 @@ impl Default for TerminalProfile {
             timers: Timers::default(),
             input_default: InputDefault::default(),
             language: None,
+            reversals: ReversalTypes::default(),
             write_namespace: true,
             write_currency: true,
         }
@@ -224,6 +284,9 @@ pub enum ProfileError {
     /// A timer is zero where it must not be.
     #[error("timer {0} must be greater than zero")]
     ZeroTimer(&'static str),
+    /// A request type that is not a plain name (letters and digits).
+    #[error("request type {0:?} must be letters and digits only")]
+    BadRequestType(String),
     /// The idle timer is longer than the hard cap, so it could never fire.
     #[error("timer idle ({idle:?}) must not exceed hard_cap ({hard_cap:?})")]
     IdleAboveCap {
@@ -295,7 +358,7 @@ impl TerminalProfile {
                 hard_cap: t.hard_cap,
             });
         }
-        Ok(())
+        self.reversals.validate()
     }
 
     /// Whether `target` is a display rather than a printer.
@@ -426,5 +489,37 @@ mod tests {
         p.timers.idle = Duration::ZERO;
         assert_eq!(p.validate(), Err(ProfileError::ZeroTimer("idle")));
         assert!(toml::from_str::<TerminalProfile>("[timers]\nidle = \"5 hours\"").is_err());
+    }
+
+    #[test]
+    fn reversal_types_default_to_ifsf_and_can_be_overridden() {
+        let p = TerminalProfile::default();
+        assert_eq!(
+            p.reversals.for_kind(ReversedKind::Payment),
+            "PaymentReversal"
+        );
+        assert_eq!(
+            p.reversals.for_kind(ReversedKind::Completion),
+            "PaymentReversal"
+        );
+        assert_eq!(
+            p.reversals.for_kind(ReversedKind::PreAuthorisation),
+            "PreAuthReversal"
+        );
+        assert_eq!(p.reversals.for_kind(ReversedKind::Refund), "RefundReversal");
+        let p: TerminalProfile =
+            toml::from_str("[reversals]\npre_authorisation = \"PaymentReversal\"").unwrap();
+        assert_eq!(
+            p.reversals.for_kind(ReversedKind::PreAuthorisation),
+            "PaymentReversal"
+        );
+        assert_eq!(p.reversals.for_kind(ReversedKind::Refund), "RefundReversal");
+        p.validate().unwrap();
+        let bad: TerminalProfile =
+            toml::from_str("[reversals]\nrefund = \"Refund Reversal\"").unwrap();
+        assert!(matches!(
+            bad.validate(),
+            Err(ProfileError::BadRequestType(_))
+        ));
     }
 }

@@ -407,7 +407,7 @@ impl Actor {
         }
         let id = self.fresh_id();
         let operation = Operation::SessionStart(start);
-        let name = operation.request_type();
+        let name = operation.request_type(&self.settings.profile).to_owned();
         match self.converse(id, operation, None).await {
             Finished::Answered(answer) => match answer.result() {
                 TerminalResult::Success => {
@@ -486,7 +486,7 @@ impl Actor {
             }
         };
         debug!(terminal = %self.settings.id, request = %conversation.request_id(),
-            kind = conversation.operation().request_type(), "request started");
+            kind = conversation.request_type(), "request started");
         let mut run = Running {
             conversation,
             generation: self.generation,

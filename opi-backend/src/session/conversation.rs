@@ -143,6 +143,11 @@ impl Conversation {
         &self.operation
     }
 
+    /// The `RequestType` it is asked as (the profile names the reversals).
+    pub fn request_type(&self) -> &str {
+        self.operation.request_type(&self.profile)
+    }
+
     /// True once the outcome is out and no abort is still running.
     pub fn is_done(&self) -> bool {
         matches!(self.state, State::Finished) && matches!(self.abort, AbortState::Idle)
@@ -505,7 +510,7 @@ impl Conversation {
     /// The answer to this conversation's request, or a description of what came instead.
     fn our_answer(&self, message: Message) -> Result<Answer, String> {
         let fits = |id: &RequestId, request_type: &str| {
-            *id == self.id && request_type.eq_ignore_ascii_case(self.operation.request_type())
+            *id == self.id && request_type.eq_ignore_ascii_case(self.request_type())
         };
         match message {
             Message::CardServiceResponse(r)

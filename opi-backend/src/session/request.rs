@@ -58,14 +58,17 @@ impl Operation {
         matches!(self, Self::Card(_))
     }
 
-    /// The OPI `RequestType` this operation is sent as.
-    pub fn request_type(&self) -> &'static str {
+    /// The OPI `RequestType` this operation is sent as to a terminal with `profile` (which names
+    /// the reversals).
+    pub fn request_type<'a>(&'a self, profile: &'a TerminalProfile) -> &'a str {
         match self {
             Self::Card(CardOperation::Payment { .. }) => "CardPayment",
             Self::Card(CardOperation::PreAuthorisation { .. }) => "CardPreAuthorisation",
             Self::Card(CardOperation::Completion { .. }) => "CardFinancialAdvice",
             Self::Card(CardOperation::Refund { .. }) => "PaymentRefund",
-            Self::Card(CardOperation::Reversal { .. }) => "PaymentReversal",
+            Self::Card(CardOperation::Reversal { reverses, .. }) => {
+                profile.reversals.for_kind(*reverses)
+            }
             Self::RepeatLastMessage => "RepeatLastMessage",
             Self::TicketReprint => "TicketReprint",
             Self::Reconciliation { closure: true } => "ReconciliationWithClosure",
@@ -138,7 +141,7 @@ impl Operation {
             |request_type| ServiceRequest::new(header.clone(), request_type, pos_data.clone());
         Ok(match self {
             Self::Card(op) => {
-                let mut request = card(card_type(op));
+                let mut request = card(CardRequestType::parse(self.request_type(profile)));
                 request.total_amount = self.amount().map(TotalAmount::new);
                 request.original_transaction = original(op).map(to_wire_original).transpose()?;
                 request.into()
@@ -178,16 +181,6 @@ pub(crate) fn abort_message(
     header.application_sender = Some(identity.application_sender.clone());
     let pos_data = PosData::at(Timestamp::from_datetime(wall)?);
     Ok(CardServiceRequest::new(header, CardRequestType::AbortRequest, pos_data).into())
-}
-
-fn card_type(op: &CardOperation) -> CardRequestType {
-    match op {
-        CardOperation::Payment { .. } => CardRequestType::CardPayment,
-        CardOperation::PreAuthorisation { .. } => CardRequestType::CardPreAuthorisation,
-        CardOperation::Completion { .. } => CardRequestType::CardFinancialAdvice,
-        CardOperation::Refund { .. } => CardRequestType::PaymentRefund,
-        CardOperation::Reversal { .. } => CardRequestType::PaymentReversal,
-    }
 }
 
 fn original(op: &CardOperation) -> Option<&DomainOriginal> {

@@ -4,16 +4,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use eps_core::terminal::TerminalResult;
+use eps_core::terminal::{CardOperation, OriginalTransaction, ReversedKind, TerminalResult};
 use opi_backend::codec;
 use opi_backend::message::{Message, OverallResult};
 use opi_backend::profile::TerminalProfile;
-use opi_backend::session::{Conversation, Event, Identity, Link, SessionError};
+use opi_backend::session::{Conversation, Event, Identity, Link, Operation, SessionError};
 use opi_backend::sim::SimConfig;
 use time::macros::datetime;
 
 use crate::flows::card_answer;
-use crate::harness::{Pair, payment};
+use crate::harness::{Pair, eur, payment};
 
 #[test]
 fn an_input_without_command_is_answered_format_error_at_once() {
@@ -141,4 +141,114 @@ fn the_simulator_answers_an_undecodable_request_format_error_too() {
     assert_eq!(response.header.request_id.as_str(), "31");
     assert_eq!(sim.poll_event(), None, "the connection stays open");
     assert!(sim.ledger().entries().is_empty());
+}
+
+/// Runs `operation` and returns the approval's STAN.
+fn approved_stan(pair: &mut Pair, operation: Operation) -> Option<String> {
+    pair.start(operation);
+    let answer = card_answer(&pair.run());
+    assert_eq!(answer.result, TerminalResult::Success);
+    answer.authorisation.unwrap().stan
+}
+
+fn reversal(value: &str, stan: Option<String>, reverses: ReversedKind) -> Operation {
+    Operation::Card(CardOperation::Reversal {
+        amount: eur(value),
+        original: OriginalTransaction {
+            stan,
+            ..OriginalTransaction::default()
+        },
+        reverses,
+    })
+}
+
+#[test]
+fn each_reversal_is_sent_as_the_type_matching_its_original() {
+    let mut pair = Pair::new(SimConfig::default());
+    pair.login();
+    let paid = approved_stan(&mut pair, payment("10.00"));
+    let reserved = approved_stan(
+        &mut pair,
+        Operation::Card(CardOperation::PreAuthorisation {
+            amount: eur("50.00"),
+        }),
+    );
+    let refunded = approved_stan(
+        &mut pair,
+        Operation::Card(CardOperation::Refund {
+            amount: eur("3.00"),
+            original: None,
+        }),
+    );
+    let reserved_again = approved_stan(
+        &mut pair,
+        Operation::Card(CardOperation::PreAuthorisation {
+            amount: eur("40.00"),
+        }),
+    );
+    let completed = approved_stan(
+        &mut pair,
+        Operation::Card(CardOperation::Completion {
+            amount: eur("30.00"),
+            original: OriginalTransaction {
+                stan: reserved_again,
+                ..OriginalTransaction::default()
+            },
+        }),
+    );
+    for (value, stan, reverses, sent) in [
+        ("10.00", paid, ReversedKind::Payment, "PaymentReversal"),
+        (
+            "50.00",
+            reserved,
+            ReversedKind::PreAuthorisation,
+            "PreAuthReversal",
+        ),
+        ("3.00", refunded, ReversedKind::Refund, "RefundReversal"),
+        (
+            "30.00",
+            completed,
+            ReversedKind::Completion,
+            "PaymentReversal",
+        ),
+    ] {
+        let original = stan.clone();
+        let id = pair.start(reversal(value, stan, reverses));
+        let answer = card_answer(&pair.run());
+        assert_eq!(answer.result, TerminalResult::Success, "{reverses:?}");
+        let ledger = pair.sim.ledger();
+        let entry = ledger.by_request_id(id.as_str()).unwrap();
+        assert_eq!(entry.request_type, sent, "{reverses:?}");
+        let reversed = ledger
+            .entries()
+            .iter()
+            .find(|e| e.stan == original && e.request_type != sent)
+            .unwrap();
+        assert!(reversed.reversed, "{reverses:?}: the original is reversed");
+    }
+}
+
+#[test]
+fn a_profile_names_its_own_reversal_types() {
+    let mut profile = TerminalProfile::default();
+    profile.reversals.pre_authorisation = "PaymentReversal".into();
+    let mut pair = Pair::with_profile(SimConfig::default(), profile);
+    pair.login();
+    let reserved = approved_stan(
+        &mut pair,
+        Operation::Card(CardOperation::PreAuthorisation {
+            amount: eur("50.00"),
+        }),
+    );
+    let id = pair.start(reversal("50.00", reserved, ReversedKind::PreAuthorisation));
+    // The simulator reverses reservations only by PreAuthReversal: this one finds no payment.
+    let answer = card_answer(&pair.run());
+    assert_eq!(answer.result, TerminalResult::Failure);
+    let entry = pair
+        .sim
+        .ledger()
+        .by_request_id(id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(entry.request_type, "PaymentReversal");
 }

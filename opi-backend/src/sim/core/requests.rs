@@ -44,6 +44,8 @@ impl SimCore {
             CardRequestType::CardPayment
                 | CardRequestType::PaymentRefund
                 | CardRequestType::PaymentReversal
+                | CardRequestType::PreAuthReversal
+                | CardRequestType::RefundReversal
                 | CardRequestType::CardPreAuthorisation
                 | CardRequestType::CardFinancialAdvice
         );
