@@ -39,7 +39,8 @@ struct Args {
     /// Send no display prompts.
     #[arg(long)]
     no_display: bool,
-    /// Channel-1 connections: shared (one per request) or per-request (one per callback).
+    /// Channel-1 connections: per-request (the default and the protocol's rule: one connection
+    /// per DeviceRequest) or shared (one per payment, reconnecting when the POS closed it).
     #[arg(long, value_parser = ["shared", "per-request"])]
     callbacks: Option<String>,
     /// Receipt marking: ticket-type (Printer + TicketType) or targets (PrinterReceipt/Printer).

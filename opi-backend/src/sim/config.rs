@@ -12,10 +12,12 @@ use crate::profile::WireEncoding;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CallbackMode {
-    /// One connection per request, carrying all its DeviceRequests in turn.
-    #[default]
+    /// One connection per request, carrying all its DeviceRequests in turn; when the POS has
+    /// closed it after an answer, the next DeviceRequest goes on a fresh one.
     Shared,
-    /// A fresh connection per DeviceRequest, closed after its answer (S4/S6 style).
+    /// A fresh connection per DeviceRequest, closed after its answer: the protocol's rule, "a
+    /// connection lives only as long as one Request / Response pair" (research notes §2, S4).
+    #[default]
     PerRequest,
 }
 
@@ -99,7 +101,7 @@ impl Default for SimConfig {
             callback_timeout: Duration::from_secs(10),
             input_timeout: Duration::from_secs(30),
             self_abort_after: Duration::from_secs(60),
-            callbacks: CallbackMode::Shared,
+            callbacks: CallbackMode::PerRequest,
             receipts: ReceiptStyle::TicketType,
             callback_ids: CallbackIds::SequenceId,
             encoding: WireEncoding::Utf8,

@@ -237,6 +237,7 @@ impl SimCore {
                     header: Box::new(request.header.clone()),
                     kind,
                     deadline: now + timeouts.for_kind(kind),
+                    resend: None,
                 };
                 self.transmits.push_back(SimTransmit {
                     link,
@@ -267,17 +268,30 @@ impl SimCore {
         if job.callback_link.is_some_and(|(l, _)| l == link) {
             job.callback_link = None;
         }
-        let failed = match &job.wait {
-            Wait::Connection { link: l, kind, .. } | Wait::Answer { link: l, kind, .. }
-                if *l == link =>
-            {
-                Some(*kind)
+        match std::mem::replace(&mut job.wait, Wait::Nothing) {
+            Wait::Answer {
+                link: l,
+                kind,
+                resend: Some(request),
+                ..
+            } if l == link => {
+                // The POS closed the shared connection after its last answer: reconnect.
+                self.next_link += 1;
+                let fresh = SimLink::Channel1(self.next_link);
+                job.callback_link = Some((fresh, false));
+                self.events.push_back(SimEvent::Connect(fresh));
+                job.wait = Wait::Connection {
+                    link: fresh,
+                    request,
+                    kind,
+                };
             }
-            _ => None,
-        };
-        if let Some(kind) = failed {
-            job.wait = Wait::Nothing;
-            callback_failed(job, kind);
+            Wait::Connection { link: l, kind, .. } | Wait::Answer { link: l, kind, .. }
+                if l == link =>
+            {
+                callback_failed(job, kind);
+            }
+            other => job.wait = other,
         }
         self.advance(now);
     }

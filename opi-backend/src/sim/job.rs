@@ -79,6 +79,10 @@ pub(crate) enum Wait {
         header: Box<Header>,
         kind: CallbackKind,
         deadline: Instant,
+        /// The request, when it went on a shared connection that had carried an exchange
+        /// already: a POS may close each connection after one answer (the protocol's rule), so
+        /// if it closes this one before answering, the request goes again on a fresh one, once.
+        resend: Option<Box<DeviceRequest>>,
     },
 }
 
@@ -111,7 +115,7 @@ pub(crate) struct Job {
     pub(crate) steps: VecDeque<Step>,
     pub(crate) wait: Wait,
     pub(crate) sequence: u32,
-    /// The shared channel-1 link, once asked for.
+    /// The shared channel-1 link, once asked for, and whether it is connected.
     pub(crate) callback_link: Option<(SimLink, bool)>,
     pub(crate) decision: Decision,
     pub(crate) authorised: bool,

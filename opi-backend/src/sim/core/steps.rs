@@ -113,6 +113,7 @@ impl SimCore {
                 header: Box::new(request.header.clone()),
                 kind,
                 deadline: now + self.callback_timeouts().for_kind(kind),
+                resend: Some(request.clone()),
             };
             self.transmits.push_back(SimTransmit {
                 link,
