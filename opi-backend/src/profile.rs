@@ -62,6 +62,18 @@ pub enum SessionStart {
     None,
 }
 
+/// How end of day (a reconciliation with closure) is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndOfDay {
+    /// ServiceRequest `ReconciliationWithClosure` (German OPI, S1).
+    #[default]
+    ReconciliationWithClosure,
+    /// ServiceRequest `TransmitTrx` (submit the stored transactions), then `CloseDay` (the final
+    /// balance, which ends the terminal's session): Swiss ep2 (research notes §3.3, §5.5, S2).
+    TransmitThenCloseDay,
+}
+
 /// Where an AbortRequest is sent while a request is pending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -221,8 +233,14 @@ pub struct InputDefault {
 pub struct TerminalProfile {
     /// The encoding written on the wire.
     pub encoding: WireEncoding,
-    /// Login, ActivateTerminal or nothing before the first request.
+    /// Login, ActivateTerminal or nothing before the first request. An ActivateTerminal the
+    /// terminal refuses is followed by a Login (research notes §5.1).
     pub session_start: SessionStart,
+    /// Whether the driver ends the session when it stops (Logoff, or DeactivateTerminal with a
+    /// Logoff fallback); off by default, as nothing in the public record asks for it.
+    pub end_session_on_stop: bool,
+    /// How end of day is asked for.
+    pub end_of_day: EndOfDay,
     /// Where AbortRequest goes.
     pub abort: AbortPlacement,
     /// Printer targets to receipt copies, first match wins.
@@ -252,6 +270,8 @@ impl Default for TerminalProfile {
         Self {
             encoding: WireEncoding::Utf8,
             session_start: SessionStart::Login,
+            end_session_on_stop: false,
+            end_of_day: EndOfDay::ReconciliationWithClosure,
             abort: AbortPlacement::NewConnection,
             receipts: vec![
                 ReceiptRule::new("Printer", Some("CustomerReceipt"), ReceiptCopy::Customer),
@@ -307,8 +327,8 @@ impl TerminalProfile {
     ///   `PrinterReceipt` (customer) / `Printer` (merchant).
     /// - `ccv`: German CCV: ISO-8859-1, abort on the pending socket, `Printer` is the customer
     ///   copy and `JournalPrinter`/`E-Journal` the merchant copy.
-    /// - `ep2`: Swiss Worldline/Nexi: ActivateTerminal, `TicketType` decides, `JournalPrinter`
-    ///   is the merchant copy.
+    /// - `ep2`: Swiss Worldline/Nexi: ActivateTerminal (Login when refused), end of day as
+    ///   TransmitTrx then CloseDay, `TicketType` decides, `JournalPrinter` is the merchant copy.
     pub fn builtin(name: &str) -> Result<Self, ProfileError> {
         match name {
             "default" => Ok(Self::default()),
@@ -324,6 +344,7 @@ impl TerminalProfile {
             }),
             "ep2" => Ok(Self {
                 session_start: SessionStart::ActivateTerminal,
+                end_of_day: EndOfDay::TransmitThenCloseDay,
                 receipts: vec![
                     ReceiptRule::new("Printer", Some("CustomerReceipt"), ReceiptCopy::Customer),
                     ReceiptRule::new("Printer", Some("MerchantReceipt"), ReceiptCopy::Merchant),

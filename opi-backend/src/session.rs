@@ -17,7 +17,9 @@ use eps_core::terminal::{DeviceOutput, InputRequest, TerminalError};
 pub(crate) use callback::format_error_response;
 pub use conversation::Conversation;
 pub(crate) use conversation::unowned_response;
-pub use outcome::{Answer, last_result, reconciliation_report, terminal_response, terminal_result};
+pub use outcome::{
+    Answer, last_result, reconciliation_report, service_result, terminal_response, terminal_result,
+};
 pub use request::{Identity, Operation};
 pub use timer::TimerKind;
 

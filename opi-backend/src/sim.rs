@@ -15,7 +15,7 @@ mod wire;
 
 pub use self::config::{CallbackIds, CallbackMode, ReceiptStyle, SimConfig};
 pub use self::core::SimCore;
-pub use self::ledger::{CallbackAnswer, Ledger, LedgerEntry, Totals};
+pub use self::ledger::{CallbackAnswer, Ledger, LedgerEntry, ReceivedRequest, Totals};
 pub use self::scenario::{Scenario, ScriptMatch};
 pub use self::server::SimServer;
 pub use self::wire::{Payload, WireStyle};

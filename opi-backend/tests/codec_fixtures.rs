@@ -334,3 +334,77 @@ fn profiles_can_leave_out_the_namespace_and_the_currency() {
         "by default both are written"
     );
 }
+
+#[test]
+fn the_ep2_profile_writes_ep2_service_requests() {
+    use opi_backend::message::RequestId;
+    use opi_backend::profile::SessionStart;
+    use opi_backend::session::{Identity, Operation};
+    let ep2 = TerminalProfile::builtin("ep2").unwrap();
+    let identity = Identity {
+        workstation_id: "1".into(),
+        pop_id: Some("001".into()),
+        application_sender: "EPS".into(),
+    };
+    let wall = time::macros::datetime!(2024-02-21 07:59:01 +01:00);
+    let id = RequestId::parse("30001").unwrap();
+    for (operation, golden) in [
+        (
+            Operation::SessionStart(SessionStart::ActivateTerminal),
+            "activate_terminal_request",
+        ),
+        (
+            Operation::SessionEnd(SessionStart::ActivateTerminal),
+            "deactivate_terminal_request",
+        ),
+        (Operation::TransmitTransactions, "transmit_trx_request"),
+        (
+            Operation::Reconciliation { closure: true },
+            "close_day_request",
+        ),
+    ] {
+        let message = operation.to_message(&id, &identity, &ep2, wall).unwrap();
+        let written = codec::encode_body(&message, &ep2.write_options()).unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            String::from_utf8(strict(golden)).unwrap(),
+            "{golden}"
+        );
+    }
+    // The default profile closes the day the German way.
+    let default = TerminalProfile::default();
+    let closing = Operation::Reconciliation { closure: true };
+    assert_eq!(closing.request_type(&default), "ReconciliationWithClosure");
+}
+
+#[test]
+fn ep2_answers_read_as_success_for_their_own_requests() {
+    for golden in [
+        "activate_terminal_response",
+        "activate_terminal_response_already",
+        "deactivate_terminal_response",
+        "transmit_trx_response",
+        "close_day_response",
+    ] {
+        let Message::ServiceResponse(response) = decode(&strict(golden), golden) else {
+            panic!("{golden}: not a ServiceResponse");
+        };
+        assert_eq!(
+            session::service_result(&response),
+            eps_core::terminal::TerminalResult::Success,
+            "{golden}"
+        );
+    }
+    let Message::ServiceResponse(closed) = decode(&strict("close_day_response"), "") else {
+        panic!("not a ServiceResponse");
+    };
+    let chf = Currency::parse("CHF").unwrap();
+    let (report, unreadable) = session::reconciliation_report(&closed, chf);
+    assert_eq!(unreadable, 0);
+    assert_eq!(report.result, eps_core::terminal::TerminalResult::Success);
+    assert_eq!(report.totals.len(), 2);
+    assert_eq!(
+        report.totals[0].amount,
+        Amount::parse("61.40", chf).unwrap()
+    );
+}

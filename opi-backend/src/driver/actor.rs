@@ -28,6 +28,7 @@ use crate::session::{
 };
 
 mod run;
+mod terminal_session;
 
 /// What the terminal handle asks of its driver.
 pub(crate) enum Command {
@@ -197,6 +198,9 @@ impl Actor {
         if let Some(mut run) = self.lingering.take() {
             self.drive(&mut run, true).await;
         }
+        if self.settings.profile.end_session_on_stop && self.logged_in {
+            self.end_session().await;
+        }
         for command in self.deferred.drain(..) {
             refuse(
                 command,
@@ -280,11 +284,7 @@ impl Actor {
             } => {
                 self.set_status(TerminalStatus::Busy);
                 let finished = self
-                    .with_session_retry(
-                        RequestId::from(&request_id),
-                        Operation::Reconciliation { closure },
-                        Some(observer),
-                    )
+                    .end_of_day(RequestId::from(&request_id), closure, observer)
                     .await;
                 let outcome = match finished {
                     Finished::Answered(Answer::Service(response)) => {
@@ -386,50 +386,6 @@ impl Actor {
             Err(reason) => {
                 warn!(terminal = %self.settings.id, %reason, "session start after LoggedOut failed");
                 first
-            }
-        }
-    }
-
-    async fn ensure_session(&mut self) -> Result<(), String> {
-        if self.logged_in {
-            Ok(())
-        } else {
-            self.start_session().await
-        }
-    }
-
-    /// Login (or ActivateTerminal) as the profile says.
-    async fn start_session(&mut self) -> Result<(), String> {
-        let start = self.settings.profile.session_start;
-        if start == SessionStart::None {
-            self.logged_in = true;
-            return Ok(());
-        }
-        let id = self.fresh_id();
-        let operation = Operation::SessionStart(start);
-        let name = operation.request_type(&self.settings.profile).to_owned();
-        match self.converse(id, operation, None).await {
-            Finished::Answered(answer) => match answer.result() {
-                TerminalResult::Success => {
-                    self.logged_in = true;
-                    self.set_status(TerminalStatus::Online);
-                    info!(terminal = %self.settings.id, "{name} accepted");
-                    Ok(())
-                }
-                TerminalResult::Other(value) if value.contains("Activated") => {
-                    self.logged_in = true;
-                    self.set_status(TerminalStatus::Online);
-                    Ok(())
-                }
-                other => {
-                    self.logged_in = false;
-                    self.set_status(TerminalStatus::LoggedOut);
-                    Err(format!("{name} refused: {other:?}"))
-                }
-            },
-            Finished::Lost { reason } | Finished::NotSent { reason } => {
-                self.logged_in = false;
-                Err(format!("{name} failed: {reason}"))
             }
         }
     }

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::card::{self, Decided};
 use super::config::{CallbackIds, CallbackMode, SimConfig};
 use super::job::{CallbackKind, Decision, Job, JobKind, Step, Wait};
-use super::ledger::{CallbackAnswer, Ledger, LedgerEntry};
+use super::ledger::{CallbackAnswer, Ledger, LedgerEntry, ReceivedRequest};
 use super::scenario::Script;
 use super::wire::{Payload, WireStyle};
 use super::{Scenario, ScriptMatch, SimError, SimEvent, SimLink, SimTransmit};
@@ -40,6 +40,7 @@ pub struct SimCore {
     config: SimConfig,
     ledger: Ledger,
     callback_answers: Vec<CallbackAnswer>,
+    received: Vec<ReceivedRequest>,
     script: Script,
     logged_in: bool,
     next_stan: u32,
@@ -59,6 +60,7 @@ impl SimCore {
             config,
             ledger: Ledger::default(),
             callback_answers: Vec::new(),
+            received: Vec::new(),
             script: Script::default(),
             next_stan: 1,
             next_link: 0,
@@ -88,6 +90,11 @@ impl SimCore {
     /// Every DeviceResponse the POS sent for the terminal's callbacks, oldest first.
     pub fn callback_answers(&self) -> &[CallbackAnswer] {
         &self.callback_answers
+    }
+
+    /// Every channel-0 request received (aborts and refused ones included), oldest first.
+    pub fn received(&self) -> &[ReceivedRequest] {
+        &self.received
     }
 
     /// Queues `scenario` for the next request `matching`.
@@ -148,6 +155,10 @@ impl SimCore {
     ) -> Result<(), SimError> {
         if matches!(link, SimLink::Channel0(_)) {
             self.requests_seen += 1;
+            self.received.push(ReceivedRequest {
+                request_id: message.request_id().as_str().to_owned(),
+                request_type: message.request_type().to_owned(),
+            });
         }
         let result = match (link, message) {
             (SimLink::Channel0(_), Message::CardServiceRequest(request)) => {
@@ -209,6 +220,10 @@ impl SimCore {
             return self.handle_malformed(link, reason, now);
         };
         self.requests_seen += 1;
+        self.received.push(ReceivedRequest {
+            request_id: answer.request_id().as_str().to_owned(),
+            request_type: request_type.to_owned(),
+        });
         self.transmit(link, answer, Scenario::Approve);
         SimError::Undecodable {
             link,

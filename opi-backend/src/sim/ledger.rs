@@ -51,6 +51,15 @@ impl LedgerEntry {
     }
 }
 
+/// A channel-0 request the terminal received, financial or not (tests check what the POS sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedRequest {
+    /// Its RequestID.
+    pub request_id: String,
+    /// Its `RequestType` as sent (`Login`, `ActivateTerminal`, `CardPayment`, …).
+    pub request_type: String,
+}
+
 /// A DeviceResponse the terminal got for one of its callbacks (tests check what the POS said).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackAnswer {

@@ -69,6 +69,11 @@ impl SimServer {
         self.lock().ledger().clone()
     }
 
+    /// Every channel-0 request received, oldest first.
+    pub fn received(&self) -> Vec<super::ReceivedRequest> {
+        self.lock().received().to_vec()
+    }
+
     /// Every DeviceResponse the POS sent for the simulator's callbacks, oldest first.
     pub fn callback_answers(&self) -> Vec<super::CallbackAnswer> {
         self.lock().callback_answers().to_vec()

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use eps_core::ids::TerminalId;
 use eps_core::money::{Amount, Currency};
-use eps_core::terminal::{CardOperation, TerminalOutcome, TerminalResult};
+use eps_core::terminal::{CardOperation, ReconciliationOutcome, TerminalOutcome, TerminalResult};
 use opi_backend::codec::{self, FrameDecoder};
 use opi_backend::message::OverallResult;
-use opi_backend::sim::SimConfig;
+use opi_backend::profile::TerminalProfile;
+use opi_backend::sim::{Scenario, ScriptMatch, SimConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -124,4 +125,88 @@ async fn undecodable_callbacks_outside_a_request_are_answered_and_the_connection
         .await;
     assert_eq!(answer.attribute("OverallResult"), Some("Success"));
     assert_eq!(answer.attribute("RequestID"), Some("4712"));
+}
+
+fn ep2() -> TerminalProfile {
+    let mut profile = TerminalProfile::builtin("ep2").unwrap();
+    profile.timers.health_check = Duration::ZERO;
+    profile
+}
+
+fn received(rig: &Rig) -> Vec<String> {
+    rig.sim
+        .received()
+        .into_iter()
+        .map(|r| r.request_type)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_ep2_profile_activates_the_terminal() {
+    let mut rig = Rig::with(SimConfig::default(), ep2()).await;
+    assert_eq!(received(&rig), ["ActivateTerminal"]);
+    let (_, outcome, _) = rig.pay("12.00").await;
+    assert_eq!(answered(outcome).result, TerminalResult::Success);
+}
+
+#[tokio::test]
+async fn a_refused_activation_falls_back_to_login() {
+    let sim = crate::rig::sim(SimConfig::default()).await;
+    sim.script(
+        ScriptMatch::RequestType("ActivateTerminal".into()),
+        Scenario::Decline,
+    );
+    let mut rig = Rig::around(sim, ep2()).await;
+    // The payment waits for the session start in progress.
+    let (_, outcome, _) = rig.pay("12.00").await;
+    assert_eq!(answered(outcome).result, TerminalResult::Success);
+    assert_eq!(received(&rig), ["ActivateTerminal", "Login", "CardPayment"]);
+}
+
+#[tokio::test]
+async fn ep2_end_of_day_is_transmit_then_close_day_and_ends_the_session() {
+    let mut rig = Rig::with(SimConfig::default(), ep2()).await;
+    for value in ["10.00", "20.00"] {
+        let (_, outcome, _) = rig.pay(value).await;
+        assert_eq!(answered(outcome).result, TerminalResult::Success);
+    }
+    let (recorder, _) = Recorder::new();
+    let outcome = rig.terminal.reconcile(rig.fresh_id(), true, recorder).await;
+    let ReconciliationOutcome::Answered(report) = outcome else {
+        panic!("no report: {outcome:?}");
+    };
+    assert_eq!(
+        report.result,
+        TerminalResult::Success,
+        "DayClosed is success"
+    );
+    let sum: i64 = report.totals.iter().map(|t| t.amount.minor()).sum();
+    assert_eq!(sum, 3000);
+    let types = received(&rig);
+    assert_eq!(&types[types.len() - 2..], ["TransmitTrx", "CloseDay"]);
+    assert!(
+        !rig.sim.is_logged_in(),
+        "CloseDay ends the terminal's session"
+    );
+    // The next payment activates the terminal again first.
+    let (_, outcome, _) = rig.pay("5.00").await;
+    assert_eq!(answered(outcome).result, TerminalResult::Success);
+    let types = received(&rig);
+    assert_eq!(
+        &types[types.len() - 2..],
+        ["ActivateTerminal", "CardPayment"]
+    );
+}
+
+#[tokio::test]
+async fn a_profile_can_deactivate_the_terminal_when_the_driver_stops() {
+    let mut profile = ep2();
+    profile.end_session_on_stop = true;
+    let rig = Rig::with(SimConfig::default(), profile).await;
+    assert!(rig.sim.is_logged_in());
+    let Rig { sim, backend, .. } = rig;
+    backend.shutdown().await;
+    let types: Vec<_> = sim.received().into_iter().map(|r| r.request_type).collect();
+    assert_eq!(types, ["ActivateTerminal", "DeactivateTerminal"]);
+    assert!(!sim.is_logged_in());
 }

@@ -142,7 +142,11 @@ impl Rig {
     }
 
     pub(crate) async fn with(sim_config: SimConfig, profile: TerminalProfile) -> Self {
-        let sim = sim(sim_config).await;
+        Self::around(sim(sim_config).await, profile).await
+    }
+
+    /// The backend around a simulator already started (and scripted).
+    pub(crate) async fn around(sim: SimServer, profile: TerminalProfile) -> Self {
         let config = terminal_config("lane-1", &sim, "1", profile);
         let id = config.id.clone();
         let backend = OpiBackend::start(vec![config]).await.unwrap();
@@ -160,7 +164,10 @@ impl Rig {
 
     pub(crate) async fn wait_for_status(&self, status: TerminalStatus) {
         let mut watch = self.terminal.status();
-        watch.wait_for(|s| *s == status).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(20), watch.wait_for(|s| *s == status))
+            .await
+            .unwrap_or_else(|_| panic!("the terminal did not become {status:?} within 20 s"))
+            .unwrap();
     }
 
     pub(crate) fn fresh_id(&self) -> TerminalRequestId {

@@ -22,7 +22,10 @@ impl Conversation {
         let sender = self.identity.application_sender.as_str();
         match request.request_type {
             DeviceRequestType::Output => {
-                let report = matches!(self.operation, Operation::Reconciliation { .. });
+                let report = matches!(
+                    self.operation,
+                    Operation::Reconciliation { .. } | Operation::TransmitTransactions
+                );
                 let routed = callback::route_outputs(&request.outputs, &self.profile, report);
                 let response = output_response(&request, sender, routed.results);
                 self.transmits.push_back(Transmit {

@@ -192,8 +192,14 @@ impl SimCore {
             JobKind::Reconciliation(request, closure) => {
                 let currency = self.config.currency;
                 let totals = self.ledger.open_totals(currency);
+                let close_day = request.request_type == ServiceRequestType::CloseDay;
                 let result = if job.scenario == Scenario::Decline {
                     OverallResult::Failure
+                } else if close_day {
+                    // ep2: the final balance, then the session ends (research notes §5.5, S2).
+                    self.ledger.close_batch();
+                    self.logged_in = false;
+                    OverallResult::Other("DayClosed".to_owned())
                 } else {
                     if *closure {
                         self.ledger.close_batch();

@@ -166,18 +166,38 @@ impl SimCore {
         } else {
             OverallResult::Success
         };
+        // Swiss ep2 answers its own session requests with its own words (research notes §3.5).
+        let ep2_word = |done: bool, fresh: &str, again: &str| {
+            if result != OverallResult::Success {
+                result.clone()
+            } else if done {
+                OverallResult::Other(again.to_owned())
+            } else {
+                OverallResult::Other(fresh.to_owned())
+            }
+        };
         match request_type {
-            T::Login | T::ActivateTerminal => {
+            T::Login => {
                 self.logged_in |= result == OverallResult::Success;
                 let response = answer(result);
                 self.send(link, response.into(), scenario);
             }
-            T::Logoff | T::DeactivateTerminal => {
+            T::ActivateTerminal => {
+                let word = ep2_word(self.logged_in, "Activated", "AlreadyActivated");
+                self.logged_in |= result == OverallResult::Success;
+                self.send(link, answer(word).into(), scenario);
+            }
+            T::Logoff => {
                 self.logged_in = false;
                 let response = answer(result);
                 self.send(link, response.into(), scenario);
             }
-            T::Diagnosis | T::StatusQuery => {
+            T::DeactivateTerminal => {
+                let word = ep2_word(!self.logged_in, "Deactivated", "AlreadyDeactivated");
+                self.logged_in = false;
+                self.send(link, answer(word).into(), scenario);
+            }
+            T::Diagnosis | T::StatusQuery | T::TransmitTrx => {
                 let response = answer(result);
                 self.send(link, response.into(), scenario);
             }
