@@ -39,6 +39,10 @@ struct Args {
     /// Send no display prompts.
     #[arg(long)]
     no_display: bool,
+    /// Tell the POS when a card is presented (DeviceRequest Event, EventType CardInserted): no
+    /// public OPI source shows such a message, so it is off unless asked for.
+    #[arg(long)]
+    card_events: bool,
     /// Channel-1 connections: per-request (the default and the protocol's rule: one connection
     /// per DeviceRequest) or shared (one per payment, reconnecting when the POS closed it).
     #[arg(long, value_parser = ["shared", "per-request"])]
@@ -116,6 +120,7 @@ fn settings(args: &Args) -> anyhow::Result<SimConfig> {
     config.magic_amounts &= !args.no_magic_amounts;
     config.require_login &= !args.no_login;
     config.display &= !args.no_display;
+    config.card_events |= args.card_events;
     match args.callbacks.as_deref() {
         Some("per-request") => config.callbacks = CallbackMode::PerRequest,
         Some(_) => config.callbacks = CallbackMode::Shared,

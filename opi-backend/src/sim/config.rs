@@ -63,6 +63,10 @@ pub struct SimConfig {
     pub require_login: bool,
     /// Whether a display prompt is sent before and after the card step.
     pub display: bool,
+    /// Whether the POS is told when a card is presented (a DeviceRequest `Event` with
+    /// `EventType="CardInserted"`, for payments, pre-authorisations and refunds). Off by
+    /// default: no public OPI source shows a terminal sending it.
+    pub card_events: bool,
     /// Processing time before the first callback (and before answering service requests).
     #[serde(with = "crate::profile::duration")]
     pub latency: Duration,
@@ -97,6 +101,7 @@ impl Default for SimConfig {
             magic_amounts: true,
             require_login: true,
             display: true,
+            card_events: false,
             latency: Duration::ZERO,
             callback_timeout: Duration::from_secs(10),
             input_timeout: Duration::from_secs(30),

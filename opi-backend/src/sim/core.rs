@@ -19,11 +19,11 @@ use super::wire::{Payload, WireStyle};
 use super::{Scenario, ScriptMatch, SimError, SimEvent, SimLink, SimTransmit};
 use crate::codec::Envelope;
 use crate::message::{
-    Authorisation, CardRequestType, CardServiceRequest, CardServiceResponse, DeviceRequest,
-    DeviceRequestType, DeviceResponse, DeviceTarget, Header, Input, InputCommand, InputCommandKind,
-    InputValue, Message, MonetaryAmount, OriginalHeader, Output, OverallResult, Reconciliation,
-    ReconciliationTotal, RequestId, ServiceRequest, ServiceRequestType, ServiceResponse,
-    TerminalInfo, TextLine, Timestamp,
+    Authorisation, CardRequestType, CardServiceRequest, CardServiceResponse, DeviceEvent,
+    DeviceRequest, DeviceRequestType, DeviceResponse, DeviceTarget, EventType, Header, Input,
+    InputCommand, InputCommandKind, InputValue, Message, MonetaryAmount, OriginalHeader, Output,
+    OverallResult, Reconciliation, ReconciliationTotal, RequestId, ServiceRequest,
+    ServiceRequestType, ServiceResponse, TerminalInfo, TextLine, Timestamp,
 };
 use crate::profile::WireEncoding;
 use crate::session;

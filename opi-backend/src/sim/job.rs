@@ -40,6 +40,8 @@ pub(crate) enum Step {
     Pause(Duration),
     /// Show text on the cashier display.
     Display(&'static str),
+    /// Tell the POS a card was presented (DeviceRequest `Event`).
+    CardPresented,
     /// Ask the cashier to confirm.
     Confirm,
     /// Wait for a card that never comes.
@@ -156,15 +158,24 @@ impl Job {
         }
     }
 
-    /// The steps of a financial request under `scenario`.
+    /// The steps of a financial request under `scenario`; `card_event` tells the POS when the
+    /// card is presented.
     pub(crate) fn financial_steps(
         scenario: Scenario,
         latency: Duration,
         display: bool,
+        card_event: bool,
     ) -> Vec<Step> {
         let mut steps = vec![Step::Pause(latency)];
         if display {
             steps.push(Step::Display("Karte bitte"));
+        }
+        let card_comes = !matches!(
+            scenario,
+            Scenario::WaitForAbort | Scenario::DropMidCallbacks
+        );
+        if card_event && card_comes {
+            steps.push(Step::CardPresented);
         }
         match scenario {
             Scenario::Confirm | Scenario::UndecodableInput => steps.push(Step::Confirm),

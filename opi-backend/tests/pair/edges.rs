@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use eps_core::terminal::{CardOperation, OriginalTransaction, ReversedKind, TerminalResult};
+use eps_core::terminal::{
+    CardOperation, DeviceOutput, OriginalTransaction, ReversedKind, TerminalResult,
+};
 use opi_backend::codec;
 use opi_backend::message::{Message, OverallResult};
 use opi_backend::profile::TerminalProfile;
@@ -13,7 +15,7 @@ use opi_backend::sim::SimConfig;
 use time::macros::datetime;
 
 use crate::flows::card_answer;
-use crate::harness::{Pair, eur, payment};
+use crate::harness::{Pair, Seen, eur, payment};
 
 #[test]
 fn an_input_without_command_is_answered_format_error_at_once() {
@@ -251,4 +253,50 @@ fn a_profile_names_its_own_reversal_types() {
         .unwrap()
         .clone();
     assert_eq!(entry.request_type, "PaymentReversal");
+}
+
+#[test]
+fn a_presented_card_reaches_the_observer_between_prompt_and_receipts() {
+    let config = SimConfig {
+        card_events: true,
+        ..SimConfig::default()
+    };
+    let mut pair = Pair::new(config);
+    pair.login();
+    pair.start(payment("12.00"));
+    assert_eq!(card_answer(&pair.run()).result, TerminalResult::Success);
+    let card = pair
+        .seen
+        .iter()
+        .position(|s| *s == Seen::CardAcquired)
+        .expect("the card was reported");
+    let first_receipt = pair
+        .seen
+        .iter()
+        .position(|s| matches!(s, Seen::Output(DeviceOutput::Receipt { .. })))
+        .unwrap();
+    assert!(
+        pair.displays() == 1 && card < first_receipt,
+        "{:?}",
+        pair.seen
+    );
+    let event = pair
+        .sim
+        .callback_answers()
+        .iter()
+        .find(|a| a.request_type == "Event")
+        .cloned()
+        .unwrap();
+    assert_eq!(event.result, OverallResult::Success);
+    // No card comes while the terminal waits for one, and none is reported unless asked for.
+    pair.start(payment("7.21"));
+    pair.run_until(|s| matches!(s, Seen::Output(_)));
+    pair.abort();
+    assert_eq!(card_answer(&pair.run()).result, TerminalResult::Aborted);
+    assert!(!pair.seen.contains(&Seen::CardAcquired));
+    let mut quiet = Pair::new(SimConfig::default());
+    quiet.login();
+    quiet.start(payment("12.00"));
+    quiet.run();
+    assert!(!quiet.seen.contains(&Seen::CardAcquired));
 }

@@ -70,8 +70,20 @@ impl SimCore {
         let style = self.callback_style(scenario);
         match request_type {
             _ if financial => {
-                let steps =
-                    Job::financial_steps(scenario, self.config.latency, self.config.display);
+                // Card-present operations; reversals and completions need no card.
+                let card_event = self.config.card_events
+                    && matches!(
+                        request_type,
+                        CardRequestType::CardPayment
+                            | CardRequestType::CardPreAuthorisation
+                            | CardRequestType::PaymentRefund
+                    );
+                let steps = Job::financial_steps(
+                    scenario,
+                    self.config.latency,
+                    self.config.display,
+                    card_event,
+                );
                 self.job = Some(Job::new(
                     JobKind::Financial(request),
                     link,

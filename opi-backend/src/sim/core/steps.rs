@@ -31,6 +31,17 @@ impl SimCore {
                     job.steps
                         .push_front(Step::Callback(Box::new(request), CallbackKind::Display));
                 }
+                Step::CardPresented => {
+                    let mut request =
+                        self.device_request(&mut job, DeviceRequestType::Event, Vec::new(), None);
+                    request.event = Some(DeviceEvent {
+                        event_type: EventType::CardInserted,
+                        target: Some(DeviceTarget::CardReader),
+                        text: None,
+                    });
+                    job.steps
+                        .push_front(Step::Callback(Box::new(request), CallbackKind::Display));
+                }
                 Step::Confirm => {
                     let prompt = Output::lines(
                         DeviceTarget::CashierDisplay,
