@@ -3,7 +3,8 @@
 //!
 //! - [`encode`]: message → whole frame (prefix included); [`encode_body`]: the XML alone.
 //! - [`FrameDecoder`]: push received bytes, take whole [`Frame`]s out.
-//! - [`decode`]: a frame's body → message; [`envelope`]: just its root, to answer what fails.
+//! - [`decode`]: a frame's body → message; [`envelope`]: just its root, to answer what fails;
+//!   [`refusal`]: that answer when not even a typed header can be read.
 
 mod charset;
 mod error;
