@@ -18,7 +18,9 @@ mod wire;
 pub use self::card::FULL_PANS;
 pub use self::config::{CallbackIds, CallbackMode, ReceiptStyle, SimConfig};
 pub use self::core::SimCore;
-pub use self::ledger::{Ledger, LedgerEntry, Movement, Received, RequestKind, Totals};
+pub use self::ledger::{
+    CallbackAnswer, Ledger, LedgerEntry, Movement, Received, RequestKind, Totals,
+};
 pub use self::scenario::{Scenario, ScriptMatch};
 pub use self::server::SimServer;
 pub use self::wire::{Payload, WireStyle};
@@ -60,6 +62,14 @@ pub enum SimError {
         link: SimLink,
         /// What.
         got: String,
+    },
+    /// A well-formed request that could not be decoded; answered `FormatError`.
+    #[error("undecodable request on {link:?}, answered FormatError: {reason}")]
+    Undecodable {
+        /// Where.
+        link: SimLink,
+        /// Why.
+        reason: String,
     },
     /// An unreadable frame.
     #[error("unreadable frame on {link:?}: {reason}")]

@@ -14,6 +14,7 @@ mod idempotency;
 mod limits;
 mod oauth;
 mod operations;
+mod opi_edges;
 mod payment_errors;
 mod payments;
 mod prompts;

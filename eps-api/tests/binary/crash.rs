@@ -14,7 +14,7 @@ use eps_core::store::sqlite::SqliteStore;
 use eps_core::transaction::{TransactionQuery, TransactionRecord};
 use opi_backend::message::OverallResult;
 use opi_backend::sim::agreement;
-use opi_backend::sim::{Received, RequestKind, Scenario, ScriptMatch, SimConfig, SimServer};
+use opi_backend::sim::{Received, Scenario, ScriptMatch, SimConfig, SimServer};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
@@ -262,10 +262,7 @@ impl Pos {
 
 /// Whether a request the terminal received is a RepeatLastMessage (card or service request).
 fn is_repeat_last_message(received: &Received) -> bool {
-    match &received.kind {
-        RequestKind::Card(t) => t.as_str() == "RepeatLastMessage",
-        RequestKind::Service(t) => t.as_str() == "RepeatLastMessage",
-    }
+    received.kind.name() == "RepeatLastMessage"
 }
 
 /// No transaction is left `pending`, `inProgress` or `unknown`.

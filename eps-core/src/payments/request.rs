@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, ConnectionId, IdempotencyKey, MerchantId, PoiId, TransactionId};
 use crate::money::{Amount, MoneyError};
-use crate::terminal::{CardOperation, OriginalTransaction};
+use crate::terminal::{CardOperation, OriginalTransaction, ReversedKind};
 use crate::transaction::{TransactionKind, TransactionRecord, TransactionState};
 
 /// An idempotency key with the fingerprint of the request that carries it.
@@ -187,6 +187,10 @@ pub(crate) fn card_operation(
         (TransactionKind::Reversal, reference) => CardOperation::Reversal {
             amount,
             original: reference.unwrap_or_default(),
+            // `check_request` admits only payments, pre-authorisations, completions and refunds.
+            reverses: original
+                .and_then(|o| ReversedKind::of(o.kind))
+                .unwrap_or(ReversedKind::Payment),
         },
         (TransactionKind::Refund, reference) => CardOperation::Refund {
             amount,

@@ -121,6 +121,20 @@ pub enum RequestKind {
     Card(CardRequestType),
     /// A ServiceRequest (Login, Diagnosis, Reconciliation, …).
     Service(ServiceRequestType),
+    /// A well-formed request the simulator could not decode (answered `FormatError`), by the
+    /// `RequestType` it carried.
+    Undecodable(String),
+}
+
+impl RequestKind {
+    /// The OPI `RequestType` as sent (`Login`, `ActivateTerminal`, `CardPayment`, …).
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Card(t) => t.as_str(),
+            Self::Service(t) => t.as_str(),
+            Self::Undecodable(t) => t,
+        }
+    }
 }
 
 /// A channel-0 request as the terminal received it, whatever became of it.
@@ -148,6 +162,17 @@ impl Received {
                 | RequestKind::Service(ServiceRequestType::AbortRequest)
         )
     }
+}
+
+/// A DeviceResponse the terminal got for one of its callbacks (tests check what the POS said).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackAnswer {
+    /// The RequestID it echoes.
+    pub request_id: String,
+    /// The `RequestType` it echoes (`Output`, `Input`, …).
+    pub request_type: String,
+    /// Its `OverallResult`.
+    pub result: OverallResult,
 }
 
 /// One line of totals.
@@ -198,6 +223,15 @@ impl Ledger {
     }
 
     /// Records a message that arrived on channel 0 (anything but a request is ignored).
+    /// Records a well-formed request that could not be decoded (it was answered `FormatError`).
+    pub(crate) fn note_undecodable(&mut self, link: SimLink, request_id: &str, request_type: &str) {
+        self.received.push(Received {
+            link,
+            kind: RequestKind::Undecodable(request_type.to_owned()),
+            request_id: request_id.to_owned(),
+        });
+    }
+
     pub(crate) fn note_received(&mut self, link: SimLink, message: &Message) {
         let (kind, request_id) = match message {
             Message::CardServiceRequest(r) => (

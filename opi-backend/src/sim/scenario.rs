@@ -48,11 +48,15 @@ pub enum Scenario {
     NoNamespace,
     /// Approve; every frame is written in ISO-8859-1 with a matching declaration.
     Latin1,
+    /// Ask for confirmation with an Input that lacks its `Command`: well-formed XML that cannot
+    /// be decoded. The POS should answer `FormatError`, which is no "yes": the request ends
+    /// `Aborted`; an unanswered Input times out the same way.
+    UndecodableInput,
 }
 
 impl Scenario {
     /// Every scenario, in the order of the magic-amount table.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::Approve,
         Self::Decline,
         Self::Confirm,
@@ -69,6 +73,7 @@ impl Scenario {
         Self::CharCountPrefix,
         Self::NoNamespace,
         Self::Latin1,
+        Self::UndecodableInput,
     ];
 
     /// The scenario a financial amount selects, by the last two digits of its minor units.
@@ -81,6 +86,7 @@ impl Scenario {
     /// | .51 / .52 / .53 / .54 | Busy / DeviceUnavailable / LoggedOut / PrintLastTicket |
     /// | .66 / .67 / .68 | drop the link before the response / after the request / mid-callbacks |
     /// | .91 / .92 / .93 / .94 / .95 | garbage / oversize / char-count prefix / no namespace / ISO-8859-1 |
+    /// | .96 | an Input without its Command (undecodable) |
     /// | anything else | approve |
     pub fn for_amount_minor(minor: i64) -> Self {
         match minor.rem_euclid(100) {
@@ -99,6 +105,7 @@ impl Scenario {
             93 => Self::CharCountPrefix,
             94 => Self::NoNamespace,
             95 => Self::Latin1,
+            96 => Self::UndecodableInput,
             _ => Self::Approve,
         }
     }
@@ -130,6 +137,7 @@ impl Scenario {
             Self::CharCountPrefix => "char-count-prefix",
             Self::NoNamespace => "no-namespace",
             Self::Latin1 => "latin1",
+            Self::UndecodableInput => "undecodable-input",
         }
     }
 

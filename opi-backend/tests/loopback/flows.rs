@@ -2,7 +2,8 @@
 
 use eps_core::receipt::ReceiptCopy;
 use eps_core::terminal::{
-    CardOperation, OriginalTransaction, ReconciliationOutcome, TerminalOutcome, TerminalResult,
+    CardOperation, OriginalTransaction, ReconciliationOutcome, ReversedKind, TerminalOutcome,
+    TerminalResult,
 };
 use opi_backend::profile::AbortPlacement;
 use opi_backend::sim::{CallbackMode, Scenario, SimConfig};
@@ -79,6 +80,7 @@ async fn refund_reversal_preauthorisation_and_completion() {
                     stan: paid.stan.clone(),
                     ..OriginalTransaction::default()
                 },
+                reverses: ReversedKind::Payment,
             },
             recorder.clone(),
         )

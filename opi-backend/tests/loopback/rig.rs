@@ -142,7 +142,11 @@ impl Rig {
     }
 
     pub(crate) async fn with(sim_config: SimConfig, profile: TerminalProfile) -> Self {
-        let sim = sim(sim_config).await;
+        Self::around(sim(sim_config).await, profile).await
+    }
+
+    /// The backend around a simulator already started (and scripted).
+    pub(crate) async fn around(sim: SimServer, profile: TerminalProfile) -> Self {
         let config = terminal_config("lane-1", &sim, "1", profile);
         let id = config.id.clone();
         let backend = OpiBackend::start(vec![config]).await.unwrap();

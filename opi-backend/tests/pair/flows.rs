@@ -3,7 +3,7 @@
 use eps_core::money::Currency;
 use eps_core::prompt::PromptAnswer;
 use eps_core::receipt::ReceiptCopy;
-use eps_core::terminal::{CardOperation, OriginalTransaction, TerminalResult};
+use eps_core::terminal::{CardOperation, OriginalTransaction, ReversedKind, TerminalResult};
 use opi_backend::profile::{AbortPlacement, SessionStart, TerminalProfile};
 use opi_backend::session::{Answer, Finished, Operation, reconciliation_report, terminal_response};
 use opi_backend::sim::{CallbackIds, CallbackMode, ReceiptStyle, SimConfig};
@@ -252,6 +252,7 @@ fn preauthorisation_then_completion_and_reversal() {
     pair.start(Operation::Card(CardOperation::Reversal {
         amount: eur("62.40"),
         original: reversed,
+        reverses: ReversedKind::Completion,
     }));
     assert_eq!(card_answer(&pair.run()).result, TerminalResult::Success);
     let ledger = pair.sim.ledger().entries();

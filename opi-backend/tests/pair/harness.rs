@@ -235,8 +235,7 @@ impl Pair {
             if link == Link::Abort && self.swallow_abort {
                 continue;
             }
-            let bytes =
-                codec::encode(&transmit.message, &self.profile.encoding.write_options()).unwrap();
+            let bytes = codec::encode(&transmit.message, &self.profile.write_options()).unwrap();
             if let Some(&sim_link) = self.eps_to_sim.get(&link) {
                 self.eps.as_mut().unwrap().handle_written(link, now);
                 self.deliver_to_sim(sim_link, &bytes);
@@ -351,10 +350,16 @@ impl Pair {
                             self.errors.push(format!("sim: {e}"));
                         }
                     }
-                    Err(e) => self.errors.push(format!(
-                        "sim: {}",
-                        self.sim.handle_malformed(link, &e.to_string(), now)
-                    )),
+                    Err(e) => {
+                        let error = match codec::envelope(frame.body()) {
+                            Ok(envelope) => {
+                                self.sim
+                                    .handle_undecodable(link, &envelope, &e.to_string(), now)
+                            }
+                            Err(_) => self.sim.handle_malformed(link, &e.to_string(), now),
+                        };
+                        self.errors.push(format!("sim: {error}"));
+                    }
                 },
                 Ok(None) => return,
                 Err(e) => {
@@ -388,10 +393,16 @@ impl Pair {
                             self.errors.push(format!("eps: {e}"));
                         }
                     }
-                    Err(e) => self.errors.push(format!(
-                        "eps: {}",
-                        eps.handle_malformed(link, &e.to_string(), now)
-                    )),
+                    // Like the driver: a well-formed frame gets its envelope read and answered.
+                    Err(e) => {
+                        let error = match codec::envelope(frame.body()) {
+                            Ok(envelope) => {
+                                eps.handle_undecodable(link, &envelope, &e.to_string(), now)
+                            }
+                            Err(_) => eps.handle_malformed(link, &e.to_string(), now),
+                        };
+                        self.errors.push(format!("eps: {error}"));
+                    }
                 },
                 Ok(None) => return,
                 Err(e) => {

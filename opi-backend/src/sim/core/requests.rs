@@ -44,6 +44,8 @@ impl SimCore {
             CardRequestType::CardPayment
                 | CardRequestType::PaymentRefund
                 | CardRequestType::PaymentReversal
+                | CardRequestType::PreAuthReversal
+                | CardRequestType::RefundReversal
                 | CardRequestType::CardPreAuthorisation
                 | CardRequestType::CardFinancialAdvice
         );
@@ -68,8 +70,20 @@ impl SimCore {
         let style = self.callback_style(scenario);
         match request_type {
             _ if financial => {
-                let steps =
-                    Job::financial_steps(scenario, self.config.latency, self.config.display);
+                // Card-present operations; reversals and completions need no card.
+                let card_event = self.config.card_events
+                    && matches!(
+                        request_type,
+                        CardRequestType::CardPayment
+                            | CardRequestType::CardPreAuthorisation
+                            | CardRequestType::PaymentRefund
+                    );
+                let steps = Job::financial_steps(
+                    scenario,
+                    self.config.latency,
+                    self.config.display,
+                    card_event,
+                );
                 self.job = Some(Job::new(
                     JobKind::Financial(request),
                     link,
@@ -164,18 +178,38 @@ impl SimCore {
         } else {
             OverallResult::Success
         };
+        // Swiss ep2 answers its own session requests with its own words (research notes §3.5).
+        let ep2_word = |done: bool, fresh: &str, again: &str| {
+            if result != OverallResult::Success {
+                result.clone()
+            } else if done {
+                OverallResult::Other(again.to_owned())
+            } else {
+                OverallResult::Other(fresh.to_owned())
+            }
+        };
         match request_type {
-            T::Login | T::ActivateTerminal => {
+            T::Login => {
                 self.logged_in |= result == OverallResult::Success;
                 let response = answer(result);
                 self.send(link, response.into(), scenario);
             }
-            T::Logoff | T::DeactivateTerminal => {
+            T::ActivateTerminal => {
+                let word = ep2_word(self.logged_in, "Activated", "AlreadyActivated");
+                self.logged_in |= result == OverallResult::Success;
+                self.send(link, answer(word).into(), scenario);
+            }
+            T::Logoff => {
                 self.logged_in = false;
                 let response = answer(result);
                 self.send(link, response.into(), scenario);
             }
-            T::Diagnosis | T::StatusQuery => {
+            T::DeactivateTerminal => {
+                let word = ep2_word(!self.logged_in, "Deactivated", "AlreadyDeactivated");
+                self.logged_in = false;
+                self.send(link, answer(word).into(), scenario);
+            }
+            T::Diagnosis | T::StatusQuery | T::TransmitTrx => {
                 let response = answer(result);
                 self.send(link, response.into(), scenario);
             }
@@ -245,6 +279,11 @@ impl SimCore {
         link: SimLink,
         response: DeviceResponse,
     ) -> Result<(), SimError> {
+        self.callback_answers.push(CallbackAnswer {
+            request_id: response.header.request_id.as_str().to_owned(),
+            request_type: response.request_type.as_str().to_owned(),
+            result: response.overall_result.clone(),
+        });
         let unexpected = || SimError::Unexpected {
             link,
             got: session::describe(&Message::DeviceResponse(response.clone())),
