@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::durable::{self, DurableStep};
 use crate::error::{Error, Result};
 use crate::prompt::PromptState;
 use crate::terminal::{CardOperation, TerminalOutcome, TerminalRequest, TerminalResponse};
@@ -82,6 +83,7 @@ async fn conclude(
                     vec![step],
                 )
                 .await?;
+            durable::reached(DurableStep::OutcomeLost, record.id).await;
             recovery::recover(shared, claim.terminal(), record).await
         }
         TerminalOutcome::Answered(response) => {
@@ -163,6 +165,12 @@ pub(crate) async fn apply_answer(
     shared
         .save_with(record, verdict.state, record_answer, vec![step])
         .await?;
+    let durable_step = if record.original_id.is_some() {
+        DurableStep::FollowUpOutcomeSaved
+    } else {
+        DurableStep::OutcomeSaved
+    };
+    durable::reached(durable_step, record.id).await;
     if record.state == TransactionState::Approved {
         settle_original(shared, record).await?;
     }

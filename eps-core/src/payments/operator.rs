@@ -1,6 +1,7 @@
 //! Operators settle what the EPS could not prove: a transaction left `unknown` is resolved by
 //! hand, after checking the terminal's own records, with a note kept in its journal.
 
+use crate::durable::{self, DurableStep};
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, TransactionId};
 use crate::transaction::{TransactionRecord, TransactionState};
@@ -53,6 +54,7 @@ impl PaymentService {
                 r.reason = Some(format!("resolved by operator {operator}: {note}"));
             })
             .await?;
+        durable::reached(DurableStep::TransactionResolved, id).await;
         shared.watch.forget(id);
         shared
             .journal_best_effort(

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::durable::{self, DurableStep};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, NewEvent};
 use crate::idempotency::IdempotencyRecord;
@@ -105,6 +106,7 @@ impl PaymentService {
         shared
             .journal_best_effort(record.id, "created", format!("closure {}", record.closure))
             .await;
+        durable::reached(DurableStep::ReconciliationCreated, record.id).await;
         tokio::spawn(run(shared.clone(), claim, record.clone()));
         Ok((record, false))
     }
@@ -232,8 +234,11 @@ async fn run(shared: Arc<Shared>, claim: WorkerClaim, mut record: Reconciliation
             .await
         }
     };
-    if let Err(err) = result {
-        tracing::error!(%err, reconciliation = %record.id, "reconciliation outcome could not be saved");
+    match result {
+        Err(err) => {
+            tracing::error!(%err, reconciliation = %record.id, "reconciliation outcome could not be saved")
+        }
+        Ok(()) => durable::reached(DurableStep::ReconciliationConcluded, record.id).await,
     }
 }
 

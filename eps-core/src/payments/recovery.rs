@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use crate::durable::{self, DurableStep};
 use crate::error::Result;
 use crate::receipt::ReceiptCopy;
 use crate::terminal::{SharedTerminal, TerminalError, TerminalResult};
@@ -44,6 +45,7 @@ pub(crate) async fn recover(
                 r.reason = Some("the outcome was lost; asking the terminal".into());
             })
             .await?;
+        durable::reached(DurableStep::OutcomeLost, record.id).await;
     }
     let attempts = shared.policy.recovery_attempts.max(1);
     let mut last_error = String::new();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use crate::clock::SharedClock;
+use crate::durable::{self, DurableStep};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
 use crate::idempotency::IdempotencyRecord;
@@ -159,7 +160,10 @@ impl PaymentService {
             .create_transaction(&record, idempotency.as_ref(), &[event], &[created])
             .await?
         {
-            Created::Inserted(_) => shared.events.committed(),
+            Created::Inserted(_) => {
+                shared.events.committed();
+                durable::reached(DurableStep::TransactionCreated, id).await;
+            }
             Created::Duplicate(existing) => {
                 drop(claim);
                 let idem = request
@@ -410,6 +414,7 @@ impl PaymentService {
                 "prompt {id} no longer takes an answer"
             )));
         }
+        durable::reached(DurableStep::PromptAnswered, id).await;
         if let Some(subject) = prompt.transaction_id {
             self.shared
                 .journal_best_effort(subject, "prompt", format!("prompt {id} answered"))
