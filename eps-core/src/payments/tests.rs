@@ -45,6 +45,10 @@ enum Step {
 struct Script {
     steps: VecDeque<Step>,
     last: Option<Result<LastResult, TerminalError>>,
+    /// When set, every RepeatLastMessage signals the first and waits for the second.
+    last_hold: Option<(Arc<Notify>, Arc<Notify>)>,
+    /// When each RepeatLastMessage came (runtime clock).
+    last_asked: Vec<tokio::time::Instant>,
     operations: Vec<TerminalRequest>,
     answers: Vec<Option<PromptAnswer>>,
 }
@@ -54,6 +58,9 @@ struct ScriptedTerminal {
     script: Mutex<Script>,
     status: watch::Sender<TerminalStatus>,
 }
+
+/// The scripted terminals' hard cap (the default profile's).
+const HARD_CAP: std::time::Duration = std::time::Duration::from_secs(300);
 
 fn approved() -> TerminalResponse {
     TerminalResponse {
@@ -74,6 +81,10 @@ fn approved() -> TerminalResponse {
 impl Terminal for ScriptedTerminal {
     fn id(&self) -> &TerminalId {
         &self.id
+    }
+
+    fn hard_cap(&self) -> std::time::Duration {
+        HARD_CAP
     }
 
     async fn card_operation(
@@ -144,6 +155,15 @@ impl Terminal for ScriptedTerminal {
         &self,
         _request_id: TerminalRequestId,
     ) -> Result<LastResult, TerminalError> {
+        let hold = {
+            let mut script = self.script.lock().unwrap();
+            script.last_asked.push(tokio::time::Instant::now());
+            script.last_hold.clone()
+        };
+        if let Some((asked, release)) = hold {
+            asked.notify_one();
+            release.notified().await;
+        }
         self.script
             .lock()
             .unwrap()
@@ -188,46 +208,62 @@ impl Terminal for ScriptedTerminal {
 struct Harness {
     service: PaymentService,
     store: Arc<dyn Store>,
+    /// The lane's terminal.
     terminal: Arc<ScriptedTerminal>,
+    /// The lane.
     poi: PoiId,
+    /// The fuelling point's terminal.
+    pump_terminal: Arc<ScriptedTerminal>,
+    /// The fuelling point.
+    pump: PoiId,
     caller: Caller,
     clock: ManualClock,
     _dir: std::path::PathBuf,
 }
 
+fn scripted(id: &str) -> Arc<ScriptedTerminal> {
+    let (status, _) = watch::channel(TerminalStatus::Online);
+    Arc::new(ScriptedTerminal {
+        id: TerminalId::parse(id).unwrap(),
+        script: Mutex::default(),
+        status,
+    })
+}
+
 async fn harness() -> Harness {
+    harness_with(PaymentPolicy {
+        recovery_attempts: 2,
+        recovery_backoff: std::time::Duration::from_millis(1),
+        ..Default::default()
+    })
+    .await
+}
+
+async fn harness_with(policy: PaymentPolicy) -> Harness {
     let dir = std::env::temp_dir().join(format!("eps-payments-{}", uuid::Uuid::new_v4()));
     let store = crate::store::open(&format!("sqlite://{}/eps.db", dir.display()))
         .await
         .unwrap();
     let merchant = MerchantId::parse("1234567890").unwrap();
-    let terminal_id = TerminalId::parse("lane-1").unwrap();
-    let poi = Poi {
-        poi_id: PoiId::derive(&merchant, "pointOfService", "001"),
+    let terminal = scripted("lane-1");
+    let pump_terminal = scripted("pump-1");
+    let poi_of = |kind: &str, terminal: &ScriptedTerminal| Poi {
+        poi_id: PoiId::derive(&merchant, kind, "001"),
         logical_id: "001".into(),
-        workstation_type: WorkstationType::parse("pointOfService").unwrap(),
+        workstation_type: WorkstationType::parse(kind).unwrap(),
         merchant_id: merchant.clone(),
-        terminal_id: terminal_id.clone(),
+        terminal_id: terminal.id.clone(),
     };
+    let poi = poi_of("pointOfService", &terminal);
+    let pump = poi_of("fuelingPoint", &pump_terminal);
     let sites = SiteDirectory::new(vec![Site {
         merchant_id: merchant.clone(),
         name: "Demo".into(),
-        pois: vec![poi.clone()],
+        pois: vec![poi.clone(), pump.clone()],
     }])
     .unwrap();
-    let (status, _) = watch::channel(TerminalStatus::Online);
-    let terminal = Arc::new(ScriptedTerminal {
-        id: terminal_id,
-        script: Mutex::default(),
-        status,
-    });
     let manual = ManualClock::new(datetime!(2026-11-24 12:00 UTC));
     let clock = Arc::new(manual.clone());
-    let policy = PaymentPolicy {
-        recovery_attempts: 2,
-        recovery_backoff: std::time::Duration::from_millis(1),
-        ..Default::default()
-    };
     let events = EventLog::new(store.clone(), 1024);
     let tailer = events.clone();
     tokio::spawn(async move {
@@ -240,7 +276,10 @@ async fn harness() -> Harness {
         Arc::new(sites),
         clock,
         events,
-        vec![terminal.clone() as SharedTerminal],
+        vec![
+            terminal.clone() as SharedTerminal,
+            pump_terminal.clone() as SharedTerminal,
+        ],
         policy,
     );
     let caller = Caller {
@@ -253,6 +292,8 @@ async fn harness() -> Harness {
         store,
         terminal,
         poi: poi.poi_id,
+        pump_terminal,
+        pump: pump.poi_id,
         caller,
         clock: manual,
         _dir: dir,
@@ -472,7 +513,7 @@ async fn wait_state(
 }
 
 #[tokio::test]
-async fn a_lost_answer_with_an_earlier_last_request_is_proved_never_completed() {
+async fn an_earlier_last_request_proves_never_completed_only_past_the_hard_cap() {
     let h = harness().await;
     let first = h.run(h.payment("1.00")).await;
     h.terminal.script.lock().unwrap().last = Some(Ok(LastResult {
@@ -481,9 +522,74 @@ async fn a_lost_answer_with_an_earlier_last_request_is_proved_never_completed() 
         response: approved(),
     }));
     h.script(Step::Lost);
-    let done = h.run(h.payment("2.00")).await;
+    // The terminal may still be working on it (it answers with its previous request meanwhile).
+    let lost = h.run(h.payment("2.00")).await;
+    assert_eq!(lost.state, TransactionState::Unknown);
+    assert!(
+        lost.reason
+            .as_deref()
+            .unwrap()
+            .contains("may still be working"),
+        "{lost:?}"
+    );
+    h.clock.advance(time::Duration::seconds(299));
+    h.service.recover_unresolved().await.unwrap();
+    let still = wait_recovered(&h, &lost).await;
+    assert_eq!(
+        still.state,
+        TransactionState::Unknown,
+        "the hard cap has not passed"
+    );
+    h.clock.advance(time::Duration::seconds(1));
+    h.service.recover_unresolved().await.unwrap();
+    let done = wait_recovered(&h, &lost).await;
     assert_eq!(done.state, TransactionState::Failed);
     assert_eq!(done.result_code.as_deref(), Some("neverCompleted"));
+}
+
+#[tokio::test]
+async fn a_request_id_that_is_long_unreadable_or_foreign_proves_nothing() {
+    let h = harness().await;
+    h.run(h.payment("1.00")).await;
+    let long = TerminalRequestId::parse(&"4".repeat(50)).unwrap();
+    for (reported, why) in [
+        (Some(long), "a 50-character RequestID"),
+        (None, "no readable RequestID"),
+    ] {
+        h.terminal.script.lock().unwrap().last = Some(Ok(LastResult {
+            request_id: reported,
+            request_type: Some("CardPayment".into()),
+            response: approved(),
+        }));
+        h.script(Step::Lost);
+        let lost = h.run(h.payment("2.00")).await;
+        // Even past the hard cap: not proof.
+        h.clock.advance(time::Duration::seconds(301));
+        h.service.recover_unresolved().await.unwrap();
+        let after = wait_recovered(&h, &lost).await;
+        assert_eq!(after.state, TransactionState::Unknown, "{why}: {after:?}");
+        h.service
+            .resolve(
+                &lost.id,
+                TransactionState::Failed,
+                &ClientId::parse("operator").unwrap(),
+                "checked",
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Waits until no recovery runs on `record`'s terminal any more and returns the record.
+async fn wait_recovered(h: &Harness, record: &TransactionRecord) -> TransactionRecord {
+    let workers = &h.service.shared.workers;
+    let free = workers.claim(&record.terminal_id, Occupant::Service);
+    let claim = tokio::time::timeout(std::time::Duration::from_secs(10), free)
+        .await
+        .unwrap_or_else(|_| panic!("recovery of {} did not end within 10 s", record.id))
+        .unwrap();
+    drop(claim);
+    h.store.transaction(&record.id).await.unwrap().unwrap()
 }
 
 #[tokio::test]
@@ -629,7 +735,7 @@ async fn refunds_never_exceed_the_original() {
     );
     assert!(matches!(
         h.service.start(refund("6.01")).await,
-        Err(Error::InvalidState(_))
+        Err(Error::FollowUpConflict { .. })
     ));
     assert_eq!(
         h.run(refund("6.00")).await.state,
@@ -641,6 +747,9 @@ async fn refunds_never_exceed_the_original() {
         .await
         .unwrap();
     assert_eq!(paid.state, TransactionState::Refunded);
+    assert_eq!(paid.refunded_amount.unwrap().minor(), 1000);
 }
 
+mod follow_ups;
+mod retries;
 mod waits_and_operators;
