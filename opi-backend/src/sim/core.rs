@@ -28,6 +28,7 @@ use crate::profile::WireEncoding;
 use crate::session;
 
 mod decide;
+mod linger;
 mod requests;
 mod steps;
 
