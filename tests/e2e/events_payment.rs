@@ -31,7 +31,7 @@ fn with_terminal(sim: &SimServer) -> eps_e2e::TestAppBuilder {
                     address,
                     callback: "127.0.0.1:0".parse().unwrap(),
                     workstation_id: "POS001".to_owned(),
-                    profile: "default".to_owned(),
+                    profile: Default::default(),
                     pop_id: None,
                     application_sender: None,
                     callback_source: None,

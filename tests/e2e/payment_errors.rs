@@ -20,7 +20,7 @@ fn other_site(config: &mut eps_api::Config) {
                 address: "127.0.0.1:9".to_owned(),
                 callback: "127.0.0.1:0".parse().unwrap(),
                 workstation_id: "OTHER1".to_owned(),
-                profile: "default".to_owned(),
+                profile: Default::default(),
                 pop_id: None,
                 application_sender: None,
                 callback_source: None,

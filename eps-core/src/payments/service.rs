@@ -125,7 +125,12 @@ impl PaymentService {
         let id = record.id;
         shared.watch.publish(&record);
         let (dispatched, on_dispatch) = oneshot::channel();
-        let operation = card_operation(request.kind, record.amount, original.as_ref());
+        // The original's reference (its STAN, approval code) identifies it only to the terminal
+        // that ran it: a refund on another POI goes without it.
+        let reference = original
+            .as_ref()
+            .filter(|original| original.terminal_id == record.terminal_id);
+        let operation = card_operation(request.kind, record.amount, reference);
         let tracking = Arc::new(Tracking::new(record, dispatched));
         tokio::spawn(operation::run(shared.clone(), claim, tracking, operation));
         let _: Dispatch = on_dispatch.await.unwrap_or(Dispatch::NotSent);

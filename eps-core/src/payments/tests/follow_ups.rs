@@ -184,6 +184,43 @@ async fn concurrent_refunds_on_two_terminals_are_judged_one_after_the_other() {
 }
 
 #[tokio::test]
+async fn a_refund_on_another_terminal_goes_without_the_originals_reference() {
+    let h = harness().await;
+    let paid = h.run(h.payment("20.00")).await;
+    let mut elsewhere = h.follow_up(TransactionKind::Refund, &paid, Some("5.00"));
+    elsewhere.poi_id = Some(h.pump);
+    assert_eq!(h.run(elsewhere).await.state, TransactionState::Approved);
+    assert_eq!(
+        h.run(h.follow_up(TransactionKind::Refund, &paid, Some("5.00")))
+            .await
+            .state,
+        TransactionState::Approved
+    );
+    let original_of = |terminal: &ScriptedTerminal| match &terminal
+        .script
+        .lock()
+        .unwrap()
+        .operations
+        .last()
+        .unwrap()
+        .operation
+    {
+        CardOperation::Refund { original, .. } => original.as_ref().map(|o| o.stan.clone()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        original_of(&h.pump_terminal),
+        None,
+        "the pump's terminal never ran it"
+    );
+    assert_eq!(
+        original_of(&h.terminal),
+        Some(Some("000042".to_owned())),
+        "its own terminal did"
+    );
+}
+
+#[tokio::test]
 async fn a_terminal_whose_last_transaction_is_unknown_takes_nothing_new() {
     let h = harness().await;
     h.lose_next();
