@@ -32,7 +32,7 @@ pub(crate) struct Admission {
 /// What admission came to.
 pub(crate) enum Admitted {
     /// Stored and ready to run.
-    New(Admission),
+    New(Box<Admission>),
     /// The idempotency key was taken meanwhile; nothing was stored.
     Duplicate(IdempotencyRecord),
 }
@@ -147,11 +147,11 @@ pub(crate) async fn admit(
             let (original, record) = stored.ok_or_else(|| {
                 Error::Internal(format!("transaction {id} was stored without its record"))
             })?;
-            Ok(Admitted::New(Admission {
+            Ok(Admitted::New(Box::new(Admission {
                 record,
                 original,
                 claim,
-            }))
+            })))
         }
         Created::Duplicate(existing) => Ok(Admitted::Duplicate(existing)),
     }

@@ -424,7 +424,7 @@ mod tests {
                 TransactionKind::Reversal,
                 None,
                 &paid,
-                &[refund.clone()]
+                std::slice::from_ref(&refund)
             )),
             vec![(refund.id, Approved)]
         );
@@ -435,7 +435,7 @@ mod tests {
                     TransactionKind::Reversal,
                     None,
                     &paid,
-                    &[open.clone()]
+                    std::slice::from_ref(&open)
                 )),
                 vec![(open.id, state)]
             );

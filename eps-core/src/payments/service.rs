@@ -121,7 +121,7 @@ impl PaymentService {
             record,
             original,
             claim,
-        } = admission;
+        } = *admission;
         let id = record.id;
         shared.watch.publish(&record);
         let (dispatched, on_dispatch) = oneshot::channel();

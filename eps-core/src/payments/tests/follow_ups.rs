@@ -132,7 +132,7 @@ async fn a_reversal_after_a_partial_refund_is_refused_naming_the_refund() {
     assert_eq!(refund.state, TransactionState::Approved);
     let original = h.store.transaction(&paid.id).await.unwrap().unwrap();
     assert_eq!(original.state, TransactionState::Approved);
-    assert_eq!(original.refunded_amount.unwrap().minor(), 40_00);
+    assert_eq!(original.refunded_amount.unwrap().minor(), 4_000);
     let reversal = h
         .service
         .start(h.follow_up(TransactionKind::Reversal, &paid, None))

@@ -24,10 +24,11 @@ impl Harness {
     /// A payment on `poi` whose answer is lost while its terminal answers every
     /// RepeatLastMessage with `Busy`: it ends `unknown`.
     async fn lost_while_busy(&self, poi: PoiId, terminal: &ScriptedTerminal) -> TransactionRecord {
-        let mut script = terminal.script.lock().unwrap();
-        script.last = Some(Err(TerminalError::Busy));
-        script.steps.push_back(Step::Lost);
-        drop(script);
+        {
+            let mut script = terminal.script.lock().unwrap();
+            script.last = Some(Err(TerminalError::Busy));
+            script.steps.push_back(Step::Lost);
+        }
         let mut payment = self.payment("5.00");
         payment.poi_id = Some(poi);
         let lost = self.run(payment).await;

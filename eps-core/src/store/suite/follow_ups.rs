@@ -16,7 +16,7 @@ use super::fixtures::{at, eur, key, transaction};
 async fn approved_payment(store: &Arc<dyn Store>) -> TransactionRecord {
     let paid = TransactionRecord {
         state: TransactionState::Approved,
-        amount: eur(100_00),
+        amount: eur(1_0000),
         ..transaction(0)
     };
     store
@@ -59,7 +59,7 @@ pub(super) async fn concurrent_follow_ups_are_judged_one_at_a_time(store: Arc<dy
         .map(|i| {
             let (store, paid) = (store.clone(), paid.clone());
             tokio::spawn(async move {
-                let write = refund(&paid, 30_00, i);
+                let write = refund(&paid, 3_000, i);
                 let decide = |original: &TransactionRecord, others: &[TransactionRecord]| {
                     judge_follow_up(
                         TransactionKind::Refund,
@@ -97,7 +97,7 @@ pub(super) async fn concurrent_follow_ups_are_judged_one_at_a_time(store: Arc<dy
 pub(super) async fn follow_up_keys_are_claimed_before_anything_is_judged(store: Arc<dyn Store>) {
     let paid = approved_payment(&store).await;
     let claim = key("pos-1", "refund-1");
-    let first = refund(&paid, 10_00, 1);
+    let first = refund(&paid, 1_000, 1);
     let created = store
         .create_follow_up(&paid.id, Some(&claim), &|_, _| Ok(first.clone()))
         .await
@@ -133,7 +133,7 @@ pub(super) async fn follow_up_keys_are_claimed_before_anything_is_judged(store: 
 
 pub(super) async fn follow_ups_settle_their_original_in_the_same_commit(store: Arc<dyn Store>) {
     let paid = approved_payment(&store).await;
-    let pending = refund(&paid, 100_00, 1);
+    let pending = refund(&paid, 1_0000, 1);
     store
         .create_follow_up(&paid.id, None, &|_, _| Ok(pending.clone()))
         .await
@@ -163,7 +163,7 @@ pub(super) async fn follow_ups_settle_their_original_in_the_same_commit(store: A
         );
         let record = TransactionRecord {
             state: TransactionState::Refunded,
-            refunded_amount: Some(eur(100_00)),
+            refunded_amount: Some(eur(1_0000)),
             version: original.version + 1,
             updated_at: at(2),
             ..original.clone()
@@ -176,7 +176,7 @@ pub(super) async fn follow_ups_settle_their_original_in_the_same_commit(store: A
     assert_eq!(events.len(), 2, "the follow-up's event and the original's");
     let original = store.transaction(&paid.id).await.unwrap().unwrap();
     assert_eq!(original.state, TransactionState::Refunded);
-    assert_eq!(original.refunded_amount, Some(eur(100_00)));
+    assert_eq!(original.refunded_amount, Some(eur(1_0000)));
     assert_eq!(
         store.transaction(&pending.record.id).await.unwrap(),
         Some(approved.record.clone())
