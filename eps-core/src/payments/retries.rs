@@ -138,7 +138,18 @@ impl Retries {
             let shared = shared.clone();
             let task = self.running.spawn(async move {
                 let mut retried = Vec::new();
-                for mut record in records {
+                for listed in records {
+                    // As it stands now that the terminal is claimed (an operator may have
+                    // resolved it since it was listed).
+                    let mut record = match shared.load(&listed.id).await {
+                        Ok(record) if record.state.is_unresolved() => record,
+                        Ok(_) => continue,
+                        Err(err) => {
+                            tracing::warn!(%err, transaction = %listed.id, "background recovery could not read it");
+                            retried.push(listed.id);
+                            continue;
+                        }
+                    };
                     if let Err(err) =
                         recover(&shared, claim.terminal(), &mut record, Patience::Once).await
                     {
