@@ -116,6 +116,7 @@ impl ServerBuilder {
     pub async fn start(self, listener: TcpListener) -> Result<Server, StartError> {
         let settings = self.config.validate()?;
         crate::install_crypto_provider();
+        eps_core::durable::arm_from_env();
         let local_addr = listener.local_addr().map_err(StartError::Listener)?;
         create_data_dir(&settings.data_dir)?;
         let store = match self.store {

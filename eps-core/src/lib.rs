@@ -14,6 +14,8 @@
 //! - [`event`]: event kinds and the durable, ordered event log with its fan-out.
 //! - [`terminal`]: the port a terminal backend implements.
 //! - [`payments`]: the payment service: workers per terminal, operations, recovery, prompts.
+//! - [`durable`]: the named durable steps, and the test hook that parks a task at one
+//!   (`EPS_TEST_PAUSE_AT`) so crash tests kill the EPS at a named step.
 //! - [`redact`]: card-number masking for everything written down.
 //! - [`store`]: storage traits with SQLite and PostgreSQL implementations.
 #![cfg_attr(
@@ -24,6 +26,7 @@
 pub mod client;
 pub mod clock;
 pub mod connection;
+pub mod durable;
 pub mod error;
 pub mod event;
 pub mod idempotency;

@@ -7,13 +7,17 @@
 //! ends in the terminal's truth or `unknown` with the reason.
 //!
 //! # Layout
-//! - `request`: what is asked and the rules follow-ups must meet.
+//! - `request`: what is asked; `admit`: checked, claimed, stored `pending` in one commit; `follow_up`: the rules a completion, reversal or refund must meet
+//!   against its original and every other follow-up of it (pure).
 //! - `workers`: one slot per terminal.
 //! - `service`: the public [`PaymentService`]; `operation`: one operation to its end.
 //! - `observer`: durable steps, receipts, prompts during an operation; `prompts`: answers.
-//! - `outcome`: terminal answer → state; `recovery`: lost outcomes; `reconcile`: end of day.
+//! - `outcome`: terminal answer → state; `recovery`: lost outcomes (and when "never completed"
+//!   is proved); `retries`: background retries at growing intervals; `reconcile`: end of day.
 //! - `waiting`: waits for an outcome; `operator`: resolutions of `unknown` transactions.
 
+mod admit;
+mod follow_up;
 mod keys;
 mod observer;
 mod operation;
@@ -23,12 +27,14 @@ mod prompts;
 mod reconcile;
 mod recovery;
 mod request;
+mod retries;
 mod service;
 mod shared;
 mod waiting;
 mod watch;
 mod workers;
 
+pub use follow_up::judge as judge_follow_up;
 pub use keys::KeyGuard;
 pub use operation::UNREACHABLE;
 pub use operator::RESOLVED_BY_OPERATOR;

@@ -308,6 +308,11 @@ pub trait Terminal: Send + Sync {
     /// The configured terminal id.
     fn id(&self) -> &TerminalId;
 
+    /// The longest this terminal works on one card request (its profile's hard cap). Recovery
+    /// relies on it: once this much time has passed since the EPS stopped writing a request, the
+    /// terminal cannot still be working on it.
+    fn hard_cap(&self) -> std::time::Duration;
+
     /// Runs one card operation to its end.
     async fn card_operation(
         &self,

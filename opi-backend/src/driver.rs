@@ -125,6 +125,7 @@ impl OpiBackend {
             {
                 callback_addresses.insert(config.id.clone(), address);
             }
+            let hard_cap = profile.timers.hard_cap;
             let settings = Settings {
                 id: config.id.clone(),
                 channel0: config.channel0.clone(),
@@ -144,7 +145,7 @@ impl OpiBackend {
             };
             terminals.insert(
                 config.id.clone(),
-                Arc::new(OpiTerminal::new(config.id, commands_tx, status)),
+                Arc::new(OpiTerminal::new(config.id, commands_tx, status, hard_cap)),
             );
             drivers.push((settings, channels));
         }

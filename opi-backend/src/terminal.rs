@@ -19,6 +19,7 @@ pub struct OpiTerminal {
     id: TerminalId,
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<TerminalStatus>,
+    hard_cap: std::time::Duration,
 }
 
 const STOPPED: &str = "the terminal driver is not running";
@@ -28,11 +29,13 @@ impl OpiTerminal {
         id: TerminalId,
         commands: mpsc::Sender<Command>,
         status: watch::Receiver<TerminalStatus>,
+        hard_cap: std::time::Duration,
     ) -> Self {
         Self {
             id,
             commands,
             status,
+            hard_cap,
         }
     }
 
@@ -63,6 +66,11 @@ impl std::fmt::Debug for Command {
 impl Terminal for OpiTerminal {
     fn id(&self) -> &TerminalId {
         &self.id
+    }
+
+    /// The profile's `timers.hard_cap`.
+    fn hard_cap(&self) -> std::time::Duration {
+        self.hard_cap
     }
 
     async fn card_operation(

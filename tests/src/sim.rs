@@ -235,6 +235,8 @@ impl SimSiteBuilder {
             config.payments.recovery_backoff_ms = 50;
             config.payments.recovery_attempts = 100;
             config.payments.recovery_interval_secs = 1;
+            config.payments.retry_initial_secs = 1;
+            config.payments.retry_max_secs = 2;
         });
         for change in self.change {
             builder = builder.configure(change);

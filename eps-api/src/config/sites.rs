@@ -51,8 +51,8 @@ pub struct TerminalConfig {
     pub callback: SocketAddr,
     /// The OPI `WorkstationID` the EPS sends.
     pub workstation_id: String,
-    /// The terminal profile: a built-in name (`default`, `ccv`, `ep2`) or an inline table whose
-    /// unset fields take the `default` profile's (the OPI backend defines both).
+    /// The terminal profile: a built-in name (`default`, `ccv`, `ep2`), or a table written out
+    /// (unset fields take the `default` profile's), e.g. `{ timers = { hard_cap = "120s" } }`.
     #[serde(default)]
     pub profile: ProfileRef,
     /// The OPI `POPID`, when the point of payment is not the workstation.

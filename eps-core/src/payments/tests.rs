@@ -45,6 +45,10 @@ enum Step {
 struct Script {
     steps: VecDeque<Step>,
     last: Option<Result<LastResult, TerminalError>>,
+    /// When set, every RepeatLastMessage signals the first and waits for the second.
+    last_hold: Option<(Arc<Notify>, Arc<Notify>)>,
+    /// When each RepeatLastMessage came (runtime clock).
+    last_asked: Vec<tokio::time::Instant>,
     operations: Vec<TerminalRequest>,
     answers: Vec<Option<PromptAnswer>>,
 }
@@ -54,6 +58,9 @@ struct ScriptedTerminal {
     script: Mutex<Script>,
     status: watch::Sender<TerminalStatus>,
 }
+
+/// The scripted terminals' hard cap (the default profile's).
+const HARD_CAP: std::time::Duration = std::time::Duration::from_secs(300);
 
 fn approved() -> TerminalResponse {
     TerminalResponse {
@@ -74,6 +81,10 @@ fn approved() -> TerminalResponse {
 impl Terminal for ScriptedTerminal {
     fn id(&self) -> &TerminalId {
         &self.id
+    }
+
+    fn hard_cap(&self) -> std::time::Duration {
+        HARD_CAP
     }
 
     async fn card_operation(
@@ -144,6 +155,15 @@ impl Terminal for ScriptedTerminal {
         &self,
         _request_id: TerminalRequestId,
     ) -> Result<LastResult, TerminalError> {
+        let hold = {
+            let mut script = self.script.lock().unwrap();
+            script.last_asked.push(tokio::time::Instant::now());
+            script.last_hold.clone()
+        };
+        if let Some((asked, release)) = hold {
+            asked.notify_one();
+            release.notified().await;
+        }
         self.script
             .lock()
             .unwrap()
@@ -188,46 +208,62 @@ impl Terminal for ScriptedTerminal {
 struct Harness {
     service: PaymentService,
     store: Arc<dyn Store>,
+    /// The lane's terminal.
     terminal: Arc<ScriptedTerminal>,
+    /// The lane.
     poi: PoiId,
+    /// The fuelling point's terminal.
+    pump_terminal: Arc<ScriptedTerminal>,
+    /// The fuelling point.
+    pump: PoiId,
     caller: Caller,
     clock: ManualClock,
     _dir: std::path::PathBuf,
 }
 
+fn scripted(id: &str) -> Arc<ScriptedTerminal> {
+    let (status, _) = watch::channel(TerminalStatus::Online);
+    Arc::new(ScriptedTerminal {
+        id: TerminalId::parse(id).unwrap(),
+        script: Mutex::default(),
+        status,
+    })
+}
+
 async fn harness() -> Harness {
+    harness_with(PaymentPolicy {
+        recovery_attempts: 2,
+        recovery_backoff: std::time::Duration::from_millis(1),
+        ..Default::default()
+    })
+    .await
+}
+
+async fn harness_with(policy: PaymentPolicy) -> Harness {
     let dir = std::env::temp_dir().join(format!("eps-payments-{}", uuid::Uuid::new_v4()));
     let store = crate::store::open(&format!("sqlite://{}/eps.db", dir.display()))
         .await
         .unwrap();
     let merchant = MerchantId::parse("1234567890").unwrap();
-    let terminal_id = TerminalId::parse("lane-1").unwrap();
-    let poi = Poi {
-        poi_id: PoiId::derive(&merchant, "pointOfService", "001"),
+    let terminal = scripted("lane-1");
+    let pump_terminal = scripted("pump-1");
+    let poi_of = |kind: &str, terminal: &ScriptedTerminal| Poi {
+        poi_id: PoiId::derive(&merchant, kind, "001"),
         logical_id: "001".into(),
-        workstation_type: WorkstationType::parse("pointOfService").unwrap(),
+        workstation_type: WorkstationType::parse(kind).unwrap(),
         merchant_id: merchant.clone(),
-        terminal_id: terminal_id.clone(),
+        terminal_id: terminal.id.clone(),
     };
+    let poi = poi_of("pointOfService", &terminal);
+    let pump = poi_of("fuelingPoint", &pump_terminal);
     let sites = SiteDirectory::new(vec![Site {
         merchant_id: merchant.clone(),
         name: "Demo".into(),
-        pois: vec![poi.clone()],
+        pois: vec![poi.clone(), pump.clone()],
     }])
     .unwrap();
-    let (status, _) = watch::channel(TerminalStatus::Online);
-    let terminal = Arc::new(ScriptedTerminal {
-        id: terminal_id,
-        script: Mutex::default(),
-        status,
-    });
     let manual = ManualClock::new(datetime!(2026-11-24 12:00 UTC));
     let clock = Arc::new(manual.clone());
-    let policy = PaymentPolicy {
-        recovery_attempts: 2,
-        recovery_backoff: std::time::Duration::from_millis(1),
-        ..Default::default()
-    };
     let events = EventLog::new(store.clone(), 1024);
     let tailer = events.clone();
     tokio::spawn(async move {
@@ -240,7 +276,10 @@ async fn harness() -> Harness {
         Arc::new(sites),
         clock,
         events,
-        vec![terminal.clone() as SharedTerminal],
+        vec![
+            terminal.clone() as SharedTerminal,
+            pump_terminal.clone() as SharedTerminal,
+        ],
         policy,
     );
     let caller = Caller {
@@ -253,6 +292,8 @@ async fn harness() -> Harness {
         store,
         terminal,
         poi: poi.poi_id,
+        pump_terminal,
+        pump: pump.poi_id,
         caller,
         clock: manual,
         _dir: dir,
@@ -481,21 +522,6 @@ async fn wait_state(
 }
 
 #[tokio::test]
-async fn a_lost_answer_with_an_earlier_last_request_is_proved_never_completed() {
-    let h = harness().await;
-    let first = h.run(h.payment("1.00")).await;
-    h.terminal.script.lock().unwrap().last = Some(Ok(LastResult {
-        request_id: Some(first.terminal_request_id.clone()),
-        request_type: None,
-        response: approved(),
-    }));
-    h.script(Step::Lost);
-    let done = h.run(h.payment("2.00")).await;
-    assert_eq!(done.state, TransactionState::Failed);
-    assert_eq!(done.result_code.as_deref(), Some("neverCompleted"));
-}
-
-#[tokio::test]
 async fn a_lost_answer_with_a_foreign_last_request_stays_unknown() {
     let h = harness().await;
     h.terminal.script.lock().unwrap().last = Some(Ok(LastResult {
@@ -644,7 +670,7 @@ async fn sequential_refunds_stop_at_the_original_amount() {
     );
     assert!(matches!(
         h.service.start(refund("6.01")).await,
-        Err(Error::InvalidState(_))
+        Err(Error::FollowUpConflict { .. })
     ));
     assert_eq!(
         h.run(refund("6.00")).await.state,
@@ -656,6 +682,10 @@ async fn sequential_refunds_stop_at_the_original_amount() {
         .await
         .unwrap();
     assert_eq!(paid.state, TransactionState::Refunded);
+    assert_eq!(paid.refunded_amount.unwrap().minor(), 1000);
 }
 
+mod follow_ups;
+mod recovery_proof;
+mod retries;
 mod waits_and_operators;

@@ -16,11 +16,13 @@ use super::{ClientStore, ConnectionStore, PostgresStore, SqliteStore, Store};
 mod connections;
 mod events;
 mod fixtures;
+mod follow_ups;
 mod payments;
 mod records;
 
 use connections::*;
 use events::*;
+use follow_ups::*;
 use payments::*;
 use records::*;
 
@@ -160,6 +162,10 @@ suite!(
     journal_oldest_first,
     journal_steps_commit_with_their_change,
     follow_ups_and_lookup_by_request,
+    concurrent_follow_ups_are_judged_one_at_a_time,
+    follow_up_keys_are_claimed_before_anything_is_judged,
+    follow_ups_settle_their_original_in_the_same_commit,
+    the_newest_unresolved_transaction_blocks_its_terminal,
     receipts_round_trip,
     prompts_round_trip_and_close_once,
     reconciliations_round_trip,

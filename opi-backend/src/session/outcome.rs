@@ -294,6 +294,25 @@ mod tests {
     }
 
     #[test]
+    fn last_result_reads_request_ids_of_every_length_opi_allows() {
+        let mut r = approved();
+        r.request_type = CardRequestType::RepeatLastMessage;
+        for length in [50, 64] {
+            let long = "7".repeat(length);
+            r.original_header = Some(OriginalHeader {
+                request_type: "CardPayment".into(),
+                request_id: RequestId::parse(&long).unwrap(),
+                workstation_id: None,
+                pop_id: None,
+                application_sender: None,
+                overall_result: None,
+            });
+            let last = last_result(&r, Currency::EUR).unwrap();
+            assert_eq!(last.request_id.map(String::from), Some(long), "{length}");
+        }
+    }
+
+    #[test]
     fn unknown_results_are_kept() {
         assert_eq!(
             terminal_result(&OverallResult::parse("DayClosed")),

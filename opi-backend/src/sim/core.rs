@@ -29,6 +29,7 @@ use crate::profile::WireEncoding;
 use crate::session;
 
 mod decide;
+mod linger;
 mod requests;
 mod steps;
 

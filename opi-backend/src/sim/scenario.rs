@@ -38,6 +38,11 @@ pub enum Scenario {
     DropMidCallbacks,
     /// Process the request fully (approved, receipts printed), then close without answering.
     DropBeforeResponse,
+    /// Close the link right after reading the request, yet keep working on it for the configured
+    /// latency and then approve it (no callbacks: the POS is gone); meanwhile a
+    /// RepeatLastMessage is answered with the previous request, as terminals that finish their
+    /// work after a lost link do.
+    DropAndKeepWorking,
     /// Approve, but send a frame of garbage instead of the answer.
     Garbage,
     /// Approve, but announce an oversize frame instead of the answer.
@@ -56,7 +61,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order of the magic-amount table.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::Approve,
         Self::Decline,
         Self::Confirm,
@@ -68,6 +73,7 @@ impl Scenario {
         Self::DropAfterRequest,
         Self::DropMidCallbacks,
         Self::DropBeforeResponse,
+        Self::DropAndKeepWorking,
         Self::Garbage,
         Self::Oversize,
         Self::CharCountPrefix,
@@ -85,6 +91,7 @@ impl Scenario {
     /// | .21 | wait for a card until aborted |
     /// | .51 / .52 / .53 / .54 | Busy / DeviceUnavailable / LoggedOut / PrintLastTicket |
     /// | .66 / .67 / .68 | drop the link before the response / after the request / mid-callbacks |
+    /// | .69 | drop the link after the request and keep working on it |
     /// | .91 / .92 / .93 / .94 / .95 | garbage / oversize / char-count prefix / no namespace / ISO-8859-1 |
     /// | .96 | an Input without its Command (undecodable) |
     /// | anything else | approve |
@@ -100,6 +107,7 @@ impl Scenario {
             66 => Self::DropBeforeResponse,
             67 => Self::DropAfterRequest,
             68 => Self::DropMidCallbacks,
+            69 => Self::DropAndKeepWorking,
             91 => Self::Garbage,
             92 => Self::Oversize,
             93 => Self::CharCountPrefix,
@@ -132,6 +140,7 @@ impl Scenario {
             Self::DropAfterRequest => "drop-after-request",
             Self::DropMidCallbacks => "drop-mid-callbacks",
             Self::DropBeforeResponse => "drop-before-response",
+            Self::DropAndKeepWorking => "drop-and-keep-working",
             Self::Garbage => "garbage",
             Self::Oversize => "oversize",
             Self::CharCountPrefix => "char-count-prefix",

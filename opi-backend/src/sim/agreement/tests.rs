@@ -54,6 +54,8 @@ fn record(
         }),
         result_code: None,
         reason: None,
+        refunded_amount: None,
+        unknown_since: None,
         created_at: datetime!(2026-01-05 09:00 UTC),
         updated_at: datetime!(2026-01-05 09:00 UTC),
         version: 1,

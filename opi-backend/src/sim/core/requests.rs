@@ -29,7 +29,8 @@ impl SimCore {
             response.terminal = Some(info.clone());
             Message::from(response)
         };
-        if self.job.is_some() {
+        let repeat = request_type == CardRequestType::RepeatLastMessage;
+        if self.job.is_some() && !(repeat && self.answers_while_lingering()) {
             let busy = refuse(OverallResult::Busy);
             self.send(link, busy, Scenario::Approve);
             return;
@@ -60,6 +61,10 @@ impl SimCore {
         }
         if scenario == Scenario::DropAfterRequest {
             self.events.push_back(SimEvent::Close(link));
+            return;
+        }
+        if scenario == Scenario::DropAndKeepWorking && financial {
+            self.linger(link, request.clone());
             return;
         }
         let end = if scenario == Scenario::DropBeforeResponse {
@@ -150,7 +155,8 @@ impl SimCore {
             response.terminal = Some(info.clone());
             response
         };
-        if self.job.is_some() {
+        let repeat = request_type == T::RepeatLastMessage;
+        if self.job.is_some() && !(repeat && self.answers_while_lingering()) {
             let busy = answer(OverallResult::Busy);
             self.send(link, busy.into(), Scenario::Approve);
             return;
