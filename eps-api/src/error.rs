@@ -130,6 +130,8 @@ impl ApiError {
                 D::InvalidState(_) => ErrorCode::InvalidState,
                 D::PoiBusy { .. } => ErrorCode::PoiBusy,
                 D::PoiUnavailable { .. } => ErrorCode::PoiUnavailable,
+                D::PoiBlocked { .. } => ErrorCode::PoiBlocked,
+                D::FollowUpConflict { .. } => ErrorCode::FollowUpConflict,
                 D::IdempotencyMismatch { .. } => ErrorCode::IdempotencyMismatch,
                 D::Conflict(_) => ErrorCode::Conflict,
                 D::Storage(_) => ErrorCode::StorageUnavailable,
@@ -180,15 +182,27 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self, code = code.as_str(), "request failed");
         }
         let status_return = StatusReturn::failure(code, self.public_message(code));
-        let mut response = match &self {
-            Self::Domain(eps_core::Error::PoiBusy { active }) => {
+        // 409s that name a transaction: the one running, or the one in the way.
+        let named = match &self {
+            Self::Domain(eps_core::Error::PoiBusy { active }) => Some((*active, None)),
+            Self::Domain(eps_core::Error::PoiBlocked { blocking, .. }) => {
+                Some((None, Some(*blocking)))
+            }
+            Self::Domain(eps_core::Error::FollowUpConflict { blocking, .. }) => {
+                Some((None, blocking.first().map(|b| b.id)))
+            }
+            _ => None,
+        };
+        let mut response = match named {
+            Some((active, blocking)) => {
                 let body = PoiBusyResponse {
                     status_return,
                     active_transaction_id: active.map(|id| id.to_string()),
+                    blocking_transaction_id: blocking.map(|id| id.to_string()),
                 };
                 (status, Json(body)).into_response()
             }
-            _ => (status, Json(ErrorResponse { status_return })).into_response(),
+            None => (status, Json(ErrorResponse { status_return })).into_response(),
         };
         let challenge = match &self {
             Self::Unauthorized(challenge) => Some(challenge.header_value()),
@@ -282,6 +296,24 @@ mod tests {
                 503,
                 "ERRCD_POI_UNAVAILABLE",
             ),
+            (
+                eps_core::Error::PoiBlocked {
+                    terminal: eps_core::ids::TerminalId::parse("t").unwrap(),
+                    blocking: eps_core::ids::TransactionId::generate(),
+                    state: eps_core::transaction::TransactionState::Unknown,
+                },
+                409,
+                "ERRCD_POI_BLOCKED",
+            ),
+            (
+                eps_core::Error::FollowUpConflict {
+                    original: eps_core::ids::TransactionId::generate(),
+                    blocking: Vec::new(),
+                    reason: "r".into(),
+                },
+                409,
+                "ERRCD_FOLLOW_UP_CONFLICT",
+            ),
         ];
         for (error, status, code) in cases {
             let response = ApiError::from(error).into_response();
@@ -314,6 +346,42 @@ mod tests {
         })
         .into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+    }
+
+    #[tokio::test]
+    async fn refusals_name_the_transaction_in_the_way() {
+        let blocking = eps_core::ids::TransactionId::generate();
+        let response = ApiError::from(eps_core::Error::PoiBlocked {
+            terminal: eps_core::ids::TerminalId::parse("t").unwrap(),
+            blocking,
+            state: eps_core::transaction::TransactionState::Unknown,
+        })
+        .into_response();
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+        let body = body_of(response).await;
+        assert_eq!(body["blockingTransactionID"], blocking.to_string());
+        let message = body["statusReturn"]["message"].as_str().unwrap();
+        assert!(message.contains(&blocking.to_string()), "{message}");
+        let refund = eps_core::transaction::FollowUpRef {
+            id: eps_core::ids::TransactionId::generate(),
+            kind: eps_core::transaction::TransactionKind::Refund,
+            state: eps_core::transaction::TransactionState::Approved,
+            amount: eps_core::money::Amount::parse("40.00", eps_core::money::Currency::EUR)
+                .unwrap(),
+        };
+        let response = ApiError::from(eps_core::Error::FollowUpConflict {
+            original: eps_core::ids::TransactionId::generate(),
+            blocking: vec![refund.clone()],
+            reason: "a reversal needs an original with no approved follow-up".into(),
+        })
+        .into_response();
+        let body = body_of(response).await;
+        assert_eq!(body["blockingTransactionID"], refund.id.to_string());
+        let message = body["statusReturn"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("refund {} (approved, 40.00 EUR)", refund.id)),
+            "{message}"
+        );
     }
 
     #[tokio::test]

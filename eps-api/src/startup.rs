@@ -16,7 +16,7 @@ use eps_core::ids::TerminalId;
 use eps_core::money::Currency;
 use eps_core::payments::PaymentService;
 use eps_core::store::Store;
-use opi_backend::{OpiBackend, OpiTerminalConfig, profile::ProfileRef};
+use opi_backend::{OpiBackend, OpiTerminalConfig};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -116,6 +116,7 @@ impl ServerBuilder {
     pub async fn start(self, listener: TcpListener) -> Result<Server, StartError> {
         let settings = self.config.validate()?;
         crate::install_crypto_provider();
+        eps_core::durable::arm_from_env();
         let local_addr = listener.local_addr().map_err(StartError::Listener)?;
         create_data_dir(&settings.data_dir)?;
         let store = match self.store {
@@ -343,7 +344,7 @@ fn terminal_configs(settings: &Settings) -> Result<Vec<OpiTerminalConfig>, Start
                 c.callback,
                 c.workstation_id.clone(),
             );
-            opi.profile = ProfileRef::Named(c.profile.clone());
+            opi.profile = c.profile.clone();
             opi.pop_id = c.pop_id.clone();
             opi.callback_source = c.callback_source;
             if let Some(sender) = &c.application_sender {

@@ -2,6 +2,7 @@
 
 use crate::ids::{TerminalId, TransactionId};
 use crate::money::MoneyError;
+use crate::transaction::{FollowUpRef, TransactionState};
 
 /// Result with the domain error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -53,6 +54,32 @@ pub enum Error {
         /// The transaction it is running.
         active: Option<TransactionId>,
     },
+    /// Another follow-up of the same original stands in the way of a completion, reversal or
+    /// refund (the rules are in `payments::follow_up`).
+    #[error("{reason}; blocked by {}", list(blocking))]
+    FollowUpConflict {
+        /// The original.
+        original: TransactionId,
+        /// What blocks it (at least one).
+        blocking: Vec<FollowUpRef>,
+        /// The rule, for people.
+        reason: String,
+    },
+    /// The terminal's last card transaction has an unknown outcome: it takes no new card
+    /// operation or reconciliation until recovery or an operator settles that one, because a new
+    /// request would overwrite the terminal's evidence (its answer to RepeatLastMessage).
+    #[error(
+        "the POI's terminal {terminal} has transaction {blocking} in state {state}: it takes no \
+         new request until recovery or an operator settles that one"
+    )]
+    PoiBlocked {
+        /// The terminal.
+        terminal: TerminalId,
+        /// The transaction whose outcome is not known.
+        blocking: TransactionId,
+        /// Its state (`unknown`, or `pending`/`inProgress` left by a stopped EPS).
+        state: TransactionState,
+    },
     /// The terminal could not be reached; nothing was sent.
     #[error("the POI's terminal {terminal} is unavailable: {reason}")]
     PoiUnavailable {
@@ -76,6 +103,15 @@ pub enum Error {
     /// An invariant the code relies on did not hold.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// `a, b and c` of the blocking follow-ups.
+fn list(blocking: &[FollowUpRef]) -> String {
+    blocking
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl From<sqlx::Error> for Error {

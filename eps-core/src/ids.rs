@@ -193,9 +193,10 @@ string_id!(
     255
 );
 string_id!(
-    /// The OPI `RequestID` the EPS used for one terminal request; compared during recovery.
+    /// An OPI `RequestID`: one the EPS used for a terminal request, or one a terminal reports
+    /// (RepeatLastMessage); compared during recovery. OPI allows up to 64 characters.
     TerminalRequestId,
-    40
+    64
 );
 
 impl TerminalRequestId {
@@ -340,6 +341,13 @@ mod tests {
         assert_eq!(EventId::parse("42").unwrap().value(), 42);
         assert!(EventId::parse("-1").is_err());
         assert!(EventId::parse("x").is_err());
+    }
+
+    #[test]
+    fn terminal_request_ids_take_what_opi_allows() {
+        assert!(TerminalRequestId::parse(&"7".repeat(50)).is_ok());
+        assert!(TerminalRequestId::parse(&"7".repeat(64)).is_ok());
+        assert!(TerminalRequestId::parse(&"7".repeat(65)).is_err());
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //! - [`event`]: event kinds and the durable, ordered event log with its fan-out.
 //! - [`terminal`]: the port a terminal backend implements.
 //! - [`payments`]: the payment service: workers per terminal, operations, recovery, prompts.
+//! - [`durable`]: the named durable steps, and the test hook that parks a task at one
+//!   (`EPS_TEST_PAUSE_AT`) so crash tests kill the EPS at a named step.
 //! - [`redact`]: card-number masking and [`redact::MaskedText`], the type of every free-text
 //!   field the records keep.
 //! - [`store`]: storage traits with SQLite and PostgreSQL implementations.
@@ -26,6 +28,7 @@
 pub mod client;
 pub mod clock;
 pub mod connection;
+pub mod durable;
 pub mod error;
 pub mod event;
 pub mod idempotency;

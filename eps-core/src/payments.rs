@@ -7,15 +7,20 @@
 //! ends in the terminal's truth or `unknown` with the reason.
 //!
 //! # Layout
-//! - `request`: what is asked and the rules follow-ups must meet.
+//! - `request`: what is asked; `admit`: checked, claimed, stored `pending` in one commit;
+//!   `follow_up`: the rules a completion, reversal or refund must meet against its original and
+//!   every other follow-up of it (pure).
 //! - `workers`: one slot per terminal.
 //! - `service`: the public [`PaymentService`]; `operation`: one operation to its end;
 //!   `dispatch`: how long a start waits for the wire, and replays of a key's transaction.
 //! - `observer`: durable steps, receipts, prompts during an operation; `prompts`: answers.
-//! - `outcome`: terminal answer → state; `recovery`: lost outcomes; `reconcile`: end of day.
+//! - `outcome`: terminal answer → state; `recovery`: lost outcomes (and when "never completed"
+//!   is proved); `retries`: background retries at growing intervals; `reconcile`: end of day.
 //! - `waiting`: waits for an outcome; `operator`: resolutions of `unknown` transactions.
 
+mod admit;
 mod dispatch;
+mod follow_up;
 mod observer;
 mod operation;
 mod operator;
@@ -24,6 +29,7 @@ mod prompts;
 mod reconcile;
 mod recovery;
 mod request;
+mod retries;
 mod service;
 mod shared;
 mod waiting;
@@ -33,6 +39,7 @@ mod workers;
 /// Where the idempotency key types used to live; [`crate::idempotency`] holds them.
 pub use crate::idempotency::IdempotencyRequest;
 pub use dispatch::DISPATCH_MARGIN;
+pub use follow_up::judge as judge_follow_up;
 pub use operation::UNREACHABLE;
 pub use operator::RESOLVED_BY_OPERATOR;
 pub use outcome::{Verdict, verdict};

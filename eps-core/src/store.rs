@@ -5,7 +5,8 @@
 //! record and emit events do both in one database transaction (the outbox rule).
 //!
 //! # Layout
-//! - this file: the traits, [`Created`], and [`open`], which picks the engine by URL scheme.
+//! - this file: the traits, [`Created`], [`TransactionWrite`], and [`open`], which picks the
+//!   engine by URL scheme.
 //! - `sql` ([`SqlStore`]): every trait written once in SQL both engines accept.
 //! - `engine`: the little each engine provides (run a statement, fetch rows, begin a write).
 //! - `codec`: rows of plain columns to and from records.
@@ -94,6 +95,30 @@ pub enum Created {
     Duplicate(IdempotencyRecord),
 }
 
+/// A transaction record to write with the events and journal steps that go with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionWrite {
+    /// The record as it is to be stored.
+    pub record: TransactionRecord,
+    /// Its events.
+    pub events: Vec<NewEvent>,
+    /// Its journal steps.
+    pub journal: Vec<JournalEntry>,
+}
+
+/// Decides a new follow-up from its original and every existing follow-up of that original, as
+/// read under the original's row lock; an error refuses it (nothing is written).
+pub type FollowUpDecision<'a> =
+    dyn Fn(&TransactionRecord, &[TransactionRecord]) -> Result<TransactionWrite> + Send + Sync + 'a;
+
+/// Decides what a follow-up's new state changes on its original, from the original and all its
+/// follow-ups (the updated one included) as read under the original's row lock: `None` when
+/// nothing changes.
+pub type Settlement<'a> = dyn Fn(&TransactionRecord, &[TransactionRecord]) -> Result<Option<TransactionWrite>>
+    + Send
+    + Sync
+    + 'a;
+
 /// Transactions and their journal.
 #[async_trait]
 pub trait TransactionStore: Send + Sync {
@@ -108,6 +133,34 @@ pub trait TransactionStore: Send + Sync {
         events: &[NewEvent],
         journal: &[JournalEntry],
     ) -> Result<Created>;
+    /// Stores a follow-up (completion, reversal, refund) of `original` as `decide` says, in one
+    /// database transaction that claims the idempotency key (if any) first, then locks the
+    /// original's row (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's writer transaction is
+    /// exclusive), reads every follow-up of it, and inserts the new one. Follow-ups of one
+    /// original are thus judged one after the other, each against all the others.
+    ///
+    /// If `(client, key)` already exists nothing is written and the existing key is returned;
+    /// an unknown original is [`crate::Error::UnknownTransaction`]; `decide`'s error is returned.
+    async fn create_follow_up(
+        &self,
+        original: &TransactionId,
+        idempotency: Option<&IdempotencyRecord>,
+        decide: &FollowUpDecision<'_>,
+    ) -> Result<Created>;
+    /// Replaces a follow-up whose stored version is one less (as [`Self::update_transaction`]),
+    /// and in the same database transaction, holding its original's row lock, applies what
+    /// `settle` decides for the original. The follow-up's outcome and the original's new state
+    /// are durable together or not at all.
+    async fn update_follow_up(
+        &self,
+        follow_up: &TransactionWrite,
+        settle: &Settlement<'_>,
+    ) -> Result<Vec<EventRecord>>;
+    /// The newest transaction of `terminal` that is `pending`, `inProgress` or `unknown`.
+    async fn unresolved_on_terminal(
+        &self,
+        terminal: &TerminalId,
+    ) -> Result<Option<TransactionRecord>>;
     /// A transaction by id.
     async fn transaction(&self, id: &TransactionId) -> Result<Option<TransactionRecord>>;
     /// Replaces a transaction whose stored version is `transaction.version - 1`, with its events

@@ -18,7 +18,7 @@ use crate::money::Amount;
 use crate::prompt::{InputSpec, PromptAnswer};
 use crate::receipt::ReceiptCopy;
 use crate::reconciliation::ReconciliationTotal;
-use crate::transaction::Authorisation;
+use crate::transaction::{Authorisation, TransactionKind};
 
 /// How the terminal identified the transaction a follow-up refers to.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -62,13 +62,43 @@ pub enum CardOperation {
         /// The transaction refunded, when known.
         original: Option<OriginalTransaction>,
     },
-    /// Cancel an approved transaction (OPI PaymentReversal).
+    /// Cancel an approved transaction (OPI PaymentReversal, PreAuthReversal or RefundReversal,
+    /// by what it reverses).
     Reversal {
         /// The original amount.
         amount: Amount,
         /// The transaction reversed.
         original: OriginalTransaction,
+        /// What the reversed transaction was.
+        reverses: ReversedKind,
     },
+}
+
+/// What kind of transaction a reversal cancels; terminals name the reversal after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReversedKind {
+    /// A settled pre-authorisation.
+    Completion,
+    /// A sale.
+    Payment,
+    /// A reservation.
+    PreAuthorisation,
+    /// A refund.
+    Refund,
+}
+
+impl ReversedKind {
+    /// The kind a reversal of a `kind` transaction reverses; `None` for a reversal itself.
+    pub const fn of(kind: TransactionKind) -> Option<Self> {
+        match kind {
+            TransactionKind::Completion => Some(Self::Completion),
+            TransactionKind::Payment => Some(Self::Payment),
+            TransactionKind::PreAuthorisation => Some(Self::PreAuthorisation),
+            TransactionKind::Refund => Some(Self::Refund),
+            TransactionKind::Reversal => None,
+        }
+    }
 }
 
 /// One request to a terminal; `request_id` was made durable before it is sent.
@@ -282,6 +312,11 @@ pub trait Terminal: Send + Sync {
     /// A caller waiting for a request to be put on the wire waits this long plus a margin,
     /// then answers that the request is still pending (a slow Login must not block it).
     fn connect_timeout(&self) -> std::time::Duration;
+
+    /// The longest this terminal works on one card request (its profile's hard cap). Recovery
+    /// relies on it: once this much time has passed since the EPS stopped writing a request, the
+    /// terminal cannot still be working on it.
+    fn hard_cap(&self) -> std::time::Duration;
 
     /// Runs one card operation to its end.
     async fn card_operation(

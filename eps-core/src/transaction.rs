@@ -203,6 +203,9 @@ pub struct TransactionRecord {
     pub amount: Amount,
     /// The amount the terminal approved, when it differs or is known.
     pub approved_amount: Option<Amount>,
+    /// What the approved refunds of this transaction add up to, once there is one (a payment or
+    /// completion stays `approved` until they reach its amount, then becomes `refunded`).
+    pub refunded_amount: Option<Amount>,
     /// The transaction this one completes, reverses or refunds.
     pub original_id: Option<TransactionId>,
     /// The OPI RequestID used on the terminal, kept for recovery.
@@ -215,12 +218,54 @@ pub struct TransactionRecord {
     pub result_code: Option<String>,
     /// Why it is declined, failed, aborted or unknown, for people (terminal texts, masked).
     pub reason: Option<MaskedText>,
+    /// When it last became `unknown`: by then the EPS had stopped writing its request, so a
+    /// terminal's hard cap counted from here bounds how long the terminal may still work on it.
+    pub unknown_since: Option<OffsetDateTime>,
     /// When it was created.
     pub created_at: OffsetDateTime,
     /// When it last changed.
     pub updated_at: OffsetDateTime,
     /// Optimistic-concurrency version, incremented on every update.
     pub version: i64,
+}
+
+/// Another follow-up of the same original, named in a refusal: which one, what it is and where
+/// it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUpRef {
+    /// Its id.
+    pub id: TransactionId,
+    /// Completion, reversal or refund.
+    pub kind: TransactionKind,
+    /// Where it stands.
+    pub state: TransactionState,
+    /// The amount it moves (the approved amount when known).
+    pub amount: Amount,
+}
+
+impl FollowUpRef {
+    /// The reference of a stored follow-up.
+    pub fn of(record: &TransactionRecord) -> Self {
+        Self {
+            id: record.id,
+            kind: record.kind,
+            state: record.state,
+            amount: record.approved_amount.unwrap_or(record.amount),
+        }
+    }
+}
+
+impl fmt::Display for FollowUpRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} ({}, {})",
+            self.kind.as_str(),
+            self.id,
+            self.state,
+            self.amount
+        )
+    }
 }
 
 /// One step in a transaction's durable journal; details never hold a full card number.

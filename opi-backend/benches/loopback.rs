@@ -1,5 +1,7 @@
 //! Full payments per second, driver ↔ simulator over loopback TCP: each payment is a channel-0
-//! request, a display and two receipts over channel 1 (each answered), and the answer.
+//! request, a display and two receipts over channel 1 (each answered), and the answer; with the
+//! simulator's default of one channel-1 connection per DeviceRequest and with one shared
+//! connection per payment, side by side.
 //!
 //! `cargo bench -p opi-backend --bench loopback` (set `OPI_BENCH_PAYMENTS` to change the count).
 
@@ -15,7 +17,7 @@ use eps_core::terminal::{
     TerminalRequest, TerminalResult, TerminalStatus,
 };
 use opi_backend::profile::{ProfileRef, TerminalProfile};
-use opi_backend::sim::{SimConfig, SimServer};
+use opi_backend::sim::{CallbackMode, SimConfig, SimServer};
 use opi_backend::{OpiBackend, OpiTerminalConfig};
 use tokio::time::Instant;
 
@@ -37,13 +39,20 @@ impl OperationObserver for Counting {
     async fn card_acquired(&self) {}
 }
 
-async fn setup(terminals: usize) -> (Vec<SimServer>, OpiBackend, Vec<SharedTerminal>) {
+async fn setup(
+    terminals: usize,
+    callbacks: CallbackMode,
+) -> (Vec<SimServer>, OpiBackend, Vec<SharedTerminal>) {
     let mut sims = Vec::new();
     let mut configs = Vec::new();
     let mut profile = TerminalProfile::default();
     profile.timers.health_check = Duration::ZERO;
     for index in 0..terminals {
-        let sim = SimServer::start("127.0.0.1:0".parse().unwrap(), SimConfig::default())
+        let config = SimConfig {
+            callbacks,
+            ..SimConfig::default()
+        };
+        let sim = SimServer::start("127.0.0.1:0".parse().unwrap(), config)
             .await
             .unwrap();
         let mut config = OpiTerminalConfig::new(
@@ -88,8 +97,8 @@ async fn pay(terminal: &SharedTerminal, n: u64, observer: Arc<Counting>) -> Dura
     }
 }
 
-async fn run(terminals: usize, per_terminal: u64) {
-    let (sims, backend, handles) = setup(terminals).await;
+async fn run(terminals: usize, per_terminal: u64, callbacks: CallbackMode) {
+    let (sims, backend, handles) = setup(terminals, callbacks).await;
     let observer = Arc::new(Counting);
     // Warm-up: connections, allocator, caches.
     for (index, terminal) in handles.iter().enumerate() {
@@ -130,7 +139,7 @@ async fn run(terminals: usize, per_terminal: u64) {
     let total = latencies.len();
     let pick = |q: f64| latencies[((total as f64 * q) as usize).min(total - 1)];
     println!(
-        "terminals={terminals:<2} payments={total:<6} elapsed={:>7.3}s  {:>8.0} payments/s  p50={:>6.0}µs p99={:>6.0}µs",
+        "callbacks={callbacks:<11?} terminals={terminals:<2} payments={total:<6} elapsed={:>7.3}s  {:>8.0} payments/s  p50={:>6.0}µs p99={:>6.0}µs",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),
         pick(0.50).as_secs_f64() * 1e6,
@@ -155,7 +164,13 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        run(1, payments).await;
-        run(4, payments / 4).await;
+        // The simulator's default (one channel-1 connection per DeviceRequest, the protocol's
+        // rule) beside one shared connection per payment, in one run.
+        for callbacks in [CallbackMode::PerRequest, CallbackMode::Shared] {
+            run(1, payments, callbacks).await;
+        }
+        for callbacks in [CallbackMode::PerRequest, CallbackMode::Shared] {
+            run(4, payments / 4, callbacks).await;
+        }
     });
 }

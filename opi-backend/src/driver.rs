@@ -126,6 +126,7 @@ impl OpiBackend {
                 callback_addresses.insert(config.id.clone(), address);
             }
             let connect_timeout = profile.timers.connect;
+            let hard_cap = profile.timers.hard_cap;
             let settings = Settings {
                 id: config.id.clone(),
                 channel0: config.channel0.clone(),
@@ -150,6 +151,7 @@ impl OpiBackend {
                     connect_timeout,
                     commands_tx,
                     status,
+                    hard_cap,
                 )),
             );
             drivers.push((settings, channels));

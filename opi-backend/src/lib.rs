@@ -13,18 +13,22 @@
 //!   - [`codec::FrameDecoder::new`]`(max_frame)`, `.push(&[u8])`,
 //!     `.next_frame() -> Result<Option<Frame>, FrameError>` and `.finish()` at end of stream;
 //!   - [`codec::decode`]`(&[u8]) -> Result<Message, DecodeError>`: a frame body to a message;
-//!   - [`codec::envelope`]`(&[u8])`: just the root's ids, to answer a request `decode` refused.
+//!   - [`codec::envelope`]`(&[u8])`: just the root's ids, to answer a request `decode` refused
+//!     (the session answers a DeviceRequest `FormatError`; [`codec::refusal`] writes the answer
+//!     when not even a `RequestID` is usable).
 //!
-//!   Writing is strict (UTF-8 or ISO-8859-1 per [`codec::WriteOptions`], IXRetail namespace,
-//!   `POSdata`, currency decimals); reading is lenient (no namespace, Latin-1, spelling variants,
-//!   character-count length prefixes, with the rules on [`codec::FrameDecoder`]).
+//!   Writing is strict (UTF-8 or ISO-8859-1 per [`codec::WriteOptions`], IXRetail namespace and
+//!   `Currency` unless a profile leaves them out, `POSdata`, currency decimals); reading is
+//!   lenient (no namespace, Latin-1, mislabelled UTF-8, spelling variants, character-count length
+//!   prefixes, with the rules on [`codec::FrameDecoder`]).
 //! - [`profile`]: terminal profiles (dialect, timers, receipt mapping), built-in and inline.
 //! - [`config`]: one terminal's configuration, embedded in the EPS configuration.
 //! - [`session`]: the sans-IO conversation core (one request with its callbacks).
 //! - [`driver`]: the tokio driver (channel-0 client, channel-1 listener, timers) and
 //!   [`OpiBackend::start`], the entry point the EPS calls.
 //! - [`terminal`]: [`OpiTerminal`], the `eps_core::terminal::Terminal` implementation.
-//! - [`sim`]: the terminal simulator: scenarios, ledger, its sans-IO core and its server.
+//! - [`sim`]: the terminal simulator: scenarios, ledger, its sans-IO core and its server, and
+//!   [`sim::agreement`], the exact reconciliation of an EPS's records with its ledgers.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

@@ -12,6 +12,7 @@ pub use duration::parse as parse_duration;
 use std::time::Duration;
 
 use eps_core::receipt::ReceiptCopy;
+use eps_core::terminal::ReversedKind;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Charset, WriteOptions};
@@ -38,11 +39,12 @@ impl From<WireEncoding> for Charset {
 }
 
 impl WireEncoding {
-    /// How the codec writes for a terminal with this encoding (always with the namespace).
+    /// How the codec writes in this encoding, with the namespace and currencies.
     pub fn write_options(self) -> WriteOptions {
         WriteOptions {
             charset: self.into(),
             namespace: true,
+            currency: true,
         }
     }
 }
@@ -58,6 +60,18 @@ pub enum SessionStart {
     ActivateTerminal,
     /// No session start at all.
     None,
+}
+
+/// How end of day (a reconciliation with closure) is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndOfDay {
+    /// ServiceRequest `ReconciliationWithClosure` (German OPI, S1).
+    #[default]
+    ReconciliationWithClosure,
+    /// ServiceRequest `TransmitTrx` (submit the stored transactions), then `CloseDay` (the final
+    /// balance, which ends the terminal's session): Swiss ep2 (research notes §3.3, §5.5, S2).
+    TransmitThenCloseDay,
 }
 
 /// Where an AbortRequest is sent while a request is pending.
@@ -101,6 +115,62 @@ impl ReceiptRule {
                 (Some(want), Some(got)) => want.eq_ignore_ascii_case(got),
                 (Some(_), None) => false,
             }
+    }
+}
+
+/// The `RequestType` a reversal is sent as, by what it reverses.
+///
+/// The defaults follow the IFSF card request types (research notes §3.2, S5): `PaymentReversal`
+/// for a payment or a settled pre-authorisation, `PreAuthReversal` for a reservation and
+/// `RefundReversal` for a refund. Which of them real terminals accept is not public (§7), so a
+/// profile can name others (e.g. `PaymentReversal` for everything).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReversalTypes {
+    /// Reversal of a sale.
+    pub payment: String,
+    /// Reversal of a settled pre-authorisation (CardFinancialAdvice).
+    pub completion: String,
+    /// Reversal of a reservation.
+    pub pre_authorisation: String,
+    /// Reversal of a refund.
+    pub refund: String,
+}
+
+impl Default for ReversalTypes {
+    fn default() -> Self {
+        Self {
+            payment: "PaymentReversal".to_owned(),
+            completion: "PaymentReversal".to_owned(),
+            pre_authorisation: "PreAuthReversal".to_owned(),
+            refund: "RefundReversal".to_owned(),
+        }
+    }
+}
+
+impl ReversalTypes {
+    /// The `RequestType` for reversing a `reversed` transaction.
+    pub fn for_kind(&self, reversed: ReversedKind) -> &str {
+        match reversed {
+            ReversedKind::Payment => &self.payment,
+            ReversedKind::Completion => &self.completion,
+            ReversedKind::PreAuthorisation => &self.pre_authorisation,
+            ReversedKind::Refund => &self.refund,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ProfileError> {
+        for name in [
+            &self.payment,
+            &self.completion,
+            &self.pre_authorisation,
+            &self.refund,
+        ] {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(ProfileError::BadRequestType(name.clone()));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -163,8 +233,14 @@ pub struct InputDefault {
 pub struct TerminalProfile {
     /// The encoding written on the wire.
     pub encoding: WireEncoding,
-    /// Login, ActivateTerminal or nothing before the first request.
+    /// Login, ActivateTerminal or nothing before the first request. An ActivateTerminal the
+    /// terminal refuses is followed by a Login (research notes §5.1).
     pub session_start: SessionStart,
+    /// Whether the driver ends the session when it stops (Logoff, or DeactivateTerminal with a
+    /// Logoff fallback); off by default, as nothing in the public record asks for it.
+    pub end_session_on_stop: bool,
+    /// How end of day is asked for.
+    pub end_of_day: EndOfDay,
     /// Where AbortRequest goes.
     pub abort: AbortPlacement,
     /// Printer targets to receipt copies, first match wins.
@@ -179,6 +255,14 @@ pub struct TerminalProfile {
     pub input_default: InputDefault,
     /// The `LanguageCode` written in `POSdata`, if any.
     pub language: Option<String>,
+    /// The `RequestType` of a reversal, by what it reverses.
+    pub reversals: ReversalTypes,
+    /// Whether messages carry the IXRetail namespace (`xmlns`); some terminals reject it.
+    pub write_namespace: bool,
+    /// Whether amounts carry `Currency`; some terminals reject it. Without it the terminal takes
+    /// every amount in its own currency, so the driver refuses (unsent) an amount in any other
+    /// currency than the terminal's configured one.
+    pub write_currency: bool,
 }
 
 impl Default for TerminalProfile {
@@ -186,6 +270,8 @@ impl Default for TerminalProfile {
         Self {
             encoding: WireEncoding::Utf8,
             session_start: SessionStart::Login,
+            end_session_on_stop: false,
+            end_of_day: EndOfDay::ReconciliationWithClosure,
             abort: AbortPlacement::NewConnection,
             receipts: vec![
                 ReceiptRule::new("Printer", Some("CustomerReceipt"), ReceiptCopy::Customer),
@@ -202,6 +288,9 @@ impl Default for TerminalProfile {
             timers: Timers::default(),
             input_default: InputDefault::default(),
             language: None,
+            reversals: ReversalTypes::default(),
+            write_namespace: true,
+            write_currency: true,
         }
     }
 }
@@ -215,6 +304,9 @@ pub enum ProfileError {
     /// A timer is zero where it must not be.
     #[error("timer {0} must be greater than zero")]
     ZeroTimer(&'static str),
+    /// A request type that is not a plain name (letters and digits).
+    #[error("request type {0:?} must be letters and digits only")]
+    BadRequestType(String),
     /// The idle timer is longer than the hard cap, so it could never fire.
     #[error("timer idle ({idle:?}) must not exceed hard_cap ({hard_cap:?})")]
     IdleAboveCap {
@@ -235,8 +327,8 @@ impl TerminalProfile {
     ///   `PrinterReceipt` (customer) / `Printer` (merchant).
     /// - `ccv`: German CCV: ISO-8859-1, abort on the pending socket, `Printer` is the customer
     ///   copy and `JournalPrinter`/`E-Journal` the merchant copy.
-    /// - `ep2`: Swiss Worldline/Nexi: ActivateTerminal, `TicketType` decides, `JournalPrinter`
-    ///   is the merchant copy.
+    /// - `ep2`: Swiss Worldline/Nexi: ActivateTerminal (Login when refused), end of day as
+    ///   TransmitTrx then CloseDay, `TicketType` decides, `JournalPrinter` is the merchant copy.
     pub fn builtin(name: &str) -> Result<Self, ProfileError> {
         match name {
             "default" => Ok(Self::default()),
@@ -252,6 +344,7 @@ impl TerminalProfile {
             }),
             "ep2" => Ok(Self {
                 session_start: SessionStart::ActivateTerminal,
+                end_of_day: EndOfDay::TransmitThenCloseDay,
                 receipts: vec![
                     ReceiptRule::new("Printer", Some("CustomerReceipt"), ReceiptCopy::Customer),
                     ReceiptRule::new("Printer", Some("MerchantReceipt"), ReceiptCopy::Merchant),
@@ -286,7 +379,7 @@ impl TerminalProfile {
                 hard_cap: t.hard_cap,
             });
         }
-        Ok(())
+        self.reversals.validate()
     }
 
     /// Whether `target` is a display rather than a printer.
@@ -302,6 +395,15 @@ impl TerminalProfile {
             .iter()
             .find(|rule| rule.matches(target, ticket_type))
             .map_or(self.unmatched_receipt, |rule| rule.copy)
+    }
+
+    /// How the codec writes for this terminal: its encoding, namespace and currency choices.
+    pub fn write_options(&self) -> WriteOptions {
+        WriteOptions {
+            charset: self.encoding.into(),
+            namespace: self.write_namespace,
+            currency: self.write_currency,
+        }
     }
 
     /// The health-check interval, if health checks are on.
@@ -408,5 +510,37 @@ mod tests {
         p.timers.idle = Duration::ZERO;
         assert_eq!(p.validate(), Err(ProfileError::ZeroTimer("idle")));
         assert!(toml::from_str::<TerminalProfile>("[timers]\nidle = \"5 hours\"").is_err());
+    }
+
+    #[test]
+    fn reversal_types_default_to_ifsf_and_can_be_overridden() {
+        let p = TerminalProfile::default();
+        assert_eq!(
+            p.reversals.for_kind(ReversedKind::Payment),
+            "PaymentReversal"
+        );
+        assert_eq!(
+            p.reversals.for_kind(ReversedKind::Completion),
+            "PaymentReversal"
+        );
+        assert_eq!(
+            p.reversals.for_kind(ReversedKind::PreAuthorisation),
+            "PreAuthReversal"
+        );
+        assert_eq!(p.reversals.for_kind(ReversedKind::Refund), "RefundReversal");
+        let p: TerminalProfile =
+            toml::from_str("[reversals]\npre_authorisation = \"PaymentReversal\"").unwrap();
+        assert_eq!(
+            p.reversals.for_kind(ReversedKind::PreAuthorisation),
+            "PaymentReversal"
+        );
+        assert_eq!(p.reversals.for_kind(ReversedKind::Refund), "RefundReversal");
+        p.validate().unwrap();
+        let bad: TerminalProfile =
+            toml::from_str("[reversals]\nrefund = \"Refund Reversal\"").unwrap();
+        assert!(matches!(
+            bad.validate(),
+            Err(ProfileError::BadRequestType(_))
+        ));
     }
 }

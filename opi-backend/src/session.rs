@@ -14,9 +14,12 @@ mod timer;
 
 use eps_core::terminal::{DeviceOutput, InputRequest, TerminalError};
 
+pub(crate) use callback::format_error_response;
 pub use conversation::Conversation;
 pub(crate) use conversation::unowned_response;
-pub use outcome::{Answer, last_result, reconciliation_report, terminal_response, terminal_result};
+pub use outcome::{
+    Answer, last_result, reconciliation_report, service_result, terminal_response, terminal_result,
+};
 pub use request::{Identity, Operation};
 pub use timer::TimerKind;
 
@@ -123,6 +126,16 @@ pub enum SessionError {
         /// Where it came from.
         link: Link,
         /// Why it could not be read.
+        reason: String,
+    },
+    /// A well-formed DeviceRequest that could not be decoded; it was answered `FormatError`.
+    #[error("undecodable {request_type} on {link:?}, answered FormatError: {reason}")]
+    Undecodable {
+        /// Where it came from.
+        link: Link,
+        /// Its `RequestType` as sent.
+        request_type: String,
+        /// Why it could not be decoded.
         reason: String,
     },
     /// The request could not be written as OPI.

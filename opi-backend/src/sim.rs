@@ -2,8 +2,10 @@
 //! approves, declines, aborts, asks for confirmation, prints receipts, keeps a ledger for
 //! RepeatLastMessage, TicketReprint and reconciliation, and injects faults on demand.
 //!
-//! [`SimCore`] is the sans-IO terminal; [`SimServer`] runs it on sockets.
+//! [`SimCore`] is the sans-IO terminal; [`SimServer`] runs it on sockets; [`agreement`]
+//! reconciles an EPS's transaction records with the ledgers exactly (what tests end with).
 
+pub mod agreement;
 mod card;
 mod config;
 mod core;
@@ -13,9 +15,12 @@ mod scenario;
 mod server;
 mod wire;
 
+pub use self::card::FULL_PANS;
 pub use self::config::{CallbackIds, CallbackMode, ReceiptStyle, SimConfig};
 pub use self::core::SimCore;
-pub use self::ledger::{Ledger, LedgerEntry, Totals};
+pub use self::ledger::{
+    CallbackAnswer, Ledger, LedgerEntry, Movement, Received, RequestKind, Totals,
+};
 pub use self::scenario::{Scenario, ScriptMatch};
 pub use self::server::SimServer;
 pub use self::wire::{Payload, WireStyle};
@@ -57,6 +62,14 @@ pub enum SimError {
         link: SimLink,
         /// What.
         got: String,
+    },
+    /// A well-formed request that could not be decoded; answered `FormatError`.
+    #[error("undecodable request on {link:?}, answered FormatError: {reason}")]
+    Undecodable {
+        /// Where.
+        link: SimLink,
+        /// Why.
+        reason: String,
     },
     /// An unreadable frame.
     #[error("unreadable frame on {link:?}: {reason}")]

@@ -20,6 +20,7 @@ pub struct OpiTerminal {
     connect_timeout: std::time::Duration,
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<TerminalStatus>,
+    hard_cap: std::time::Duration,
 }
 
 const STOPPED: &str = "the terminal driver is not running";
@@ -30,12 +31,14 @@ impl OpiTerminal {
         connect_timeout: std::time::Duration,
         commands: mpsc::Sender<Command>,
         status: watch::Receiver<TerminalStatus>,
+        hard_cap: std::time::Duration,
     ) -> Self {
         Self {
             id,
             connect_timeout,
             commands,
             status,
+            hard_cap,
         }
     }
 
@@ -68,8 +71,14 @@ impl Terminal for OpiTerminal {
         &self.id
     }
 
+    /// The profile's `timers.connect`.
     fn connect_timeout(&self) -> std::time::Duration {
         self.connect_timeout
+    }
+
+    /// The profile's `timers.hard_cap`.
+    fn hard_cap(&self) -> std::time::Duration {
+        self.hard_cap
     }
 
     async fn card_operation(

@@ -4,7 +4,7 @@ use eps_core::money::{Amount, Currency};
 use opi_backend::codec::{self, DecodeError, EncodeError, MAX_ATTRIBUTES, MAX_DEPTH, WriteOptions};
 use opi_backend::message::{
     DeviceRequest, DeviceRequestType, DeviceTarget, Header, Message, MonetaryAmount, Output,
-    RequestId, TextLine, TotalAmount,
+    OverallResult, RequestId, TextLine, TotalAmount,
 };
 
 fn decode_err(xml: &str) -> DecodeError {
@@ -211,6 +211,36 @@ fn a_refused_request_still_shows_its_envelope() {
     assert_eq!(header.request_id.as_str(), "20550");
     assert_eq!(header.sequence_id.as_deref(), Some("2"));
     assert!(codec::envelope(b"<broken").is_err());
+}
+
+#[test]
+fn a_refusal_echoes_whatever_ids_the_request_carries() {
+    let body = br#"<DeviceRequest RequestType="Output" WorkstationID="1" SequenceID="2" TerminalID="T&amp;1"><Output/></DeviceRequest>"#;
+    let envelope = codec::envelope(body).unwrap();
+    assert!(envelope.header.is_none(), "no RequestID");
+    let frame = codec::refusal(
+        &envelope,
+        &OverallResult::FormatError,
+        &WriteOptions::STRICT,
+    )
+    .unwrap()
+    .unwrap();
+    let body = String::from_utf8(frame[4..].to_vec()).unwrap();
+    assert_eq!(
+        body,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DeviceResponse xmlns=\"http://www.nrf-arts.org/IXRetail/namespace\" RequestType=\"Output\" WorkstationID=\"1\" SequenceID=\"2\" TerminalID=\"T&amp;1\" OverallResult=\"FormatError\"/>\n"
+    );
+    let response = codec::envelope(body.as_bytes()).unwrap();
+    assert_eq!(response.attribute("terminalid"), Some("T&1"));
+    let not_a_request = codec::envelope(br#"<DeviceResponse RequestID="1"/>"#).unwrap();
+    assert!(
+        codec::refusal(
+            &not_a_request,
+            &OverallResult::FormatError,
+            &WriteOptions::STRICT
+        )
+        .is_none()
+    );
 }
 
 #[test]

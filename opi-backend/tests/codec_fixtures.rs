@@ -10,6 +10,8 @@ use opi_backend::message::{
     CardRequestType, DeviceTarget, InputCommandKind, InputValue, Message, MonetaryAmount,
     OverallResult, ServiceRequestType,
 };
+use opi_backend::profile::TerminalProfile;
+use opi_backend::session;
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -233,4 +235,176 @@ fn latin1_output_is_encoded_and_declared_as_such() {
     );
     assert!(std::str::from_utf8(&body).is_err());
     assert_eq!(decode(&body, "latin1"), message);
+}
+
+fn lenient(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lenient")
+        .join(format!("{name}.xml"));
+    fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn card_response(body: &[u8]) -> opi_backend::message::CardServiceResponse {
+    match decode(body, "card response") {
+        Message::CardServiceResponse(response) => response,
+        other => panic!("not a CardServiceResponse: {other:?}"),
+    }
+}
+
+#[test]
+fn the_card_circuit_is_found_wherever_the_terminal_puts_it() {
+    // On Authorisation as an attribute (S1) or a child element; in CardValue as a child element
+    // (S1's KDoc samples) or an attribute; CardValue at the root or inside Tender.
+    for body in [
+        strict("card_payment_response"),
+        lenient("card_payment_response.card_circuit_element"),
+        lenient("card_payment_response.card_value_in_tender"),
+        strict("card_payment_response_card_value"),
+        lenient("card_payment_response_card_value.circuit_attribute"),
+    ] {
+        let answer = session::terminal_response(&card_response(&body), Currency::EUR);
+        let auth = answer.authorisation.expect("approved with details");
+        assert_eq!(
+            auth.card_circuit.as_deref(),
+            Some("girocard"),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
+
+#[test]
+fn lowercase_currency_codes_name_the_currency() {
+    let Message::CardServiceRequest(request) =
+        decode(&lenient("card_payment_request.lowercase_currency"), "")
+    else {
+        panic!("not a CardServiceRequest");
+    };
+    assert_eq!(
+        request.total_amount.unwrap().amount,
+        MonetaryAmount::Known(Amount::from_minor(3950, Currency::EUR).unwrap())
+    );
+}
+
+#[test]
+fn a_body_declared_latin1_that_is_utf8_reads_as_utf8() {
+    let body = lenient("device_output_printer.utf8_declared_latin1");
+    assert!(body.starts_with(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"));
+    let Message::DeviceRequest(request) = decode(&body, "") else {
+        panic!("not a DeviceRequest");
+    };
+    assert_eq!(
+        request.outputs[0].text_lines[1].text,
+        "Bäckerei Müller, Köln"
+    );
+}
+
+/// The options a `written/<twin>.<variant>.xml` fixture was written with.
+fn options_of(variant: &str) -> WriteOptions {
+    let profile = TerminalProfile {
+        write_namespace: !variant.contains("no_namespace"),
+        write_currency: !variant.contains("no_currency"),
+        ..TerminalProfile::default()
+    };
+    profile.write_options()
+}
+
+#[test]
+fn profiles_can_leave_out_the_namespace_and_the_currency() {
+    let paths = fixtures("written");
+    assert!(paths.len() >= 3);
+    for path in paths {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let (twin, variant) = file.trim_end_matches(".xml").split_once('.').unwrap();
+        let message = decode(&strict(twin), twin);
+        let options = options_of(variant);
+        let written = codec::encode_body(&message, &options).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&fs::read(&path).unwrap()),
+            "{file}: the writer's output differs from the golden file"
+        );
+        if options.currency {
+            assert_eq!(decode(&written, &file), message, "{file}");
+        }
+    }
+    assert_eq!(
+        TerminalProfile::default().write_options(),
+        WriteOptions::STRICT,
+        "by default both are written"
+    );
+}
+
+#[test]
+fn the_ep2_profile_writes_ep2_service_requests() {
+    use opi_backend::message::RequestId;
+    use opi_backend::profile::SessionStart;
+    use opi_backend::session::{Identity, Operation};
+    let ep2 = TerminalProfile::builtin("ep2").unwrap();
+    let identity = Identity {
+        workstation_id: "1".into(),
+        pop_id: Some("001".into()),
+        application_sender: "EPS".into(),
+    };
+    let wall = time::macros::datetime!(2024-02-21 07:59:01 +01:00);
+    let id = RequestId::parse("30001").unwrap();
+    for (operation, golden) in [
+        (
+            Operation::SessionStart(SessionStart::ActivateTerminal),
+            "activate_terminal_request",
+        ),
+        (
+            Operation::SessionEnd(SessionStart::ActivateTerminal),
+            "deactivate_terminal_request",
+        ),
+        (Operation::TransmitTransactions, "transmit_trx_request"),
+        (
+            Operation::Reconciliation { closure: true },
+            "close_day_request",
+        ),
+    ] {
+        let message = operation.to_message(&id, &identity, &ep2, wall).unwrap();
+        let written = codec::encode_body(&message, &ep2.write_options()).unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            String::from_utf8(strict(golden)).unwrap(),
+            "{golden}"
+        );
+    }
+    // The default profile closes the day the German way.
+    let default = TerminalProfile::default();
+    let closing = Operation::Reconciliation { closure: true };
+    assert_eq!(closing.request_type(&default), "ReconciliationWithClosure");
+}
+
+#[test]
+fn ep2_answers_read_as_success_for_their_own_requests() {
+    for golden in [
+        "activate_terminal_response",
+        "activate_terminal_response_already",
+        "deactivate_terminal_response",
+        "transmit_trx_response",
+        "close_day_response",
+    ] {
+        let Message::ServiceResponse(response) = decode(&strict(golden), golden) else {
+            panic!("{golden}: not a ServiceResponse");
+        };
+        assert_eq!(
+            session::service_result(&response),
+            eps_core::terminal::TerminalResult::Success,
+            "{golden}"
+        );
+    }
+    let Message::ServiceResponse(closed) = decode(&strict("close_day_response"), "") else {
+        panic!("not a ServiceResponse");
+    };
+    let chf = Currency::parse("CHF").unwrap();
+    let (report, unreadable) = session::reconciliation_report(&closed, chf);
+    assert_eq!(unreadable, 0);
+    assert_eq!(report.result, eps_core::terminal::TerminalResult::Success);
+    assert_eq!(report.totals.len(), 2);
+    assert_eq!(
+        report.totals[0].amount,
+        Amount::parse("61.40", chf).unwrap()
+    );
 }

@@ -103,8 +103,10 @@ fn currency_mode() -> BoxedStrategy<CurrencyMode> {
     prop_oneof![
         proptest::sample::select(vec!["EUR", "CHF", "JPY", "KWD", "CLF"])
             .prop_map(|c| CurrencyMode::Known(Currency::parse(c).unwrap())),
-        of(proptest::sample::select(vec!["978", "XYZ", "eur", "E U R"]))
-            .prop_map(|c| CurrencyMode::Raw(c.map(str::to_owned))),
+        of(proptest::sample::select(vec![
+            "978", "XYZ", "EURO", "E U R"
+        ]))
+        .prop_map(|c| CurrencyMode::Raw(c.map(str::to_owned))),
     ]
     .boxed()
 }

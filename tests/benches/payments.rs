@@ -129,7 +129,7 @@ fn config(data_dir: &std::path::Path, sims: &[SimServer]) -> Config {
                     address: sim.channel0_address().to_string(),
                     callback: "127.0.0.1:0".parse().unwrap(),
                     workstation_id: format!("POS{:03}", i + 1),
-                    profile: "default".to_owned(),
+                    profile: Default::default(),
                     pop_id: None,
                     application_sender: None,
                     callback_source: None,

@@ -64,6 +64,7 @@ async fn a_busy_terminal_refuses_a_second_operation_until_the_first_is_aborted()
         )
         .await
         .failure(409, "ERRCD_IDEMPOTENCY_MISMATCH");
+        assert_abort_on_its_own_connection(&site, &first_id).await;
         let late = pos
             .post(
                 &format!("/transactions/{first_id}/abort"),
@@ -92,15 +93,49 @@ async fn a_busy_terminal_refuses_a_second_operation_until_the_first_is_aborted()
 }
 
 #[tokio::test]
-async fn an_abort_without_waiting_answers_202_and_the_outcome_follows() {
+async fn an_abort_without_waiting_answers_at_once_and_the_outcome_follows() {
     let site = SimSite::start(Backend::Sqlite).await;
     let pos = site.pos("pos-1", "read write").await;
     let id = pos.start_payment(&pos.lane, "5.21").await.transaction_id();
     let asked = pos
         .post(&format!("/transactions/{id}/abort"), &json!({}), None, None)
         .await;
-    assert!(matches!(asked.status, 200 | 202), "{asked:#?}");
+    // The terminal acknowledged the abort; whether the payment has ended by the time the answer
+    // is written decides between 202 (still running: follow the Location) and 200 (ended).
+    match asked.status {
+        202 => {
+            assert_eq!(asked.state(), "inProgress", "{asked:#?}");
+            let location = format!("/transactions/{id}");
+            assert_eq!(asked.header("location"), Some(location.as_str()));
+        }
+        200 => assert_eq!(asked.state(), "aborted", "{asked:#?}"),
+        _ => panic!("{asked:#?}"),
+    }
     assert_eq!(pos.outcome(&id).await["state"], "aborted");
+    assert_abort_on_its_own_connection(&site, &id).await;
     site.assert_agrees_with_ledgers().await;
     site.stop().await;
+}
+
+/// The terminal received exactly one AbortRequest, on a channel-0 connection of its own (the
+/// default profile's placement), not on the payment's.
+async fn assert_abort_on_its_own_connection(site: &SimSite, id: &str) {
+    let record = site
+        .transactions()
+        .await
+        .into_iter()
+        .find(|r| r.id.to_string() == id)
+        .expect("the payment");
+    let ledger = site.lane().ledger();
+    let payment = ledger
+        .received()
+        .iter()
+        .find(|r| r.request_id == record.terminal_request_id.as_str())
+        .expect("the payment reached the terminal");
+    let aborts: Vec<_> = ledger.received().iter().filter(|r| r.is_abort()).collect();
+    assert_eq!(aborts.len(), 1, "{:?}", ledger.received());
+    assert_ne!(
+        aborts[0].link, payment.link,
+        "the abort used the payment's connection"
+    );
 }

@@ -181,7 +181,7 @@ async fn a_poi_added_to_the_configuration_is_announced_after_the_restart() {
             address: "127.0.0.1:1".to_owned(),
             callback: "127.0.0.1:0".parse().unwrap(),
             workstation_id: format!("FP{logical}"),
-            profile: "default".to_owned(),
+            profile: Default::default(),
             pop_id: None,
             application_sender: None,
             callback_source: None,

@@ -4,7 +4,9 @@
 
 use eps_api::config::{PoiConfig, SiteConfig, TerminalConfig};
 use eps_core::event::EventKind;
-use eps_core::ids::{ClientId, ConnectionId, EventId, MerchantId, PoiId, ReceiptId, TransactionId};
+use eps_core::ids::{
+    ClientId, ConnectionId, EventId, MerchantId, PoiId, ReceiptId, TerminalId, TransactionId,
+};
 use eps_core::money::{Amount, Currency};
 use eps_core::payments::{Caller, TransactionRequest};
 use eps_core::transaction::TransactionKind;
@@ -31,7 +33,7 @@ fn with_terminal(sim: &SimServer) -> eps_e2e::TestAppBuilder {
                     address,
                     callback: "127.0.0.1:0".parse().unwrap(),
                     workstation_id: "POS001".to_owned(),
-                    profile: "default".to_owned(),
+                    profile: Default::default(),
                     pop_id: None,
                     application_sender: None,
                     callback_source: None,
@@ -178,8 +180,13 @@ async fn sse_and_websocket_receive_a_payments_events_in_order() {
     }
     ws.close().await;
     drop(sse);
+    let sims = std::collections::BTreeMap::from([(TerminalId::parse("lane-1").unwrap(), sim)]);
+    let agreement = eps_e2e::sim::agreement_of(&app, &sims).await;
+    assert!(agreement.is_exact(), "{agreement}");
     app.stop().await;
-    sim.shutdown().await;
+    for (_, sim) in sims {
+        sim.shutdown().await;
+    }
 }
 
 /// Whether a stored event is about `transaction`.

@@ -104,6 +104,7 @@ async fn keys_are_kept_for_their_time_then_forgotten() {
         "24 h later the key is new"
     );
     assert_eq!(site.lane().ledger().entries().len(), 2);
+    site.assert_agrees_with_ledgers().await;
     site.stop().await;
 }
 

@@ -20,7 +20,7 @@ fn other_site(config: &mut eps_api::Config) {
                 address: "127.0.0.1:9".to_owned(),
                 callback: "127.0.0.1:0".parse().unwrap(),
                 workstation_id: "OTHER1".to_owned(),
-                profile: "default".to_owned(),
+                profile: Default::default(),
                 pop_id: None,
                 application_sender: None,
                 callback_source: None,
@@ -96,6 +96,7 @@ async fn amounts_are_refused_naming_the_field() {
     // Nothing reached the terminal.
     assert!(site.lane().ledger().entries().is_empty());
     assert!(site.transactions().await.is_empty());
+    site.assert_agrees_with_ledgers().await;
     site.stop().await;
 }
 
@@ -230,6 +231,7 @@ async fn pois_are_named_one_way_and_only_the_callers_own() {
     )
     .await;
     reversal.failure(404, "ERRCD_UNKNOWN_TRANSACTION");
+    site.assert_agrees_with_ledgers().await;
     site.stop().await;
 }
 
@@ -329,5 +331,6 @@ async fn scopes_connections_ids_and_headers_are_checked() {
         1,
         "only the one payment"
     );
+    site.assert_agrees_with_ledgers().await;
     site.stop().await;
 }

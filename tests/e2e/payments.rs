@@ -236,14 +236,20 @@ async fn a_fuelling_authorization_is_completed_with_the_final_amount() {
         assert_eq!(completed.body["transaction"]["amount"], eur("43.20"));
         let original = pos.get(&format!("/transactions/{auth_id}")).await.ok();
         assert_eq!(original.state(), "completed");
-        pos.post(
-            &format!("/transactions/{auth_id}/completion"),
-            &json!({"amount": eur("1.00")}),
-            None,
-            Some(WAIT),
-        )
-        .await
-        .failure(409, "ERRCD_INVALID_STATE");
+        // Completed at most once: the refusal names the completion.
+        let again = pos
+            .post(
+                &format!("/transactions/{auth_id}/completion"),
+                &json!({"amount": eur("1.00")}),
+                None,
+                Some(WAIT),
+            )
+            .await
+            .failure(409, "ERRCD_FOLLOW_UP_CONFLICT");
+        assert_eq!(
+            again.body["blockingTransactionID"],
+            completed.body["transaction"]["transactionID"]
+        );
         site.assert_agrees_with_ledgers().await;
         site.stop().await;
     }
@@ -271,14 +277,20 @@ async fn reversals_and_refunds_settle_their_originals() {
             pos.get(&format!("/transactions/{paid}")).await.ok().state(),
             "reversed"
         );
-        pos.post(
-            &format!("/transactions/{paid}/reversal"),
-            &json!({}),
-            None,
-            Some(WAIT),
-        )
-        .await
-        .failure(409, "ERRCD_INVALID_STATE");
+        // Reversed once: the refusal names the reversal.
+        let again = pos
+            .post(
+                &format!("/transactions/{paid}/reversal"),
+                &json!({}),
+                None,
+                Some(WAIT),
+            )
+            .await
+            .failure(409, "ERRCD_FOLLOW_UP_CONFLICT");
+        assert_eq!(
+            again.body["blockingTransactionID"],
+            reversed.body["transaction"]["transactionID"]
+        );
 
         let paid = pos.pay(&pos.lane, "30.00").await.ok().transaction_id();
         pos.post(
@@ -304,8 +316,12 @@ async fn reversals_and_refunds_settle_their_originals() {
         let too_much = pos
             .post("/refunds", &refund("20.01"), None, Some(WAIT))
             .await
-            .failure(409, "ERRCD_INVALID_STATE");
+            .failure(409, "ERRCD_FOLLOW_UP_CONFLICT");
         assert!(too_much.message().contains("exceed"), "{too_much:#?}");
+        assert_eq!(
+            too_much.body["blockingTransactionID"],
+            first.body["transaction"]["transactionID"]
+        );
         pos.post("/refunds", &refund("20.00"), None, Some(WAIT))
             .await
             .ok();

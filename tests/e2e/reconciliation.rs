@@ -133,6 +133,7 @@ async fn reconciliation_totals_equal_the_terminal_ledger() {
             .ok();
         assert_eq!(next.body["reconciliation"]["state"], "completed");
         assert_eq!(next.body["reconciliation"]["totals"], json!([]));
+        site.assert_agrees_with_ledgers().await;
         site.stop().await;
     }
 }
@@ -155,5 +156,6 @@ async fn an_unreachable_terminal_is_not_reconciled() {
         .failure(503, "ERRCD_POI_UNAVAILABLE");
     assert_eq!(reply.header("retry-after"), Some("5"));
     assert_eq!(reply.body["reconciliation"]["state"], "failed");
+    site.assert_agrees_with_ledgers().await;
     site.stop().await;
 }

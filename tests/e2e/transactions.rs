@@ -85,6 +85,7 @@ async fn lists_filter_by_state_poi_and_time_and_page_with_next_links() {
                 .failure(400, "ERRCD_BADREQUEST");
             assert!(reply.message().starts_with(field), "{query}: {reply:#?}");
         }
+        site.assert_agrees_with_ledgers().await;
         site.stop().await;
     }
 }

@@ -83,7 +83,7 @@ impl TestApp {
         self.data_dir.path()
     }
 
-    /// The PostgreSQL schema of this test, when it runs on PostgreSQL.
+    /// The PostgreSQL schema of this test's data, when it runs on PostgreSQL.
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
     }

@@ -1,5 +1,6 @@
 //! Which store engines the end-to-end tests run on: SQLite always, PostgreSQL when
-//! `EPS_TEST_DATABASE_URL` is set (and it must be when `EPS_REQUIRE_POSTGRES=1`).
+//! `EPS_TEST_DATABASE_URL` is set (and it must be when `EPS_REQUIRE_POSTGRES=1`; without it a
+//! notice says that PostgreSQL did not run).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -35,6 +36,7 @@ impl Backend {
                     !required,
                     "{REQUIRE_POSTGRES_VAR}=1 but {DATABASE_URL_VAR} is not set"
                 );
+                skipped_notice("end-to-end tests");
                 None
             }
         }
@@ -47,6 +49,20 @@ impl Backend {
             Self::Postgres(_) => "postgres",
         }
     }
+}
+
+/// Says once per test process, on the real stderr (past the test harness's capture, so it shows
+/// even when every test passes), that PostgreSQL did not run for `what`.
+pub fn skipped_notice(what: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTICE ({what}): PostgreSQL NOT RUN: {DATABASE_URL_VAR} is not set, so these tests \
+             ran on SQLite only"
+        );
+    });
 }
 
 /// A schema name no other test of any process uses.

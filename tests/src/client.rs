@@ -5,6 +5,10 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
+/// The longest a test waits for an answer (a bound on a hang, not a pause): longer than the
+/// longest `Prefer: wait` tests use.
+pub const ANSWER_BOUND: std::time::Duration = std::time::Duration::from_secs(90);
+
 /// The header carrying the connection id.
 pub const CONNECTION_HEADER: &str = "openretailing-connection-id";
 
@@ -127,12 +131,22 @@ impl ApiClient {
 }
 
 impl Reply {
-    /// Sends `request` and reads the whole response.
+    /// Sends `request` and reads the whole response; fails the test, naming the request, when
+    /// the answer takes longer than [`ANSWER_BOUND`].
     pub async fn read(request: RequestBuilder) -> Self {
-        let response = request.send().await.expect("request sent");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body read");
+        let (client, request) = request.build_split();
+        let request = request.expect("a well-formed request");
+        let what = format!("{} {}", request.method(), request.url().path());
+        let exchange = async {
+            let response = client.execute(request).await.expect("request sent");
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let text = response.text().await.expect("body read");
+            (status, headers, text)
+        };
+        let Ok((status, headers, text)) = tokio::time::timeout(ANSWER_BOUND, exchange).await else {
+            panic!("no answer to {what} within {ANSWER_BOUND:?}");
+        };
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Self {
             status,

@@ -7,8 +7,12 @@
 //! - [`backend`]: which store engines to run on (`EPS_TEST_DATABASE_URL`).
 //! - [`client`]: [`ApiClient`] (a site system with a token) and [`Reply`] (a read response).
 //! - [`issuer`]: an external OAuth2 issuer for tests (key, JWKS, token minting).
+//! - [`leaks`]: what must never be written down: logs captured in memory (JSON and text), the
+//!   store's content as text, card numbers searched in them.
 //! - [`sim`]: [`SimSite`], the EPS with its terminals played by `opi-sim` over loopback, and
 //!   checks against the simulators' ledgers; [`pos`]: [`Pos`], a connected site system that pays.
+//! - [`proxy`]: [`proxy::LinkProxy`], a TCP link a test cuts and restores (a database that goes
+//!   away and comes back).
 //! - [`sse`], [`ws`]: event-stream clients (SSE parser; WebSocket with a slow-reader variant).
 
 pub mod app;
@@ -16,7 +20,9 @@ pub mod at_rest;
 pub mod backend;
 pub mod client;
 pub mod issuer;
+pub mod leaks;
 pub mod pos;
+pub mod proxy;
 pub mod sim;
 pub mod sse;
 pub mod ws;
@@ -41,8 +47,13 @@ pub fn init() {
     });
 }
 
-/// A plain HTTP client for tests.
+/// A plain HTTP client for tests. Every connect and every read is bounded (a hang fails the
+/// request, naming its URL); [`Reply::read`] bounds whole exchanges too.
 pub fn http_client() -> reqwest::Client {
     init();
-    reqwest::Client::builder().build().expect("HTTP client")
+    reqwest::Client::builder()
+        .connect_timeout(client::ANSWER_BOUND)
+        .read_timeout(client::ANSWER_BOUND)
+        .build()
+        .expect("HTTP client")
 }

@@ -1,15 +1,15 @@
 //! `SimSite`: the real EPS with every terminal of the default site (POS lane `001`, fuelling
-//! point `001`) played by an `opi-sim` over loopback TCP, and checks of the EPS's transactions
-//! against the simulators' ledgers.
+//! point `001`) played by an `opi-sim` over loopback TCP, and the exact reconciliation of the
+//! EPS's transactions with the simulators' ledgers that every test using it ends with.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use eps_api::Config;
 use eps_core::ids::TerminalId;
-use eps_core::transaction::{TransactionQuery, TransactionRecord, TransactionState};
-use opi_backend::message::OverallResult;
-use opi_backend::sim::{LedgerEntry, SimConfig, SimServer};
+use eps_core::transaction::{TransactionQuery, TransactionRecord};
+use opi_backend::sim::agreement::{self, Agreement};
+use opi_backend::sim::{Ledger, LedgerEntry, SimConfig, SimServer};
 
 use crate::app::{TestApp, TestAppBuilder};
 use crate::backend::Backend;
@@ -101,66 +101,82 @@ impl SimSite {
         }
     }
 
-    /// Every transaction of the site, oldest first, as stored.
+    /// Every transaction of the default site, oldest first, as stored.
     pub async fn transactions(&self) -> Vec<TransactionRecord> {
-        let mut all = self
-            .app
-            .state
-            .store
-            .transactions(&TransactionQuery {
-                merchant_id: eps_core::ids::MerchantId::parse("1234567890").expect("merchant"),
-                state: None,
-                poi_id: None,
-                created_from: None,
-                created_to: None,
-                before: None,
-                limit: 10_000,
-            })
-            .await
-            .expect("transactions");
-        all.reverse();
-        all
+        let merchant = eps_core::ids::MerchantId::parse("1234567890").expect("merchant");
+        transactions_of(&self.app, &merchant).await
     }
 
-    /// The ledger entry of a transaction on its terminal's simulator.
+    /// The one ledger entry of a transaction on its terminal's simulator; `None` when the
+    /// terminal never processed it. Fails the test when it processed it more than once.
     pub fn ledger_entry(&self, record: &TransactionRecord) -> Option<LedgerEntry> {
-        self.sims
-            .get(&record.terminal_id)
-            .and_then(|sim| sim.entry(record.terminal_request_id.as_str()))
+        let ledger = self.sims.get(&record.terminal_id)?.ledger();
+        let entries: Vec<LedgerEntry> = ledger
+            .entries_for(record.terminal_request_id.as_str())
+            .cloned()
+            .collect();
+        assert!(
+            entries.len() <= 1,
+            "transaction {} was processed {} times: {entries:#?}",
+            record.id,
+            entries.len()
+        );
+        entries.into_iter().next()
     }
 
-    /// Asserts that no transaction is `pending`, `inProgress` or `unknown`, and that every one
-    /// agrees with its simulator's ledger: what the terminal approved is approved (or settled
-    /// since), declined is declined, aborted is aborted, and what it never processed is failed.
+    /// The exact reconciliation of every transaction of every site with the simulators' ledgers
+    /// ([`opi_backend::sim::agreement`]), without asserting.
+    pub async fn agreement(&self) -> Agreement {
+        agreement_of(&self.app, &self.sims).await
+    }
+
+    /// Asserts that the EPS and the simulators' ledgers agree exactly, both ways: every ledger
+    /// entry is one EPS transaction with its type, amount, result and STAN; every transaction
+    /// that reached a terminal is one entry, and one that did not is `failed` or `unknown`;
+    /// nothing is left pending; per original, what moved is the same in both views and never
+    /// more than the original allows ([`opi_backend::sim::agreement`] has the rules).
     pub async fn assert_agrees_with_ledgers(&self) {
-        for record in self.transactions().await {
-            let entry = self.ledger_entry(&record);
-            let expected = expected_states(entry.as_ref());
-            assert!(
-                expected.contains(&record.state),
-                "transaction {} ({} {}, RequestID {}) is {} ({:?}) but the terminal's ledger says {:?}",
-                record.id,
-                record.kind.as_str(),
-                record.amount,
-                record.terminal_request_id,
-                record.state,
-                record.reason,
-                entry.map(|e| e.result)
-            );
-        }
+        let agreement = self.agreement().await;
+        assert!(agreement.is_exact(), "{agreement}");
     }
 }
 
-/// The states a transaction may be in given its terminal's ledger entry.
-pub fn expected_states(entry: Option<&LedgerEntry>) -> Vec<TransactionState> {
-    use TransactionState::*;
-    match entry.map(|e| &e.result) {
-        None => vec![Failed],
-        Some(OverallResult::Success) => vec![Approved, Completed, Reversed, Refunded],
-        Some(OverallResult::Failure) => vec![Declined],
-        Some(OverallResult::Aborted) => vec![Aborted],
-        Some(_) => vec![Failed],
+/// The exact reconciliation of every transaction of every site of `app` with the ledgers of
+/// `sims`, the simulators of its terminals (a terminal without one processed nothing).
+pub async fn agreement_of(app: &TestApp, sims: &BTreeMap<TerminalId, SimServer>) -> Agreement {
+    let mut records = Vec::new();
+    for site in app.state.sites.sites() {
+        records.extend(transactions_of(app, &site.merchant_id).await);
     }
+    let ledgers: Vec<(TerminalId, Ledger)> = sims
+        .iter()
+        .map(|(terminal, sim)| (terminal.clone(), sim.ledger()))
+        .collect();
+    agreement::compare(&records, ledgers.iter().map(|(t, l)| (t, l)))
+}
+
+/// Every transaction of `merchant`, oldest first, as stored.
+pub async fn transactions_of(
+    app: &TestApp,
+    merchant: &eps_core::ids::MerchantId,
+) -> Vec<TransactionRecord> {
+    let mut all = app
+        .state
+        .store
+        .transactions(&TransactionQuery {
+            merchant_id: merchant.clone(),
+            state: None,
+            poi_id: None,
+            created_from: None,
+            created_to: None,
+            before: None,
+            limit: 10_000,
+        })
+        .await
+        .expect("transactions");
+    assert!(all.len() < 10_000, "more transactions than one page holds");
+    all.reverse();
+    all
 }
 
 impl SimSiteBuilder {
@@ -219,13 +235,25 @@ impl SimSiteBuilder {
             config.payments.recovery_backoff_ms = 50;
             config.payments.recovery_attempts = 100;
             config.payments.recovery_interval_secs = 1;
+            config.payments.retry_initial_secs = 1;
+            config.payments.retry_max_secs = 2;
         });
         for change in self.change {
             builder = builder.configure(change);
         }
         let app = builder.spawn().await;
         let mut terminals = BTreeMap::new();
-        for site in app.state.sites.sites() {
+        // The default site's POIs only: another site configured by a test may use the same
+        // workstation types and logical ids.
+        let default_sites: Vec<String> =
+            config.sites.iter().map(|s| s.merchant_id.clone()).collect();
+        let simulated = app
+            .state
+            .sites
+            .sites()
+            .iter()
+            .filter(|site| default_sites.contains(&site.merchant_id.to_string()));
+        for site in simulated {
             for poi in &site.pois {
                 let key = (
                     poi.workstation_type.as_str().to_owned(),

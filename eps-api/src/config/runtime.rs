@@ -15,8 +15,13 @@ pub struct PaymentsConfig {
     pub recovery_attempts: u32,
     /// Milliseconds between recovery attempts.
     pub recovery_backoff_ms: u64,
-    /// Seconds between background retries of unresolved transactions.
+    /// Seconds between looks for unresolved transactions due for a background retry.
     pub recovery_interval_secs: u64,
+    /// Seconds from an unresolved transaction's first sighting to its first background retry;
+    /// each later retry waits twice as long as the one before …
+    pub retry_initial_secs: u64,
+    /// … but at most this many seconds.
+    pub retry_max_secs: u64,
 }
 
 impl Default for PaymentsConfig {
@@ -26,7 +31,9 @@ impl Default for PaymentsConfig {
             input_timeout_cap_secs: 120,
             recovery_attempts: 5,
             recovery_backoff_ms: 2_000,
-            recovery_interval_secs: 30,
+            recovery_interval_secs: 5,
+            retry_initial_secs: 10,
+            retry_max_secs: 600,
         }
     }
 }
@@ -43,6 +50,14 @@ impl PaymentsConfig {
         if self.recovery_interval_secs == 0 {
             problems.push("payments.recovery_interval_secs must be at least 1".to_owned());
         }
+        if self.retry_initial_secs == 0 {
+            problems.push("payments.retry_initial_secs must be at least 1".to_owned());
+        }
+        if self.retry_max_secs < self.retry_initial_secs {
+            problems.push(
+                "payments.retry_max_secs must be at least payments.retry_initial_secs".to_owned(),
+            );
+        }
         PaymentPolicy {
             idempotency_ttl: time::Duration::hours(
                 i64::try_from(self.idempotency_ttl_hours).unwrap_or(i64::MAX),
@@ -53,6 +68,8 @@ impl PaymentsConfig {
             recovery_attempts: self.recovery_attempts,
             recovery_backoff: std::time::Duration::from_millis(self.recovery_backoff_ms),
             recovery_interval: std::time::Duration::from_secs(self.recovery_interval_secs),
+            retry_initial: std::time::Duration::from_secs(self.retry_initial_secs),
+            retry_max: std::time::Duration::from_secs(self.retry_max_secs),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use eps_core::ids::{MerchantId, PoiId, TerminalId};
 use eps_core::site::{Poi, Site, SiteDirectory, WorkstationType};
+use opi_backend::profile::ProfileRef;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -50,9 +51,10 @@ pub struct TerminalConfig {
     pub callback: SocketAddr,
     /// The OPI `WorkstationID` the EPS sends.
     pub workstation_id: String,
-    /// The terminal profile name (the OPI backend defines the profiles: `default`, `ccv`, `ep2`).
-    #[serde(default = "default_profile")]
-    pub profile: String,
+    /// The terminal profile: a built-in name (`default`, `ccv`, `ep2`), or a table written out
+    /// (unset fields take the `default` profile's), e.g. `{ timers = { hard_cap = "120s" } }`.
+    #[serde(default)]
+    pub profile: ProfileRef,
     /// The OPI `POPID`, when the point of payment is not the workstation.
     #[serde(default)]
     pub pop_id: Option<String>,
@@ -65,10 +67,6 @@ pub struct TerminalConfig {
     /// The currency of amounts the terminal sends without one (default `EUR`).
     #[serde(default)]
     pub currency: Option<String>,
-}
-
-fn default_profile() -> String {
-    "default".to_owned()
 }
 
 /// A configured terminal with the POI it serves.
@@ -168,7 +166,7 @@ fn build_poi(
     if t.workstation_id.is_empty() || t.workstation_id.chars().any(char::is_control) {
         problems.push(format!("{at}.terminal.workstation_id must not be empty"));
     }
-    if t.profile.is_empty() {
+    if matches!(&t.profile, ProfileRef::Named(name) if name.is_empty()) {
         problems.push(format!("{at}.terminal.profile must not be empty"));
     }
     if let Some(code) = &t.currency
@@ -230,7 +228,7 @@ pub(super) fn default_sites() -> Vec<SiteConfig> {
             address: format!("127.0.0.1:{port}"),
             callback: SocketAddr::from(([127, 0, 0, 1], port + 5)),
             workstation_id: workstation_id.to_owned(),
-            profile: default_profile(),
+            profile: ProfileRef::default(),
             pop_id: None,
             application_sender: None,
             callback_source: None,
@@ -285,8 +283,34 @@ merchant_id = "m2"
         let terminals = &settings.sites.terminals;
         assert_eq!(terminals.len(), 2);
         assert_eq!(terminals[1].terminal_id.as_str(), "lane-2");
-        assert_eq!(terminals[1].config.profile, "ingenico");
-        assert_eq!(terminals[0].config.profile, "default");
+        assert_eq!(
+            terminals[1].config.profile,
+            ProfileRef::Named("ingenico".into())
+        );
+        assert_eq!(terminals[0].config.profile, ProfileRef::default());
+    }
+
+    #[test]
+    fn a_terminal_profile_may_be_written_inline() {
+        let text = r#"
+[[sites]]
+merchant_id = "m1"
+[[sites.pois]]
+logical_id = "001"
+workstation_type = "pointOfService"
+[sites.pois.terminal]
+address = "10.0.0.5:20002"
+callback = "0.0.0.0:20007"
+workstation_id = "POS1"
+profile = { write_namespace = false, write_currency = false, reversals = { pre_authorisation = "PaymentReversal" } }
+"#;
+        let settings = Config::from_toml(text).unwrap().validate().unwrap();
+        let ProfileRef::Inline(profile) = &settings.sites.terminals[0].config.profile else {
+            panic!("not inline");
+        };
+        assert!(!profile.write_namespace && !profile.write_currency);
+        assert_eq!(profile.reversals.pre_authorisation, "PaymentReversal");
+        assert_eq!(profile.reversals.refund, "RefundReversal");
     }
 
     #[test]

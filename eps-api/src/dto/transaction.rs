@@ -147,6 +147,9 @@ pub struct TransactionBody {
     pub amount: AmountBody,
     /// The amount the terminal approved, when it reported one.
     pub approved_amount: Option<AmountBody>,
+    /// What the approved refunds of this payment or completion add up to, once there is one; it
+    /// stays `approved` until they reach its amount, then becomes `refunded`.
+    pub refunded_amount: Option<AmountBody>,
     /// The transaction this one completes, reverses or refunds.
     #[serde(rename = "originalTransactionID")]
     pub original_transaction_id: Option<String>,
@@ -176,6 +179,7 @@ impl From<&TransactionRecord> for TransactionBody {
             poi_id: t.poi_id.to_string(),
             amount: t.amount.into(),
             approved_amount: t.approved_amount.map(Into::into),
+            refunded_amount: t.refunded_amount.map(Into::into),
             original_transaction_id: t.original_id.map(|id| id.to_string()),
             reference: t.reference.as_ref().map(ToString::to_string),
             authorization: t.authorisation.as_ref().map(Into::into),
@@ -210,13 +214,24 @@ pub struct TransactionListResponse {
     pub next: Option<String>,
 }
 
-/// The answer when the POI's terminal is busy with another card operation.
+/// The answer of a 409 that names a transaction: the POI's terminal is busy with another card
+/// operation (`ERRCD_POI_BUSY`), blocked by one of unknown outcome (`ERRCD_POI_BLOCKED`), or a
+/// follow-up is refused because of another follow-up of the same original
+/// (`ERRCD_FOLLOW_UP_CONFLICT`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PoiBusyResponse {
-    /// The status block (`ERRCD_POI_BUSY`).
+    /// The status block.
     #[serde(rename = "statusReturn")]
     pub status_return: StatusReturn,
-    /// The transaction the terminal is running, when it is a card transaction.
+    /// `ERRCD_POI_BUSY`: the transaction the terminal is running, when it is a card transaction.
     #[serde(rename = "activeTransactionID")]
     pub active_transaction_id: Option<String>,
+    /// `ERRCD_POI_BLOCKED`: the transaction whose outcome is unknown; `ERRCD_FOLLOW_UP_CONFLICT`:
+    /// the follow-up in the way (the message names every one). Absent for other codes.
+    #[serde(
+        rename = "blockingTransactionID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub blocking_transaction_id: Option<String>,
 }

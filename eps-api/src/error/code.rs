@@ -69,6 +69,13 @@ pub enum ErrorCode {
     /// The POI's terminal cannot be reached; nothing was sent to it.
     #[serde(rename = "ERRCD_POI_UNAVAILABLE")]
     PoiUnavailable,
+    /// The POI's terminal has a transaction of unknown outcome; it takes nothing new until
+    /// recovery or an operator settles that one (`blockingTransactionID`).
+    #[serde(rename = "ERRCD_POI_BLOCKED")]
+    PoiBlocked,
+    /// Another follow-up of the same original (`blockingTransactionID`) does not allow this one.
+    #[serde(rename = "ERRCD_FOLLOW_UP_CONFLICT")]
+    FollowUpConflict,
     /// The idempotency key (`Idempotency-Key` or `posTransactionID`) was already used with a
     /// different request.
     #[serde(rename = "ERRCD_IDEMPOTENCY_MISMATCH")]
@@ -109,6 +116,8 @@ impl ErrorCode {
         Self::InvalidState,
         Self::PoiBusy,
         Self::PoiUnavailable,
+        Self::PoiBlocked,
+        Self::FollowUpConflict,
         Self::IdempotencyMismatch,
         Self::Conflict,
         Self::StorageUnavailable,
@@ -138,6 +147,8 @@ impl ErrorCode {
             Self::InvalidState => "ERRCD_INVALID_STATE",
             Self::PoiBusy => "ERRCD_POI_BUSY",
             Self::PoiUnavailable => "ERRCD_POI_UNAVAILABLE",
+            Self::PoiBlocked => "ERRCD_POI_BLOCKED",
+            Self::FollowUpConflict => "ERRCD_FOLLOW_UP_CONFLICT",
             Self::IdempotencyMismatch => "ERRCD_IDEMPOTENCY_MISMATCH",
             Self::Conflict => "ERRCD_CONFLICT",
             Self::StorageUnavailable => "ERRCD_STORAGE_UNAVAILABLE",
@@ -163,9 +174,12 @@ impl ErrorCode {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InvalidState | Self::PoiBusy | Self::IdempotencyMismatch | Self::Conflict => {
-                StatusCode::CONFLICT
-            }
+            Self::InvalidState
+            | Self::PoiBusy
+            | Self::PoiBlocked
+            | Self::FollowUpConflict
+            | Self::IdempotencyMismatch
+            | Self::Conflict => StatusCode::CONFLICT,
             Self::PoiUnavailable | Self::StorageUnavailable | Self::NotReady => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -205,6 +219,15 @@ impl ErrorCode {
             Self::InvalidState => "Not allowed in the resource's current state.",
             Self::PoiBusy => "The POI's terminal is running another card operation; retry later.",
             Self::PoiUnavailable => "The POI's terminal cannot be reached; nothing was sent to it.",
+            Self::PoiBlocked => {
+                "The POI's terminal has a transaction of unknown outcome (`blockingTransactionID`); \
+                 it takes no new card request or reconciliation until recovery or an operator \
+                 settles that one."
+            }
+            Self::FollowUpConflict => {
+                "Another follow-up of the same original (`blockingTransactionID`; the message names \
+                 all) does not allow this completion, reversal or refund."
+            }
             Self::IdempotencyMismatch => {
                 "The idempotency key (`Idempotency-Key` or `posTransactionID`) was already used with a different request."
             }

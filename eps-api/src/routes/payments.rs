@@ -68,7 +68,7 @@ pub struct Doc;
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`: another client's connection", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_POI` (not a POI of the caller's site)", body = ErrorResponse),
-        (status = 409, description = "`ERRCD_POI_BUSY` (with `Retry-After` and `activeTransactionID`), `ERRCD_IDEMPOTENCY_MISMATCH`", body = PoiBusyResponse),
+        (status = 409, description = "`ERRCD_POI_BUSY` (with `Retry-After` and `activeTransactionID`), `ERRCD_POI_BLOCKED` (the terminal has a transaction of unknown outcome: `blockingTransactionID`), `ERRCD_IDEMPOTENCY_MISMATCH`", body = PoiBusyResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
         (status = 503, description = "`ERRCD_POI_UNAVAILABLE`: nothing was sent; the transaction is `failed` (with `Retry-After`)", body = TransactionResponse),
     ),

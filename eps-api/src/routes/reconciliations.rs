@@ -71,7 +71,7 @@ pub struct Doc;
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_POI`", body = ErrorResponse),
-        (status = 409, description = "`ERRCD_POI_BUSY`, `ERRCD_IDEMPOTENCY_MISMATCH`", body = PoiBusyResponse),
+        (status = 409, description = "`ERRCD_POI_BUSY`, `ERRCD_POI_BLOCKED` (the terminal has a transaction of unknown outcome: `blockingTransactionID`; no totals are taken or closed until it is settled), `ERRCD_IDEMPOTENCY_MISMATCH`", body = PoiBusyResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
         (status = 503, description = "`ERRCD_POI_UNAVAILABLE` (with `Prefer: wait`): nothing was sent", body = ReconciliationResponse),
     ),

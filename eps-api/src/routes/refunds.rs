@@ -31,10 +31,13 @@ pub struct Doc;
 ///
 /// Returns `amount` to the card presented at the POI. With `originalTransactionID` it refers to
 /// an approved payment or completion of the caller's site (its POI unless another is named):
-/// the refunds of one original never exceed its amount in total, in its currency; the original
-/// becomes `refunded` once fully refunded. Answers as `POST /payments` does (202 within the
-/// terminal's connect timeout plus 2 s, `pending` or `inProgress`; 200; 503 when nothing could
-/// be sent; `Prefer: wait`; `Idempotency-Key` or `posTransactionID`).
+/// the refunds of one original, counting those still running or `unknown`, never exceed its
+/// amount in total, in its currency, and none is taken while a reversal of it is open or
+/// approved. The original keeps the approved refunds' sum (`refundedAmount`) and becomes
+/// `refunded` once fully refunded, in the commit of the refund's outcome. Answers as
+/// `POST /payments` does (202 within the terminal's connect timeout plus 2 s, `pending` or
+/// `inProgress`; 200; 503 when nothing could be sent; `Prefer: wait`; `Idempotency-Key` or
+/// `posTransactionID`).
 #[utoipa::path(
     post,
     path = "/refunds",
@@ -57,7 +60,7 @@ pub struct Doc;
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_POI`, `ERRCD_UNKNOWN_TRANSACTION` (the original)", body = ErrorResponse),
-        (status = 409, description = "`ERRCD_POI_BUSY`, `ERRCD_IDEMPOTENCY_MISMATCH`, `ERRCD_INVALID_STATE` (the original is not an approved payment or completion, or refunds would exceed it)", body = PoiBusyResponse),
+        (status = 409, description = "`ERRCD_POI_BUSY`, `ERRCD_POI_BLOCKED` (the terminal has a transaction of unknown outcome: `blockingTransactionID`), `ERRCD_FOLLOW_UP_CONFLICT` (a reversal of the original is open or approved, or the refunds approved, running or unknown would exceed it: `blockingTransactionID`, the message names each), `ERRCD_IDEMPOTENCY_MISMATCH`, `ERRCD_INVALID_STATE` (the original is not an approved payment or completion, or the amount alone exceeds it)", body = PoiBusyResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
         (status = 503, description = "`ERRCD_POI_UNAVAILABLE`: nothing was sent; the transaction is `failed`", body = TransactionResponse),
     ),

@@ -42,7 +42,9 @@ pub struct Doc;
 /// Settles an approved authorization of the caller's site with the final amount, at most the
 /// authorised one and in its currency, on the authorization's POI. The completion is a
 /// transaction of its own (`type: completion`); once approved, the authorization becomes
-/// `completed`. Answers as `POST /payments` does (202 within the terminal's connect timeout plus
+/// `completed` in the same commit. An authorization is completed at most once: refused while
+/// another completion of it is open, unknown or approved, or a reversal of it is open or
+/// approved. Answers as `POST /payments` does (202 within the terminal's connect timeout plus
 /// 2 s; `Idempotency-Key` or `posTransactionID`).
 #[utoipa::path(
     post,
@@ -67,7 +69,7 @@ pub struct Doc;
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_TRANSACTION`, `ERRCD_UNKNOWN_POI`", body = ErrorResponse),
-        (status = 409, description = "`ERRCD_INVALID_STATE` (not an approved authorization; amount above the authorised one; another POI), `ERRCD_POI_BUSY`, `ERRCD_IDEMPOTENCY_MISMATCH`", body = PoiBusyResponse),
+        (status = 409, description = "`ERRCD_FOLLOW_UP_CONFLICT` (a completion of it exists that is not declined, aborted or failed, or a reversal of it is open or approved: `blockingTransactionID`), `ERRCD_INVALID_STATE` (not an approved authorization; amount above the authorised one; another POI), `ERRCD_POI_BUSY`, `ERRCD_POI_BLOCKED` (the terminal has a transaction of unknown outcome: `blockingTransactionID`), `ERRCD_IDEMPOTENCY_MISMATCH`", body = PoiBusyResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
         (status = 503, description = "`ERRCD_POI_UNAVAILABLE`: nothing was sent", body = TransactionResponse),
     ),
@@ -97,9 +99,11 @@ pub async fn complete(
 ///
 /// Cancels an approved payment, authorization, completion or refund of the caller's site, for
 /// its whole amount, on its POI. The reversal is a transaction of its own (`type: reversal`);
-/// once approved, the original becomes `reversed`. The body may be empty. Answers as
-/// `POST /payments` does (202 within the terminal's connect timeout plus 2 s; `Idempotency-Key`
-/// or `posTransactionID`).
+/// once approved, the original becomes `reversed` in the same commit. Refused while any
+/// completion, refund or reversal of the original is open, unknown or approved (a reversal
+/// would reverse the whole amount). The body may be empty. Answers as `POST /payments` does
+/// (202 within the terminal's connect timeout plus 2 s; `Idempotency-Key` or
+/// `posTransactionID`).
 #[utoipa::path(
     post,
     path = "/transactions/{transactionID}/reversal",
@@ -123,7 +127,7 @@ pub async fn complete(
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_TRANSACTION`, `ERRCD_UNKNOWN_POI`", body = ErrorResponse),
-        (status = 409, description = "`ERRCD_INVALID_STATE` (not approved; an amount other than the original's; another POI), `ERRCD_POI_BUSY`, `ERRCD_IDEMPOTENCY_MISMATCH`", body = PoiBusyResponse),
+        (status = 409, description = "`ERRCD_FOLLOW_UP_CONFLICT` (a completion, refund or reversal of it is open or approved: `blockingTransactionID`, the message names each), `ERRCD_INVALID_STATE` (not approved; an amount other than the original's; another POI), `ERRCD_POI_BUSY`, `ERRCD_POI_BLOCKED` (the terminal has a transaction of unknown outcome: `blockingTransactionID`), `ERRCD_IDEMPOTENCY_MISMATCH`", body = PoiBusyResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
         (status = 503, description = "`ERRCD_POI_UNAVAILABLE`: nothing was sent", body = TransactionResponse),
     ),

@@ -125,6 +125,7 @@ async fn pay_with_a_pin(dir: &Path, sim: &SimServer, secret: &str, format: &str)
         callback,
         log,
         rest,
+        live: _,
     } = support::serve(&mut config(dir, &terminal, format)).await;
     sim.set_callback(callback.expect("the callback line comes first"));
     let pos = Pos::connect(&address, secret).await;

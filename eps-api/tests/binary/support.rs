@@ -1,5 +1,9 @@
 //! The helpers every module uses: the `eps` command, its output, `eps serve` started and read
 //! until it is ready, SIGTERM, and a site system's token and connection.
+//!
+//! Crash tests stop the binary at a named durable step, never at a guessed moment: they start it
+//! with `EPS_TEST_PAUSE_AT=<step>` (`eps_core::durable`), wait with [`paused_at`] for the line the
+//! parked task logs, and then send SIGKILL.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -8,6 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// A bound on a hang (reading a log line, a long poll), not a pause.
@@ -66,6 +71,8 @@ pub(crate) struct Serving {
     /// The rest of the log, read until the process closes stderr (so it never blocks on a full
     /// pipe, even when nobody awaits this).
     pub(crate) rest: JoinHandle<Vec<Value>>,
+    /// The same lines as they come, for a test that waits for one (see [`paused_at`]).
+    pub(crate) live: mpsc::UnboundedReceiver<Value>,
 }
 
 /// Whether a log line, JSON (`fields.message`) or text, says `message`.
@@ -123,10 +130,13 @@ pub(crate) async fn serve(command: &mut Command) -> Serving {
     let address = tokio::time::timeout(BOUND, ready)
         .await
         .expect("eps serve logs \"EPS ready\" within a minute");
+    let (forward, live) = mpsc::unbounded_channel();
     let rest = tokio::spawn(async move {
         let mut rest = Vec::new();
         while let Ok(Some(line)) = lines.next_line().await {
-            rest.push(parse(line));
+            let entry = parse(line);
+            let _ = forward.send(entry.clone()); // nobody may be listening
+            rest.push(entry);
         }
         rest
     });
@@ -136,7 +146,29 @@ pub(crate) async fn serve(command: &mut Command) -> Serving {
         callback,
         log,
         rest,
+        live,
     }
+}
+
+/// Waits (up to [`BOUND`]) for the line a task parked at the durable step `step` logs (the
+/// binary runs with `EPS_TEST_PAUSE_AT=<step>`), and returns the step's subject (the id of the
+/// transaction, prompt or reconciliation). The test then kills the process at that exact step.
+pub(crate) async fn paused_at(live: &mut mpsc::UnboundedReceiver<Value>, step: &str) -> String {
+    let wait = async {
+        loop {
+            let entry = live
+                .recv()
+                .await
+                .unwrap_or_else(|| panic!("eps ended before it paused at {step}"));
+            let fields = &entry["fields"];
+            if fields["message"] == eps_core::durable::PAUSE_MARKER && fields["step"] == step {
+                return fields["subject"].as_str().expect("a subject").to_owned();
+            }
+        }
+    };
+    tokio::time::timeout(BOUND, wait)
+        .await
+        .unwrap_or_else(|_| panic!("eps did not pause at {step} within a minute"))
 }
 
 /// Sends `child` SIGTERM and asserts that it exits successfully.
@@ -152,11 +184,18 @@ pub(crate) async fn terminate(mut child: Child) {
     assert!(status.success(), "{status:?}");
 }
 
-/// An HTTP client, with the process-wide rustls crypto provider installed first.
+/// An HTTP client, with the process-wide rustls crypto provider installed first; a request
+/// whose answer (body included) takes longer than [`ANSWER_BOUND`] fails with its URL.
 pub(crate) fn http() -> reqwest::Client {
     eps_api::install_crypto_provider();
-    reqwest::Client::new()
+    reqwest::Client::builder()
+        .timeout(ANSWER_BOUND)
+        .build()
+        .expect("HTTP client")
 }
+
+/// The longest a request may take, body included (longer than the longest `Prefer: wait`).
+pub(crate) const ANSWER_BOUND: Duration = Duration::from_secs(90);
 
 /// `POST {base}/oauth/token` (`client_credentials`) with basic auth as `client_id` and `secret`.
 pub(crate) async fn token_request(

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tokio::sync::oneshot;
 
+use crate::durable::{self, DurableStep};
 use crate::event::{EventKind, NewEvent};
 use crate::ids::{MerchantId, PoiId, PromptId, ReceiptId, ReconciliationId, TransactionId};
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
@@ -234,8 +235,15 @@ impl OperationObserver for Observer {
             .shared
             .entry(self.subject_id(), "sent", "request written");
         let Some(tracking) = &self.tracking else {
-            if let Err(err) = self.shared.store.append_journal(&step).await {
-                tracing::error!(%err, subject = %self.subject_id(), "journal write failed");
+            match self.shared.store.append_journal(&step).await {
+                Err(err) => {
+                    tracing::error!(%err, subject = %self.subject_id(), "journal write failed");
+                }
+                Ok(()) => {
+                    if let Subject::Reconciliation(id) = self.subject {
+                        durable::reached(DurableStep::ReconciliationSent, id).await;
+                    }
+                }
             }
             return;
         };
@@ -250,9 +258,12 @@ impl OperationObserver for Observer {
                     vec![step],
                 )
                 .await;
-            if let Err(err) = saved {
+            match saved {
                 // The "sending" journal step already tells recovery that the request may be out.
-                tracing::error!(%err, transaction = %record.id, "inProgress could not be saved");
+                Err(err) => {
+                    tracing::error!(%err, transaction = %record.id, "inProgress could not be saved")
+                }
+                Ok(()) => durable::reached(DurableStep::RequestSent, record.id).await,
             }
         } else if let Err(err) = self.shared.store.append_journal(&step).await {
             tracing::error!(%err, transaction = %record.id, "journal write failed");

@@ -1,15 +1,17 @@
-//! Running one card operation to its end: dispatch, the terminal's answer, follow-up effects.
+//! Running one card operation to its end: dispatch, the terminal's answer (with a follow-up's
+//! effect on its original, in the same commit).
 
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::durable::{self, DurableStep};
+use crate::error::Result;
 use crate::prompt::PromptState;
 use crate::terminal::{CardOperation, TerminalOutcome, TerminalRequest, TerminalResponse};
-use crate::transaction::{TransactionKind, TransactionRecord, TransactionState};
+use crate::transaction::{TransactionRecord, TransactionState};
 
 use super::observer::{Dispatch, Observer, Tracking};
 use super::outcome::verdict;
-use super::recovery;
+use super::recovery::{self, Patience};
 use super::shared::Shared;
 use super::workers::WorkerClaim;
 
@@ -85,12 +87,13 @@ async fn conclude(
                     vec![step],
                 )
                 .await?;
-            recovery::recover(shared, claim.terminal(), record).await
+            durable::reached(DurableStep::OutcomeLost, record.id).await;
+            recovery::recover(shared, claim.terminal(), record, Patience::Patient).await
         }
         TerminalOutcome::Answered(response) => {
             apply_answer(shared, record, &response, "response").await?;
             if record.state == TransactionState::Unknown {
-                recovery::recover(shared, claim.terminal(), record).await?;
+                recovery::recover(shared, claim.terminal(), record, Patience::Patient).await?;
             }
             Ok(())
         }
@@ -132,7 +135,8 @@ async fn cancel_open_prompts(shared: &Shared, record: &TransactionRecord) {
 /// The result code of a transaction whose terminal could not be reached (nothing sent).
 pub const UNREACHABLE: &str = "unreachable";
 
-/// Records a terminal's answer (or a recovered one) and settles the original of a follow-up.
+/// Records a terminal's answer (or a recovered one), settling the original of a follow-up in the
+/// same commit.
 pub(crate) async fn apply_answer(
     shared: &Shared,
     record: &mut TransactionRecord,
@@ -163,57 +167,15 @@ pub(crate) async fn apply_answer(
             r.approved_amount = Some(amount);
         }
     };
+    // A follow-up's outcome and its original's settlement are one commit.
     shared
-        .save_with(record, verdict.state, record_answer, vec![step])
+        .save_settling(record, verdict.state, record_answer, vec![step])
         .await?;
-    if record.state == TransactionState::Approved {
-        settle_original(shared, record).await?;
-    }
-    Ok(())
-}
-
-/// Moves the original of an approved follow-up to `completed`, `reversed` or `refunded`.
-pub(crate) async fn settle_original(shared: &Shared, follow_up: &TransactionRecord) -> Result<()> {
-    let Some(original_id) = follow_up.original_id else {
-        return Ok(());
+    let durable_step = if record.original_id.is_some() {
+        DurableStep::FollowUpOutcomeSaved
+    } else {
+        DurableStep::OutcomeSaved
     };
-    for _ in 0..3 {
-        let mut original = shared.load(&original_id).await?;
-        let to = match follow_up.kind {
-            TransactionKind::Completion => TransactionState::Completed,
-            TransactionKind::Reversal => TransactionState::Reversed,
-            TransactionKind::Refund => {
-                let paid = original.approved_amount.unwrap_or(original.amount);
-                let refunded: i64 = shared
-                    .store
-                    .follow_ups(&original_id)
-                    .await?
-                    .iter()
-                    .filter(|t| {
-                        t.kind == TransactionKind::Refund && t.state == TransactionState::Approved
-                    })
-                    .map(|t| t.approved_amount.unwrap_or(t.amount).minor())
-                    .sum();
-                if refunded < paid.minor() {
-                    return Ok(());
-                }
-                TransactionState::Refunded
-            }
-            TransactionKind::Payment | TransactionKind::PreAuthorisation => return Ok(()),
-        };
-        if original.state == to {
-            return Ok(());
-        }
-        let saved = shared.save(&mut original, to, |_| {}).await;
-        // No operation drives the original: its watch (opened by the save) must not make it
-        // look running to waiters and replays.
-        shared.watch.forget(&original_id);
-        match saved {
-            Err(Error::Conflict(_)) => continue,
-            other => return other,
-        }
-    }
-    Err(Error::Conflict(format!(
-        "original transaction {original_id}"
-    )))
+    durable::reached(durable_step, record.id).await;
+    Ok(())
 }

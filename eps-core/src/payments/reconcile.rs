@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::durable::{self, DurableStep};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, NewEvent};
 use crate::idempotency::{Idempotency, IdempotencyRequest, IdempotentResource};
@@ -58,6 +59,9 @@ impl PaymentService {
             .ok_or(Error::UnknownPoi)?
             .clone();
         let claim = shared.claim_now(&poi.terminal_id, Occupant::Service)?;
+        // Closing the batch while a transaction's outcome is unknown would settle totals nobody
+        // can check, and could make that transaction's reversal impossible.
+        shared.refuse_if_blocked(&poi.terminal_id).await?;
         let now = shared.now();
         let record = ReconciliationRecord {
             id: ReconciliationId::generate(),
@@ -103,6 +107,7 @@ impl PaymentService {
         shared
             .journal_best_effort(record.id, "created", format!("closure {}", record.closure))
             .await;
+        durable::reached(DurableStep::ReconciliationCreated, record.id).await;
         tokio::spawn(run(shared.clone(), claim, record.clone()));
         Ok((record, false))
     }
@@ -121,6 +126,59 @@ impl PaymentService {
                 Err(Error::IdempotencyMismatch { key: idem.source })
             }
         }
+    }
+
+    /// Ends the reconciliations a stopped EPS left `pending` or `inProgress` on this node's idle
+    /// terminals: `failed` when the request provably never left (no `sending` step in its
+    /// journal), else `unknown` with the reason. A terminal does not repeat a reconciliation's
+    /// answer (RepeatLastMessage covers card requests), so the EPS cannot learn it: the totals are
+    /// read again with a reconciliation without closure. Either way a
+    /// `reconciliationCompletionEvent` tells the site. Returns how many were ended.
+    pub(crate) async fn recover_reconciliations(&self) -> Result<usize> {
+        let shared = &self.shared;
+        let mut ended = 0;
+        for mut record in shared.store.unresolved_reconciliations().await? {
+            let idle = shared.workers.terminal(&record.terminal_id).is_some()
+                && shared.workers.occupant(&record.terminal_id).is_none();
+            if !idle {
+                continue; // another node's terminal, or one running it now
+            }
+            let journal = shared.store.journal(&record.id.to_string()).await?;
+            let sent = journal.iter().any(|step| step.step == "sending");
+            let saved = if sent {
+                save(shared, &mut record, ReconciliationState::Unknown, |r| {
+                    r.reason = Some(
+                        "the EPS stopped while the terminal was reconciling and the terminal \
+                         cannot repeat its answer; run a reconciliation without closure to read \
+                         the totals"
+                            .into(),
+                    );
+                })
+                .await
+            } else {
+                save(shared, &mut record, ReconciliationState::Failed, |r| {
+                    r.result_code = Some("notSent".into());
+                    r.reason = Some(
+                        "the EPS stopped before sending it to the terminal; nothing was sent"
+                            .into(),
+                    );
+                })
+                .await
+            };
+            match saved {
+                Ok(()) => ended += 1,
+                Err(err) => {
+                    tracing::error!(%err, reconciliation = %record.id, "reconciliation could not be recovered")
+                }
+            }
+        }
+        if ended > 0 {
+            tracing::warn!(
+                count = ended,
+                "ended reconciliations left unresolved by the last run"
+            );
+        }
+        Ok(ended)
     }
 
     /// A reconciliation of `merchant`'s site.
@@ -228,8 +286,11 @@ async fn run(shared: Arc<Shared>, claim: WorkerClaim, mut record: Reconciliation
             .await
         }
     };
-    if let Err(err) = result {
-        tracing::error!(%err, reconciliation = %record.id, "reconciliation outcome could not be saved");
+    match result {
+        Err(err) => {
+            tracing::error!(%err, reconciliation = %record.id, "reconciliation outcome could not be saved")
+        }
+        Ok(()) => durable::reached(DurableStep::ReconciliationConcluded, record.id).await,
     }
 }
 

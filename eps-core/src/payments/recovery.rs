@@ -2,15 +2,32 @@
 //!
 //! Design §5: ask the terminal for its last request (RepeatLastMessage) and compare RequestIDs; take
 //! the terminal's own answer when they match, re-collect receipts with TicketReprint when they
-//! are missing, and otherwise leave the transaction `unknown` with the reason for an operator.
-//! Never infer a decline, never resend a payment, never reverse what cannot be identified.
-//! The one proof of "never completed" accepted: the terminal is idle and its last request is one
-//! the EPS sent *before* this one (or it has none at all).
+//! are missing, and otherwise leave the transaction `unknown` with the reason (recovery keeps
+//! asking; an operator may resolve it). Never infer a decline, never resend a payment, never
+//! reverse what cannot be identified.
+//!
+//! # When "never completed" is proved
+//! `failed` with `neverCompleted` needs positive proof that the terminal never processed this
+//! request. The one proof accepted: the terminal's last request is one this EPS sent to it
+//! *before* this one, **and** the terminal cannot still be working on this one, because at least
+//! its hard cap ([`crate::terminal::Terminal::hard_cap`]) has passed since the transaction became
+//! `unknown` (by then the EPS had stopped writing the request). Before that, an earlier
+//! RequestID only says the terminal has not *finished* ours: it may still be processing it after
+//! the link dropped, and answer RepeatLastMessage with its previous request meanwhile. A
+//! RequestID the EPS cannot read, or one it never sent to this terminal, proves nothing either
+//! way. In all those cases the transaction stays `unknown` and recovery asks again later.
+//!
+//! A retry that learns nothing new writes nothing: no state, no journal step, no event.
 
 use std::sync::Arc;
 
+use time::format_description::well_known::Rfc3339;
+
+use crate::durable::{self, DurableStep};
 use crate::error::Result;
+use crate::ids::TerminalRequestId;
 use crate::receipt::ReceiptCopy;
+use crate::redact::MaskedText;
 use crate::terminal::{SharedTerminal, TerminalError, TerminalResult};
 use crate::transaction::{TransactionRecord, TransactionState};
 
@@ -18,11 +35,22 @@ use super::observer::{Observer, Subject};
 use super::operation::apply_answer;
 use super::shared::Shared;
 
+/// How hard one recovery tries before it leaves the transaction `unknown` for later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Patience {
+    /// The policy's attempts with its back-off, each journalled: an operation's own recovery,
+    /// and recovery at start-up.
+    Patient,
+    /// One attempt: a background retry, already spaced by the retry schedule.
+    Once,
+}
+
 /// Brings an unresolved transaction to a final state, or leaves it `unknown` with the reason.
 pub(crate) async fn recover(
     shared: &Arc<Shared>,
     terminal: &SharedTerminal,
     record: &mut TransactionRecord,
+    patience: Patience,
 ) -> Result<()> {
     if record.state == TransactionState::Pending {
         let journal = shared.store.journal(&record.id.to_string()).await?;
@@ -44,8 +72,12 @@ pub(crate) async fn recover(
                 r.reason = Some("the outcome was lost; asking the terminal".into());
             })
             .await?;
+        durable::reached(DurableStep::OutcomeLost, record.id).await;
     }
-    let attempts = shared.policy.recovery_attempts.max(1);
+    let attempts = match patience {
+        Patience::Patient => shared.policy.recovery_attempts.max(1),
+        Patience::Once => 1,
+    };
     let mut last_error = String::new();
     for attempt in 1..=attempts {
         match terminal.last_result(shared.request_id()).await {
@@ -66,9 +98,7 @@ pub(crate) async fn recover(
                 }
                 return Ok(());
             }
-            Ok(last) => {
-                return mismatch(shared, record, last.request_id.map(|id| id.to_string())).await;
-            }
+            Ok(last) => return not_this_one(shared, terminal, record, last.request_id).await,
             Err(TerminalError::Busy)
             | Err(TerminalError::Refused(
                 TerminalResult::Busy | TerminalResult::DeviceUnavailable,
@@ -77,68 +107,115 @@ pub(crate) async fn recover(
             }
             Err(err) => last_error = err.to_string(),
         }
-        shared
-            .journal_best_effort(
-                record.id,
-                "recovery",
-                format!("attempt {attempt}: {last_error}"),
-            )
-            .await;
+        if patience == Patience::Patient {
+            shared
+                .journal_best_effort(
+                    record.id,
+                    "recovery",
+                    format!("attempt {attempt}: {last_error}"),
+                )
+                .await;
+        }
         if attempt < attempts {
             tokio::time::sleep(shared.policy.recovery_backoff).await;
         }
     }
+    still_unknown(
+        shared,
+        record,
+        format!("outcome not known yet: {last_error}; recovery will retry"),
+    )
+    .await
+}
+
+/// The terminal's last request is not this one: `failed` only with the proof the module doc
+/// describes, else still `unknown`.
+async fn not_this_one(
+    shared: &Shared,
+    terminal: &SharedTerminal,
+    record: &mut TransactionRecord,
+    last: Option<TerminalRequestId>,
+) -> Result<()> {
+    let Some(last) = last else {
+        return still_unknown(
+            shared,
+            record,
+            "the terminal's last request has no RequestID the EPS can read, which proves \
+             nothing; recovery will retry, or an operator checks the terminal"
+                .to_owned(),
+        )
+        .await;
+    };
+    let earlier = shared
+        .store
+        .transaction_by_request(&record.terminal_id, &last)
+        .await?
+        .is_some_and(|t| (t.created_at, t.id) < (record.created_at, record.id));
+    if !earlier {
+        return still_unknown(
+            shared,
+            record,
+            format!(
+                "the terminal's last request is {last}, neither this one nor an earlier one of \
+                 this EPS; recovery will retry, or an operator checks the terminal"
+            ),
+        )
+        .await;
+    }
+    let cap = terminal.hard_cap();
+    let since = record.unknown_since.unwrap_or(record.updated_at);
+    let until = since + cap;
+    if shared.now() < until {
+        let until = until.format(&Rfc3339).unwrap_or_else(|_| until.to_string());
+        return still_unknown(
+            shared,
+            record,
+            format!(
+                "the terminal's last request is an earlier one ({last}), but it may still be \
+                 working on this one until {until} (its hard cap after the outcome was lost); \
+                 recovery will retry"
+            ),
+        )
+        .await;
+    }
+    let step = shared.entry(
+        record.id,
+        "recovery",
+        format!("RepeatLastMessage: last request {last}, an earlier one"),
+    );
     shared
-        .save(record, TransactionState::Unknown, |r| {
-            r.reason =
-                Some(format!("outcome not known yet: {last_error}; recovery will retry").into());
-        })
+        .save_with(
+            record,
+            TransactionState::Failed,
+            |r| {
+                r.result_code = Some("neverCompleted".into());
+                r.reason = Some(
+                    format!(
+                        "the terminal never completed it: its last request ({last}) is an earlier \
+                     one, and its hard cap ({} s) has passed since the outcome was lost",
+                        cap.as_secs()
+                    )
+                    .into(),
+                );
+            },
+            vec![step],
+        )
         .await
 }
 
-/// The terminal's last request is not ours.
-async fn mismatch(
+/// Saves `record` as `unknown` with `reason` (masked), unless that is already what it says.
+async fn still_unknown(
     shared: &Shared,
     record: &mut TransactionRecord,
-    last: Option<String>,
+    reason: String,
 ) -> Result<()> {
-    let earlier = match &last {
-        None => true,
-        Some(id) => {
-            let request = crate::ids::TerminalRequestId::parse(id);
-            match request {
-                Ok(request) => shared
-                    .store
-                    .transaction_by_request(&record.terminal_id, &request)
-                    .await?
-                    .is_some_and(|t| (t.created_at, t.id) < (record.created_at, record.id)),
-                Err(_) => false,
-            }
-        }
-    };
-    let last_text = last.as_deref().unwrap_or("none");
-    shared
-        .journal_best_effort(
-            record.id,
-            "recovery",
-            format!("RepeatLastMessage: last request {last_text}"),
-        )
-        .await;
-    if earlier {
-        return shared
-            .save(record, TransactionState::Failed, |r| {
-                r.result_code = Some("neverCompleted".into());
-                r.reason = Some(format!(
-                    "the terminal never completed it: its last request ({last_text}) is an earlier one"
-                ).into());
-            })
-            .await;
+    let reason = MaskedText::new(reason);
+    if record.state == TransactionState::Unknown && record.reason.as_ref() == Some(&reason) {
+        return Ok(());
     }
     shared
         .save(record, TransactionState::Unknown, |r| {
-            r.reason = Some(format!(
-                "the terminal's last request is {last_text}, not this one: an operator must check the terminal"
-            ).into());
+            r.reason = Some(reason)
         })
         .await
 }

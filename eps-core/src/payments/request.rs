@@ -1,11 +1,13 @@
-//! What a site system asks for, and the rules a follow-up must meet against its original.
+//! What a site system asks for, checked before it is stored.
 
 use crate::error::{Error, Result};
 use crate::idempotency::IdempotencyRequest;
 use crate::ids::{ClientId, ConnectionId, MerchantId, PoiId, TransactionId};
 use crate::money::{Amount, MoneyError};
-use crate::terminal::{CardOperation, OriginalTransaction};
-use crate::transaction::{TransactionKind, TransactionRecord, TransactionState};
+use crate::terminal::{CardOperation, OriginalTransaction, ReversedKind};
+use crate::transaction::{TransactionKind, TransactionRecord};
+
+use super::follow_up::judge;
 
 /// Who is asking: the client, its connection and its site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,128 +39,29 @@ pub struct TransactionRequest {
     pub idempotency: Option<IdempotencyRequest>,
 }
 
-/// Checks a request against its original (if any) and returns the amount to use.
-///
-/// `refunded_so_far` is the sum of approved refunds already referring to the original.
+/// Checks a request against its original (if any) and every follow-up of that original, and
+/// returns the amount to use (the follow-up rules are in [`super::follow_up`]).
 pub fn check_request(
     request: &TransactionRequest,
     original: Option<&TransactionRecord>,
-    refunded_so_far: Option<Amount>,
+    follow_ups: &[TransactionRecord],
 ) -> Result<Amount> {
-    let amount = |field| {
-        request
+    match (request.kind, request.original_id, original) {
+        (TransactionKind::Payment | TransactionKind::PreAuthorisation, _, _)
+        | (TransactionKind::Refund, None, _) => request
             .amount
             .ok_or(Error::InvalidAmount {
-                field,
+                field: "amount",
                 source: MoneyError::Empty,
             })
             .and_then(|a| {
-                a.positive()
-                    .map_err(|source| Error::InvalidAmount { field, source })
-            })
-    };
-    match request.kind {
-        TransactionKind::Payment | TransactionKind::PreAuthorisation => amount("amount"),
-        TransactionKind::Completion => {
-            let original = need_original(
-                original,
-                &[TransactionKind::PreAuthorisation],
-                &[TransactionState::Approved],
-            )?;
-            let amount = amount("amount")?;
-            let authorised = original.approved_amount.unwrap_or(original.amount);
-            same_currency(amount, authorised)?;
-            if amount.minor() > authorised.minor() {
-                return Err(Error::InvalidState(format!(
-                    "amount: the completion amount {} exceeds the authorised amount {}",
-                    amount.value_text(),
-                    authorised.value_text()
-                )));
-            }
-            Ok(amount)
-        }
-        TransactionKind::Reversal => {
-            let original = need_original(
-                original,
-                &[
-                    TransactionKind::Payment,
-                    TransactionKind::PreAuthorisation,
-                    TransactionKind::Completion,
-                    TransactionKind::Refund,
-                ],
-                &[TransactionState::Approved],
-            )?;
-            let reversed = original.approved_amount.unwrap_or(original.amount);
-            if let Some(asked) = request.amount
-                && asked != reversed
-            {
-                return Err(Error::InvalidState(format!(
-                    "amount: a reversal reverses the whole original amount {}",
-                    reversed.value_text()
-                )));
-            }
-            Ok(reversed)
-        }
-        TransactionKind::Refund => {
-            let amount = amount("amount")?;
-            if request.original_id.is_some() {
-                let original = need_original(
-                    original,
-                    &[TransactionKind::Payment, TransactionKind::Completion],
-                    &[TransactionState::Approved],
-                )?;
-                let paid = original.approved_amount.unwrap_or(original.amount);
-                same_currency(amount, paid)?;
-                let already = refunded_so_far.map_or(0, |a| a.minor());
-                if amount.minor() + already > paid.minor() {
-                    return Err(Error::InvalidState(format!(
-                        "amount: refunds would exceed the original amount {} ({} already refunded)",
-                        paid.value_text(),
-                        refunded_so_far.map_or_else(|| "0".to_owned(), |a| a.value_text())
-                    )));
-                }
-            }
-            Ok(amount)
-        }
-    }
-}
-
-fn need_original<'a>(
-    original: Option<&'a TransactionRecord>,
-    kinds: &[TransactionKind],
-    states: &[TransactionState],
-) -> Result<&'a TransactionRecord> {
-    let original = original.ok_or(Error::UnknownTransaction)?;
-    if !kinds.contains(&original.kind) {
-        return Err(Error::InvalidState(format!(
-            "transaction {} is a {}, which this operation cannot refer to",
-            original.id,
-            original.kind.as_str()
-        )));
-    }
-    if !states.contains(&original.state) {
-        return Err(Error::InvalidState(format!(
-            "transaction {} is {}; this operation needs it {}",
-            original.id,
-            original.state,
-            states
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" or ")
-        )));
-    }
-    Ok(original)
-}
-
-fn same_currency(a: Amount, b: Amount) -> Result<()> {
-    if a.currency() == b.currency() {
-        Ok(())
-    } else {
-        Err(Error::InvalidAmount {
-            field: "amount.currency",
-            source: MoneyError::CurrencyMismatch(a.currency(), b.currency()),
-        })
+                a.positive().map_err(|source| Error::InvalidAmount {
+                    field: "amount",
+                    source,
+                })
+            }),
+        (kind, Some(_), Some(original)) => judge(kind, request.amount, original, follow_ups),
+        (_, _, _) => Err(Error::UnknownTransaction),
     }
 }
 
@@ -179,6 +82,10 @@ pub(crate) fn card_operation(
         (TransactionKind::Reversal, reference) => CardOperation::Reversal {
             amount,
             original: reference.unwrap_or_default(),
+            // `check_request` admits only payments, pre-authorisations, completions and refunds.
+            reverses: original
+                .and_then(|o| ReversedKind::of(o.kind))
+                .unwrap_or(ReversedKind::Payment),
         },
         (TransactionKind::Refund, reference) => CardOperation::Refund {
             amount,

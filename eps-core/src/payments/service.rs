@@ -3,31 +3,34 @@
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use crate::clock::SharedClock;
+use crate::durable::{self, DurableStep};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
-use crate::idempotency::{Idempotency, IdempotentResource};
+use crate::idempotency::Idempotency;
 use crate::ids::{ClientId, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId};
-use crate::money::Amount;
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
-use crate::redact::MaskedText;
 use crate::site::{Poi, SiteDirectory};
-use crate::store::{Created, Store};
+use crate::store::Store;
 use crate::terminal::{SharedTerminal, TerminalStatus};
 use crate::transaction::{
     JournalEntry, TransactionKind, TransactionQuery, TransactionRecord, TransactionState,
 };
 
+use super::admit::{Admission, Admitted, admit};
 use super::dispatch::dispatch_bound;
 use super::observer::{Dispatch, Tracking};
+use super::operation;
 use super::prompts::{PromptWaiters, check_answer};
-use super::request::{TransactionRequest, card_operation, check_request};
+use super::recovery::{self, Patience};
+use super::request::{TransactionRequest, card_operation};
+use super::retries::Retries;
 use super::shared::{PaymentPolicy, Shared};
 use super::watch::TransactionWatch;
 use super::workers::{Occupant, TerminalWorkers};
-use super::{operation, recovery};
 
 /// How often idempotency keys past their expiry are deleted.
 const IDEMPOTENCY_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
@@ -103,67 +106,9 @@ impl PaymentService {
             None => None,
         };
         let poi = self.target_poi(&request, original.as_ref())?.clone();
-        let refunded = match (&original, request.kind) {
-            (Some(original), TransactionKind::Refund) => refunded_so_far(shared, original).await?,
-            _ => None,
-        };
-        let amount = check_request(&request, original.as_ref(), refunded)?;
-        let id = TransactionId::generate();
-        let claim = shared.claim_now(&poi.terminal_id, Occupant::Transaction(id))?;
-        let now = shared.now();
-        let record = TransactionRecord {
-            id,
-            kind: request.kind,
-            state: TransactionState::Pending,
-            merchant_id: poi.merchant_id.clone(),
-            poi_id: poi.poi_id,
-            terminal_id: poi.terminal_id.clone(),
-            client_id: request.caller.client_id.clone(),
-            connection_id: Some(request.caller.connection_id),
-            amount,
-            approved_amount: None,
-            original_id: original.as_ref().map(|o| o.id),
-            terminal_request_id: shared.request_id(),
-            reference: request.reference.as_deref().map(MaskedText::new),
-            authorisation: None,
-            result_code: None,
-            reason: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
-        let idempotency = shared.idempotency.record_for(
-            client,
-            request.idempotency.as_ref(),
-            IdempotentResource::Transaction(id),
-            now,
-        );
-        let event = NewEvent {
-            merchant_id: Some(record.merchant_id.clone()),
-            at: now,
-            kind: EventKind::TransactionUpdated {
-                transaction_id: id,
-                poi_id: record.poi_id,
-                transaction_kind: record.kind,
-                state: record.state,
-            },
-        };
-        let detail = format!(
-            "{} {} on POI {} as RequestID {}",
-            record.kind.as_str(),
-            amount,
-            poi.poi_id,
-            record.terminal_request_id
-        );
-        let created = shared.entry(id, "created", detail);
-        match shared
-            .store
-            .create_transaction(&record, idempotency.as_ref(), &[event], &[created])
-            .await?
-        {
-            Created::Inserted(_) => shared.events.committed(),
-            Created::Duplicate(existing) => {
-                drop(claim);
+        let admission = match admit(shared, &request, &poi, original.as_ref()).await? {
+            Admitted::New(admission) => admission,
+            Admitted::Duplicate(existing) => {
                 let idem = request
                     .idempotency
                     .as_ref()
@@ -173,11 +118,22 @@ impl PaymentService {
                     .replay(&request.caller.merchant_id, created, idem)
                     .await;
             }
-        }
+        };
+        let Admission {
+            record,
+            original,
+            claim,
+        } = *admission;
+        let id = record.id;
         shared.watch.publish(&record);
         let (dispatched, on_dispatch) = oneshot::channel();
+        // The original's reference (its STAN, approval code) identifies it only to the terminal
+        // that ran it: a refund on another POI goes without it.
+        let reference = original
+            .as_ref()
+            .filter(|original| original.terminal_id == record.terminal_id);
+        let operation = card_operation(request.kind, record.amount, reference);
         let tracking = Arc::new(Tracking::new(record, dispatched));
-        let operation = card_operation(request.kind, amount, original.as_ref());
         let bound = dispatch_bound(claim.terminal().as_ref());
         tokio::spawn(operation::run(shared.clone(), claim, tracking, operation));
         // Past the bound the answer is `pending` and the operation goes on (a terminal that
@@ -350,6 +306,10 @@ impl PaymentService {
     }
 
     /// Answers an open input prompt; the terminal gets the answer at once.
+    ///
+    /// Storing the answer and handing it to the waiting operation run in a task of their own: a
+    /// caller that goes away (an HTTP client that disconnects) cannot leave the answer stored
+    /// but never delivered.
     pub async fn answer_prompt(
         &self,
         merchant: &MerchantId,
@@ -372,31 +332,14 @@ impl PaymentService {
         if let Some(spec) = &prompt.input {
             check_answer(spec, &answer)?;
         }
-        // A secret answer (a PIN, a hidden entry) goes to the terminal only: the row keeps that
-        // it was answered, and by whom.
-        let recorded = match &prompt.input {
-            Some(spec) => spec.recordable(&answer),
-            None => Some(&answer),
-        };
-        let now = self.shared.now();
-        if !self
-            .shared
-            .store
-            .close_prompt(id, PromptState::Answered, recorded, Some(client), now)
-            .await?
-        {
-            return Err(Error::InvalidState(format!(
-                "prompt {id} no longer takes an answer"
-            )));
-        }
-        if let Some(subject) = prompt.transaction_id {
-            self.shared
-                .journal_best_effort(subject, "prompt", format!("prompt {id} answered"))
-                .await;
-        }
-        if !self.shared.prompts.deliver(id, answer) {
-            tracing::warn!(prompt = %id, "answered prompt has no waiting operation on this node");
-        }
+        let task = tokio::spawn(deliver_answer(
+            self.shared.clone(),
+            prompt,
+            client.clone(),
+            answer,
+        ));
+        task.await
+            .map_err(|err| Error::Internal(format!("the prompt answer task failed: {err}")))??;
         self.prompt(merchant, id).await
     }
 
@@ -407,9 +350,12 @@ impl PaymentService {
         Some(*terminal.status().borrow())
     }
 
-    /// Recovers every unresolved transaction of this node's terminals, one terminal at a time each;
-    /// returns how many were found. New operations on a terminal wait (busy) until its recovery ends.
+    /// Recovers every unresolved transaction and reconciliation of this node's terminals after a
+    /// start: the terminals in parallel, the transactions of one terminal one after the other;
+    /// returns how many transactions were found. New operations on a terminal wait (busy) until
+    /// its recovery ends.
     pub async fn recover_unresolved(&self) -> Result<usize> {
+        self.recover_reconciliations().await?;
         let unresolved = self.shared.store.unresolved_transactions().await?;
         let count = unresolved.len();
         let mut by_terminal: std::collections::BTreeMap<_, Vec<_>> = Default::default();
@@ -437,7 +383,8 @@ impl PaymentService {
                         .journal_best_effort(record.id, "recovery", "found unresolved at start")
                         .await;
                     if let Err(err) =
-                        recovery::recover(&shared, claim.terminal(), &mut record).await
+                        recovery::recover(&shared, claim.terminal(), &mut record, Patience::Patient)
+                            .await
                     {
                         tracing::error!(%err, transaction = %record.id, "recovery failed");
                     }
@@ -449,8 +396,8 @@ impl PaymentService {
         Ok(count)
     }
 
-    /// Retries recovery of unresolved transactions on idle terminals every policy interval, and
-    /// publishes POI status changes as events, until `stop` resolves.
+    /// Retries recovery of unresolved transactions at growing intervals (terminals in
+    /// parallel), and publishes POI status changes as events, until `stop` resolves.
     pub async fn run_background(&self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let (changes, mut changed) = tokio::sync::mpsc::channel(64);
@@ -468,20 +415,24 @@ impl PaymentService {
                 }
             });
         }
+        let mut retries = Retries::new(&self.shared.policy);
         let mut tick = tokio::time::interval(self.shared.policy.recovery_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await; // the first tick is immediate; start-up recovery already ran
         // The first purge runs at once: keys that expired while the EPS was down go first.
         let mut purge = tokio::time::interval(IDEMPOTENCY_PURGE_INTERVAL);
         purge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = &mut stop => break,
-                _ = tick.tick() => self.retry_unresolved().await,
+                now = tick.tick() => {
+                    retries.start_due(&self.shared, now).await;
+                }
+                finished = retries.next_finished() => retries.record(finished, Instant::now()),
                 _ = purge.tick() => self.purge_idempotency().await,
                 Some((terminal, status)) = changed.recv() => self.publish_status(&terminal, status).await,
             }
         }
+        retries.abort_all();
         watchers.abort_all();
     }
 
@@ -491,27 +442,6 @@ impl PaymentService {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "forgot expired idempotency keys"),
             Err(err) => tracing::warn!(%err, "expired idempotency keys could not be purged"),
-        }
-    }
-
-    async fn retry_unresolved(&self) {
-        let unresolved = match self.shared.store.unresolved_transactions().await {
-            Ok(unresolved) => unresolved,
-            Err(err) => return tracing::warn!(%err, "unresolved transactions could not be listed"),
-        };
-        for mut record in unresolved {
-            let Ok(claim) = self
-                .shared
-                .workers
-                .try_claim(&record.terminal_id, Occupant::Transaction(record.id))
-            else {
-                continue;
-            };
-            if let Err(err) = recovery::recover(&self.shared, claim.terminal(), &mut record).await {
-                tracing::warn!(%err, transaction = %record.id, "background recovery failed");
-            }
-            // Recovery published its states to waiters; the operation is over.
-            self.shared.watch.forget(&record.id);
         }
     }
 
@@ -533,24 +463,38 @@ impl PaymentService {
     }
 }
 
-/// The sum of refunds already approved or still running against `original`.
-async fn refunded_so_far(shared: &Shared, original: &TransactionRecord) -> Result<Option<Amount>> {
-    let minor: i64 = shared
+/// Stores the answer to an open input prompt and hands it to the operation waiting for it.
+async fn deliver_answer(
+    shared: Arc<Shared>,
+    prompt: PromptRecord,
+    client: ClientId,
+    answer: PromptAnswer,
+) -> Result<()> {
+    let id = prompt.id;
+    // A secret answer (a PIN, a hidden entry) goes to the terminal only: the row keeps that it
+    // was answered, and by whom.
+    let recorded = match &prompt.input {
+        Some(spec) => spec.recordable(&answer),
+        None => Some(&answer),
+    };
+    let now = shared.now();
+    if !shared
         .store
-        .follow_ups(&original.id)
+        .close_prompt(&id, PromptState::Answered, recorded, Some(&client), now)
         .await?
-        .iter()
-        .filter(|t| t.kind == TransactionKind::Refund)
-        .filter(|t| t.state == TransactionState::Approved || t.state.is_unresolved())
-        .map(|t| t.approved_amount.unwrap_or(t.amount).minor())
-        .sum();
-    if minor == 0 {
-        return Ok(None);
+    {
+        return Err(Error::InvalidState(format!(
+            "prompt {id} no longer takes an answer"
+        )));
     }
-    Amount::from_minor(minor, original.amount.currency())
-        .map(Some)
-        .map_err(|source| Error::InvalidAmount {
-            field: "amount",
-            source,
-        })
+    durable::reached(DurableStep::PromptAnswered, id).await;
+    if let Some(subject) = prompt.transaction_id {
+        shared
+            .journal_best_effort(subject, "prompt", format!("prompt {id} answered"))
+            .await;
+    }
+    if !shared.prompts.deliver(&id, answer) {
+        tracing::warn!(prompt = %id, "answered prompt has no waiting operation on this node");
+    }
+    Ok(())
 }

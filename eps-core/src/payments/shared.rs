@@ -12,9 +12,10 @@ use crate::idempotency::Idempotency;
 use crate::ids::{TerminalId, TerminalRequestId, TransactionId};
 use crate::redact::MaskedText;
 use crate::site::SiteDirectory;
-use crate::store::Store;
+use crate::store::{Store, TransactionWrite};
 use crate::transaction::{JournalEntry, TransactionRecord, TransactionState};
 
+use super::follow_up::settlement;
 use super::prompts::PromptWaiters;
 use super::watch::TransactionWatch;
 use super::workers::{ClaimError, Occupant, TerminalWorkers, WorkerClaim};
@@ -30,8 +31,13 @@ pub struct PaymentPolicy {
     pub recovery_attempts: u32,
     /// Pause between recovery attempts.
     pub recovery_backoff: std::time::Duration,
-    /// How often unresolved transactions are retried in the background.
+    /// How often the background retrier looks for unresolved transactions that are due.
     pub recovery_interval: std::time::Duration,
+    /// The first background retry of an unresolved transaction comes this long after it is
+    /// first seen; each later one twice as long after the previous …
+    pub retry_initial: std::time::Duration,
+    /// … but never longer than this.
+    pub retry_max: std::time::Duration,
 }
 
 impl Default for PaymentPolicy {
@@ -41,7 +47,9 @@ impl Default for PaymentPolicy {
             input_timeout_cap: Duration::seconds(120),
             recovery_attempts: 5,
             recovery_backoff: std::time::Duration::from_secs(2),
-            recovery_interval: std::time::Duration::from_secs(30),
+            recovery_interval: std::time::Duration::from_secs(5),
+            retry_initial: std::time::Duration::from_secs(10),
+            retry_max: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -97,6 +105,20 @@ impl Shared {
                     reason: "not driven by this node".into(),
                 },
             })
+    }
+
+    /// Refuses a new request on `terminal` while a transaction of it has an unknown outcome
+    /// (`unknown`, or `pending`/`inProgress` with no operation running): a new request would
+    /// overwrite the terminal's evidence of that one. Call it holding the terminal's claim.
+    pub(crate) async fn refuse_if_blocked(&self, terminal: &TerminalId) -> Result<()> {
+        match self.store.unresolved_on_terminal(terminal).await? {
+            Some(blocking) => Err(Error::PoiBlocked {
+                terminal: terminal.clone(),
+                blocking: blocking.id,
+                state: blocking.state,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// A journal step about `subject`, its detail masked.
@@ -159,35 +181,121 @@ impl Shared {
         record: &mut TransactionRecord,
         to: TransactionState,
         mutate: impl FnOnce(&mut TransactionRecord),
+        journal: Vec<JournalEntry>,
+    ) -> Result<()> {
+        self.write_state(record, to, mutate, journal, false).await
+    }
+
+    /// [`Shared::save_with`] for a follow-up's outcome: its original's new state (`completed`,
+    /// `reversed`, `refunded`, or a larger refunded amount) is decided under the original's row
+    /// lock and committed in the same database transaction, so a crash can never keep one
+    /// without the other. A transaction without an original is saved as by `save_with`.
+    pub(crate) async fn save_settling(
+        &self,
+        record: &mut TransactionRecord,
+        to: TransactionState,
+        mutate: impl FnOnce(&mut TransactionRecord),
+        journal: Vec<JournalEntry>,
+    ) -> Result<()> {
+        self.write_state(record, to, mutate, journal, true).await
+    }
+
+    async fn write_state(
+        &self,
+        record: &mut TransactionRecord,
+        to: TransactionState,
+        mutate: impl FnOnce(&mut TransactionRecord),
         mut journal: Vec<JournalEntry>,
+        settle: bool,
     ) -> Result<()> {
         let mut next = record.clone();
         mutate(&mut next);
         next.state = record.state.transition(to)?;
         next.version = record.version + 1;
         next.updated_at = self.now();
-        let event = NewEvent {
-            merchant_id: Some(next.merchant_id.clone()),
-            at: next.updated_at,
-            kind: EventKind::TransactionUpdated {
-                transaction_id: next.id,
-                poi_id: next.poi_id,
-                transaction_kind: next.kind,
-                state: next.state,
-            },
-        };
+        if next.state == TransactionState::Unknown && record.state != TransactionState::Unknown {
+            next.unknown_since = Some(next.updated_at);
+        }
         journal.push(self.entry(
             next.id,
             "state",
             format!("{} -> {}", record.state, next.state),
         ));
-        self.store
-            .update_transaction(&next, &[event], &journal)
-            .await?;
+        let write = TransactionWrite {
+            events: vec![self.state_event(&next)],
+            record: next,
+            journal,
+        };
+        if settle && write.record.original_id.is_some() {
+            let settle = |original: &TransactionRecord, follow_ups: &[TransactionRecord]| {
+                Ok(self.settled_original(original, follow_ups, &write.record))
+            };
+            self.store.update_follow_up(&write, &settle).await?;
+        } else {
+            self.store
+                .update_transaction(&write.record, &write.events, &write.journal)
+                .await?;
+        }
         self.events.committed();
-        self.watch.publish(&next);
-        *record = next;
+        self.watch.publish(&write.record);
+        *record = write.record;
         Ok(())
+    }
+
+    /// The original's new record when `follow_ups` (with `by` among them) settle it; `None` when
+    /// it stays as it is. A change its state machine forbids is logged, not forced: the
+    /// follow-up's own outcome is the terminal's truth and is saved regardless.
+    fn settled_original(
+        &self,
+        original: &TransactionRecord,
+        follow_ups: &[TransactionRecord],
+        by: &TransactionRecord,
+    ) -> Option<TransactionWrite> {
+        let settled = settlement(original, follow_ups)?;
+        if settled.state != original.state && original.state.transition(settled.state).is_err() {
+            tracing::error!(
+                original = %original.id,
+                follow_up = %by.id,
+                from = %original.state,
+                to = %settled.state,
+                "a follow-up's outcome cannot settle its original; an operator must check it"
+            );
+            return None;
+        }
+        let mut next = original.clone();
+        next.state = settled.state;
+        next.refunded_amount = settled.refunded_amount;
+        next.version = original.version + 1;
+        next.updated_at = self.now();
+        let refunded = next
+            .refunded_amount
+            .map_or_else(String::new, |a| format!(", {a} refunded"));
+        let detail = format!(
+            "{} -> {}{refunded}, by {} {}",
+            original.state,
+            next.state,
+            by.kind.as_str(),
+            by.id
+        );
+        Some(TransactionWrite {
+            events: vec![self.state_event(&next)],
+            journal: vec![self.entry(next.id, "settled", detail)],
+            record: next,
+        })
+    }
+
+    /// The `transactionUpdatedEvent` of a record as it is about to be saved.
+    fn state_event(&self, record: &TransactionRecord) -> NewEvent {
+        NewEvent {
+            merchant_id: Some(record.merchant_id.clone()),
+            at: record.updated_at,
+            kind: EventKind::TransactionUpdated {
+                transaction_id: record.id,
+                poi_id: record.poi_id,
+                transaction_kind: record.kind,
+                state: record.state,
+            },
+        }
     }
 
     /// Loads a transaction fresh from the store.

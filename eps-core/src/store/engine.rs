@@ -113,6 +113,8 @@ pub(crate) trait Session: Send + Sized {
     async fn execute(&mut self, statement: Statement) -> Result<u64>;
     /// Runs a query; returns its first row, if any.
     async fn fetch_optional<R: Row>(&mut self, statement: Statement) -> Result<Option<R>>;
+    /// Runs a query; returns every row.
+    async fn fetch_all<R: Row>(&mut self, statement: Statement) -> Result<Vec<R>>;
     /// Makes the writes durable.
     async fn commit(self) -> Result<()>;
     /// Discards the writes.
@@ -133,6 +135,9 @@ pub(crate) trait Engine: Send + Sync + 'static {
     type Tx: Session;
     /// `"sqlite"` or `"postgres"`.
     const NAME: &'static str;
+    /// Appended to a `SELECT` of one row inside a write transaction to lock that row until the
+    /// transaction ends (empty where the write transaction already excludes other writers).
+    const LOCK_ROW: &'static str;
 
     /// Opens a write transaction; writers that would conflict wait for each other.
     async fn begin(&self) -> Result<Self::Tx>;

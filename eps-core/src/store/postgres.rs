@@ -126,6 +126,7 @@ pub(crate) struct PgSession {
 #[async_trait]
 impl Engine for PgEngine {
     type Tx = PgSession;
+    const LOCK_ROW: &'static str = " FOR UPDATE";
     const NAME: &'static str = "postgres";
 
     async fn begin(&self) -> Result<PgSession> {
@@ -159,6 +160,10 @@ impl Session for PgSession {
 
     async fn fetch_optional<R: Row>(&mut self, statement: Statement) -> Result<Option<R>> {
         engine::fetch_optional(&mut *self.tx, statement).await
+    }
+
+    async fn fetch_all<R: Row>(&mut self, statement: Statement) -> Result<Vec<R>> {
+        engine::fetch_all(&mut *self.tx, statement).await
     }
 
     async fn commit(self) -> Result<()> {

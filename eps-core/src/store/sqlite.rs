@@ -90,6 +90,8 @@ pub(crate) struct SqliteSession {
 #[async_trait]
 impl Engine for SqliteEngine {
     type Tx = SqliteSession;
+    // BEGIN IMMEDIATE behind the writer lock: no other writer runs until this one ends.
+    const LOCK_ROW: &'static str = "";
     const NAME: &'static str = "sqlite";
 
     async fn begin(&self) -> Result<SqliteSession> {
@@ -127,6 +129,10 @@ impl Session for SqliteSession {
 
     async fn fetch_optional<R: Row>(&mut self, statement: Statement) -> Result<Option<R>> {
         engine::fetch_optional(&mut *self.tx, statement).await
+    }
+
+    async fn fetch_all<R: Row>(&mut self, statement: Statement) -> Result<Vec<R>> {
+        engine::fetch_all(&mut *self.tx, statement).await
     }
 
     async fn commit(self) -> Result<()> {

@@ -3,7 +3,8 @@
 //! Each case is an `async fn(Arc<dyn Store>)` in a submodule; [`suite!`] turns every case into one
 //! `#[tokio::test]` per engine. SQLite cases get a fresh file in a fresh directory under the temp
 //! dir; PostgreSQL cases get a fresh schema in `EPS_TEST_DATABASE_URL`, dropped at the end. Without
-//! that variable the PostgreSQL cases print a note and pass, unless `EPS_REQUIRE_POSTGRES=1`.
+//! that variable the PostgreSQL cases pass and a notice that PostgreSQL did not run is printed
+//! once (visible even when every test passes), unless `EPS_REQUIRE_POSTGRES=1`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,11 +16,13 @@ use super::{ClientStore, ConnectionStore, PostgresStore, SqliteStore, Store};
 mod connections;
 mod events;
 mod fixtures;
+mod follow_ups;
 mod payments;
 mod records;
 
 use connections::*;
 use events::*;
+use follow_ups::*;
 use payments::*;
 use records::*;
 
@@ -87,10 +90,24 @@ fn postgres_url() -> Option<String> {
                 std::env::var("EPS_REQUIRE_POSTGRES").as_deref() != Ok("1"),
                 "EPS_REQUIRE_POSTGRES=1 but EPS_TEST_DATABASE_URL is not set"
             );
-            eprintln!("note: EPS_TEST_DATABASE_URL is not set; skipping a PostgreSQL store test");
+            postgres_skipped_notice();
             None
         }
     }
+}
+
+/// Says once per test process, on the real stderr (past the test harness's capture, so it shows
+/// even when every test passes), that the PostgreSQL cases did not run.
+fn postgres_skipped_notice() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTICE (eps-core store suite): PostgreSQL NOT RUN: EPS_TEST_DATABASE_URL is not set, \
+             so the store tests ran on SQLite only"
+        );
+    });
 }
 
 async fn postgres() -> Option<Harness> {
@@ -145,6 +162,10 @@ suite!(
     journal_oldest_first,
     journal_steps_commit_with_their_change,
     follow_ups_and_lookup_by_request,
+    concurrent_follow_ups_are_judged_one_at_a_time,
+    follow_up_keys_are_claimed_before_anything_is_judged,
+    follow_ups_settle_their_original_in_the_same_commit,
+    the_newest_unresolved_transaction_blocks_its_terminal,
     receipts_round_trip,
     prompts_round_trip_and_close_once,
     reconciliations_round_trip,

@@ -39,7 +39,12 @@ struct Args {
     /// Send no display prompts.
     #[arg(long)]
     no_display: bool,
-    /// Channel-1 connections: shared (one per request) or per-request (one per callback).
+    /// Tell the POS when a card is presented (DeviceRequest Event, EventType CardInserted): no
+    /// public OPI source shows such a message, so it is off unless asked for.
+    #[arg(long)]
+    card_events: bool,
+    /// Channel-1 connections: per-request (the default and the protocol's rule: one connection
+    /// per DeviceRequest) or shared (one per payment, reconnecting when the POS closed it).
     #[arg(long, value_parser = ["shared", "per-request"])]
     callbacks: Option<String>,
     /// Receipt marking: ticket-type (Printer + TicketType) or targets (PrinterReceipt/Printer).
@@ -69,6 +74,10 @@ struct Args {
     /// How long each DeviceRequest waits for its answer, e.g. 10s.
     #[arg(long)]
     callback_timeout: Option<String>,
+    /// Send whole, Luhn-valid card numbers (CardPAN, receipts, error texts) as some terminals
+    /// do, instead of masked ones.
+    #[arg(long)]
+    full_pan: bool,
     /// Print the scenarios and their magic amounts, then exit.
     #[arg(long)]
     list_scenarios: bool,
@@ -115,6 +124,8 @@ fn settings(args: &Args) -> anyhow::Result<SimConfig> {
     config.magic_amounts &= !args.no_magic_amounts;
     config.require_login &= !args.no_login;
     config.display &= !args.no_display;
+    config.full_pan |= args.full_pan;
+    config.card_events |= args.card_events;
     match args.callbacks.as_deref() {
         Some("per-request") => config.callbacks = CallbackMode::PerRequest,
         Some(_) => config.callbacks = CallbackMode::Shared,

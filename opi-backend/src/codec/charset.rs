@@ -1,6 +1,7 @@
 //! Character sets: bodies are UTF-8 or ISO-8859-1, whatever the declaration claims.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
@@ -33,27 +34,52 @@ impl Charset {
         }
     }
 
-    /// Encodes text already restricted to [`Self::represents`] characters.
-    pub(crate) fn encode(self, text: String) -> Vec<u8> {
+    /// Encodes a document whose text is already restricted to [`Self::represents`] characters.
+    pub(crate) fn encode(self, document: String) -> Vec<u8> {
         match self {
-            Self::Utf8 => text.into_bytes(),
-            // Every char was checked by `represents`, so it is below U+0100.
-            Self::Latin1 => text
-                .chars()
-                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-                .collect(),
+            Self::Utf8 => document.into_bytes(),
+            Self::Latin1 => {
+                // Every char was checked by `represents`, so it is below U+0100.
+                let bytes: Vec<u8> = document
+                    .chars()
+                    .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                    .collect();
+                if bytes.is_ascii() || std::str::from_utf8(&bytes).is_err() {
+                    return bytes;
+                }
+                // These Latin-1 bytes also read as UTF-8 (`Ã¤` is the bytes of `ä`), and a reader
+                // trusts such bytes over the declaration (`decode_text`): write every non-ASCII
+                // character as a reference instead. Markup is ASCII, so only text changes.
+                let mut ascii = String::with_capacity(document.len() + 16);
+                for c in document.chars() {
+                    if c.is_ascii() {
+                        ascii.push(c);
+                    } else {
+                        let _ = write!(ascii, "&#{};", u32::from(c));
+                    }
+                }
+                ascii.into_bytes()
+            }
         }
     }
 }
 
-/// Decodes a body: by its declared encoding; UTF-8 when none is declared; and as Latin-1
-/// (windows-1252, a superset of ISO-8859-1's printable range) when UTF-8 decoding fails.
+/// Decodes a body, trusting the bytes over the declaration where they disagree (research notes
+/// §2: "the declaration is not always truthful"):
+/// - declared UTF-8, or nothing declared: UTF-8, and Latin-1 (windows-1252, a superset of
+///   ISO-8859-1's printable range) when the bytes are not valid UTF-8;
+/// - declared ISO-8859-1 or another single-byte charset: that charset, unless the bytes hold
+///   multi-byte UTF-8 sequences and nothing else non-ASCII, which is UTF-8 mislabelled (a Latin-1
+///   text is valid UTF-8 only by accident, e.g. `Ã` followed by `¤`, which real texts do not hold).
 pub(crate) fn decode_text(body: &[u8]) -> Cow<'_, str> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let declared = declared_encoding(body).and_then(Encoding::for_label);
     match declared {
         Some(encoding) if encoding != UTF_8 && encoding.is_ascii_compatible() => {
-            encoding.decode_without_bom_handling(body).0
+            match std::str::from_utf8(body) {
+                Ok(text) if !text.is_ascii() => Cow::Borrowed(text),
+                _ => encoding.decode_without_bom_handling(body).0,
+            }
         }
         _ => match std::str::from_utf8(body) {
             Ok(text) => Cow::Borrowed(text),
@@ -79,4 +105,30 @@ fn declared_encoding(body: &[u8]) -> Option<&[u8]> {
     }
     let value = &rest[1..];
     Some(&value[..value.iter().position(|b| *b == quote)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_latin1_declaration_over_utf8_bytes_reads_as_utf8() {
+        let body = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>Bäckerei €</a>";
+        assert_eq!(decode_text(body.as_bytes()), body);
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>B\xE4ckerei</a>";
+        assert!(decode_text(latin1).contains("Bäckerei"));
+        let undeclared = b"<a>B\xE4ckerei</a>";
+        assert!(decode_text(undeclared).contains("Bäckerei"));
+    }
+
+    #[test]
+    fn latin1_bytes_that_would_read_as_utf8_are_written_as_references() {
+        // `Ã¤` in ISO-8859-1 is C3 A4, the UTF-8 bytes of `ä`.
+        let written = Charset::Latin1.encode("<a>Ã¤</a>".to_owned());
+        assert_eq!(written, b"<a>&#195;&#164;</a>");
+        assert_eq!(
+            Charset::Latin1.encode("<a>ä</a>".to_owned()),
+            b"<a>\xE4</a>"
+        );
+    }
 }

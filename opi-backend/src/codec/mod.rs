@@ -3,7 +3,8 @@
 //!
 //! - [`encode`]: message → whole frame (prefix included); [`encode_body`]: the XML alone.
 //! - [`FrameDecoder`]: push received bytes, take whole [`Frame`]s out.
-//! - [`decode`]: a frame's body → message; [`envelope`]: just its root, to answer what fails.
+//! - [`decode`]: a frame's body → message; [`envelope`]: just its root, to answer what fails;
+//!   [`refusal`]: that answer when not even a typed header can be read.
 
 mod charset;
 mod error;
@@ -27,19 +28,26 @@ pub struct WriteOptions {
     pub charset: Charset,
     /// Whether the root carries `xmlns="http://www.nrf-arts.org/IXRetail/namespace"`.
     pub namespace: bool,
+    /// Whether amounts carry their `Currency` attribute (some terminals reject it and take
+    /// every amount in their one configured currency).
+    pub currency: bool,
 }
 
 impl WriteOptions {
-    /// UTF-8 with the IXRetail namespace: what terminals expect unless configured otherwise.
+    /// UTF-8 with the IXRetail namespace and currencies: what terminals expect unless
+    /// configured otherwise.
     pub const STRICT: Self = Self {
         charset: Charset::Utf8,
         namespace: true,
+        currency: true,
     };
 
-    /// ISO-8859-1 with the IXRetail namespace, for terminals configured for Latin-1.
+    /// ISO-8859-1 with the IXRetail namespace and currencies, for terminals configured for
+    /// Latin-1.
     pub const LATIN1: Self = Self {
         charset: Charset::Latin1,
         namespace: true,
+        currency: true,
     };
 }
 
@@ -68,6 +76,23 @@ pub struct Envelope {
     pub request_type: Option<String>,
     /// The root attributes, if `RequestID` is usable.
     pub header: Option<crate::message::Header>,
+    /// Every root attribute as sent, by local name (namespace declarations left out).
+    pub attributes: Vec<(String, String)>,
+}
+
+impl Envelope {
+    /// The root's attribute `name` as sent (compared case-insensitively).
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Whether the root is `name` (compared case-insensitively).
+    pub fn is(&self, name: &str) -> bool {
+        self.root.eq_ignore_ascii_case(name)
+    }
 }
 
 /// Reads only the root of a well-formed body, so a request [`decode`] refuses can still be
@@ -78,8 +103,23 @@ pub fn envelope(body: &[u8]) -> Result<Envelope, DecodeError> {
     Ok(Envelope {
         request_type: root.attribute("RequestType").map(|t| t.trim().to_owned()),
         header: read::header(&root).ok(),
+        attributes: root.attributes.clone(),
         root: root.name,
     })
+}
+
+/// The whole frame answering a well-formed request that [`decode`] refused: the matching response
+/// root (`DeviceRequest` → `DeviceResponse`, …) with `result`, echoing whichever of the request's
+/// `RequestType`, `WorkstationID`, `POPID`, `RequestID`, `SequenceID` and `TerminalID` it carries.
+///
+/// For when even the typed header is unreadable (no usable `RequestID`); `None` when the root is
+/// not a request.
+pub fn refusal(
+    envelope: &Envelope,
+    result: &crate::message::OverallResult,
+    options: &WriteOptions,
+) -> Option<Result<Vec<u8>, EncodeError>> {
+    write::refusal(envelope, result, options).map(|body| body.and_then(|b| encode_frame(&b)))
 }
 
 /// Reads one frame's XML body: by its declared encoding (falling back to Latin-1 when UTF-8 is

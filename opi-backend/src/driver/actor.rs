@@ -28,6 +28,7 @@ use crate::session::{
 };
 
 mod run;
+mod terminal_session;
 
 /// What the terminal handle asks of its driver.
 pub(crate) enum Command {
@@ -197,6 +198,9 @@ impl Actor {
         if let Some(mut run) = self.lingering.take() {
             self.drive(&mut run, true).await;
         }
+        if self.settings.profile.end_session_on_stop && self.logged_in {
+            self.end_session().await;
+        }
         for command in self.deferred.drain(..) {
             refuse(
                 command,
@@ -280,11 +284,7 @@ impl Actor {
             } => {
                 self.set_status(TerminalStatus::Busy);
                 let finished = self
-                    .with_session_retry(
-                        RequestId::from(&request_id),
-                        Operation::Reconciliation { closure },
-                        Some(observer),
-                    )
+                    .end_of_day(RequestId::from(&request_id), closure, observer)
                     .await;
                 let outcome = match finished {
                     Finished::Answered(Answer::Service(response)) => {
@@ -324,6 +324,15 @@ impl Actor {
         let currency = operation
             .amount()
             .map_or(self.settings.currency, |a| a.currency());
+        if !self.settings.profile.write_currency && currency != self.settings.currency {
+            // Without `Currency` the terminal would take the amount in its own currency.
+            return TerminalOutcome::NotSent {
+                reason: format!(
+                    "the terminal takes amounts without a currency, in {}; this one is in {currency}",
+                    self.settings.currency
+                ),
+            };
+        }
         let finished = self
             .converse(
                 RequestId::from(&request.request_id),
@@ -381,50 +390,6 @@ impl Actor {
         }
     }
 
-    async fn ensure_session(&mut self) -> Result<(), String> {
-        if self.logged_in {
-            Ok(())
-        } else {
-            self.start_session().await
-        }
-    }
-
-    /// Login (or ActivateTerminal) as the profile says.
-    async fn start_session(&mut self) -> Result<(), String> {
-        let start = self.settings.profile.session_start;
-        if start == SessionStart::None {
-            self.logged_in = true;
-            return Ok(());
-        }
-        let id = self.fresh_id();
-        let operation = Operation::SessionStart(start);
-        let name = operation.request_type();
-        match self.converse(id, operation, None).await {
-            Finished::Answered(answer) => match answer.result() {
-                TerminalResult::Success => {
-                    self.logged_in = true;
-                    self.set_status(TerminalStatus::Online);
-                    info!(terminal = %self.settings.id, "{name} accepted");
-                    Ok(())
-                }
-                TerminalResult::Other(value) if value.contains("Activated") => {
-                    self.logged_in = true;
-                    self.set_status(TerminalStatus::Online);
-                    Ok(())
-                }
-                other => {
-                    self.logged_in = false;
-                    self.set_status(TerminalStatus::LoggedOut);
-                    Err(format!("{name} refused: {other:?}"))
-                }
-            },
-            Finished::Lost { reason } | Finished::NotSent { reason } => {
-                self.logged_in = false;
-                Err(format!("{name} failed: {reason}"))
-            }
-        }
-    }
-
     /// Diagnosis while idle; feeds the status watch.
     async fn health_check(&mut self) {
         if !self.logged_in {
@@ -477,7 +442,7 @@ impl Actor {
             }
         };
         debug!(terminal = %self.settings.id, request = %conversation.request_id(),
-            kind = conversation.operation().request_type(), "request started");
+            kind = conversation.request_type(), "request started");
         let mut run = Running {
             conversation,
             generation: self.generation,
@@ -518,20 +483,36 @@ impl Actor {
 
     /// A callback while no request runs (late receipts, strays): answered, reported, not passed on.
     fn unowned_callback(&self, inbound: Inbound) {
-        if let Inbound::Callback { request, reply, .. } = inbound {
-            warn!(terminal = %self.settings.id, got = %session::describe(&Message::DeviceRequest((*request).clone())),
-                "callback while no request runs; answered");
-            let answer = session::unowned_response(
-                &request,
-                &self.settings.identity,
-                &self.settings.profile,
-            );
-            if let Ok(frame) = codec::encode(
-                &answer.into(),
-                &self.settings.profile.encoding.write_options(),
-            ) {
-                let _ = reply.send(frame);
+        let (answer, reply) = match inbound {
+            Inbound::Callback { request, reply, .. } => {
+                warn!(terminal = %self.settings.id, got = %session::describe(&Message::DeviceRequest((*request).clone())),
+                    "callback while no request runs; answered");
+                let answer = session::unowned_response(
+                    &request,
+                    &self.settings.identity,
+                    &self.settings.profile,
+                );
+                (answer, reply)
             }
+            Inbound::Undecodable {
+                envelope,
+                reason,
+                reply,
+                ..
+            } => {
+                let Some(answer) = session::format_error_response(
+                    &envelope,
+                    &self.settings.identity.application_sender,
+                ) else {
+                    return;
+                };
+                warn!(terminal = %self.settings.id, %reason, "undecodable callback while no request runs; answered FormatError");
+                (answer, reply)
+            }
+            Inbound::Closed { .. } => return,
+        };
+        if let Ok(frame) = codec::encode(&answer.into(), &self.settings.profile.write_options()) {
+            let _ = reply.send(frame);
         }
     }
 

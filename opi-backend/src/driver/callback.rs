@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, warn};
 
 use super::io::{self, Connection, IoEvent};
-use crate::codec;
+use crate::codec::{self, Envelope};
 use crate::message::{DeviceRequest, DeviceResponse, Message, OverallResult};
 use crate::profile::WireEncoding;
 use crate::session;
@@ -22,6 +22,13 @@ pub(crate) enum Inbound {
     Callback {
         conn: u64,
         request: Box<DeviceRequest>,
+        reply: mpsc::UnboundedSender<Vec<u8>>,
+    },
+    /// A well-formed DeviceRequest on `conn` that could not be decoded; answer it to `reply`.
+    Undecodable {
+        conn: u64,
+        envelope: Box<Envelope>,
+        reason: String,
         reply: mpsc::UnboundedSender<Vec<u8>>,
     },
     /// Callback connection `conn` closed.
@@ -101,6 +108,38 @@ pub(crate) async fn serve(
                             if let Ok(frame) = codec::encode(&answer.into(), &WireEncoding::Utf8.write_options()) {
                                 connection.send(frame);
                             }
+                        }
+                    }
+                }
+                IoEvent::Undecodable(conn, envelope, reason) => {
+                    let Some((peer, connection, routed)) = connections.get_mut(&conn) else { continue };
+                    let route = envelope
+                        .header
+                        .as_ref()
+                        .filter(|_| envelope.is("DeviceRequest"))
+                        .and_then(|header| pick(&routes, peer.ip(), &header.workstation_id));
+                    if let Some(index) = route {
+                        *routed = Some(index);
+                        let reply = connection.out.clone();
+                        let sent = routes.get(index).is_some_and(|route| {
+                            route.inbound.send(Inbound::Undecodable { conn, envelope, reason, reply }).is_ok()
+                        });
+                        if !sent {
+                            connections.remove(&conn);
+                        }
+                        continue;
+                    }
+                    // No terminal to hand it to (no usable RequestID or WorkstationID): answered
+                    // here with whatever ids it carries, so the terminal does not wait for ever.
+                    let answer = codec::refusal(&envelope, &OverallResult::FormatError, &WireEncoding::Utf8.write_options());
+                    match answer {
+                        Some(Ok(frame)) => {
+                            warn!(%peer, %reason, "undecodable callback for no known request; answered FormatError");
+                            connection.send(frame);
+                        }
+                        _ => {
+                            warn!(%peer, %reason, root = %envelope.root, "undecodable frame on channel 1; closing");
+                            close(&mut connections, &routes, conn);
                         }
                     }
                 }

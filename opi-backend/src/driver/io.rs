@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use crate::codec::{self, FrameDecoder};
+use crate::codec::{self, Envelope, FrameDecoder};
 use crate::message::Message;
 
 /// What happened on a connection named `K`.
@@ -18,8 +18,11 @@ use crate::message::Message;
 pub(crate) enum IoEvent<K> {
     /// A frame was read and decoded.
     Message(K, Box<Message>),
-    /// A frame could not be read or decoded; the connection is closed after it.
+    /// A frame could not be read, or is not well-formed XML; the connection is closed after it.
     Malformed(K, String),
+    /// A well-formed frame that is not a valid message (`envelope` is its root, to answer it);
+    /// the connection stays open.
+    Undecodable(K, Box<Envelope>, String),
     /// Every queued frame so far is written.
     Written(K),
     /// Writing failed after `written` bytes of the current frame; the connection is closed.
@@ -145,13 +148,17 @@ async fn run<K: Copy + Debug + Send, E: From<IoEvent<K>>>(
     }
 }
 
-/// Decodes one body and reports it; false once the connection must end.
+/// Decodes one body and reports it; false once the connection must end (a body that is not
+/// even well-formed XML: nothing in it can be answered).
 fn deliver<K: Copy>(key: K, body: &[u8], report: &impl Fn(IoEvent<K>) -> bool) -> bool {
     match codec::decode(body) {
         Ok(message) => report(IoEvent::Message(key, Box::new(message))),
-        Err(e) => {
-            report(IoEvent::Malformed(key, e.to_string()));
-            false
-        }
+        Err(e) => match codec::envelope(body) {
+            Ok(envelope) => report(IoEvent::Undecodable(key, Box::new(envelope), e.to_string())),
+            Err(_) => {
+                report(IoEvent::Malformed(key, e.to_string()));
+                false
+            }
+        },
     }
 }

@@ -67,11 +67,12 @@ pub enum MonetaryAmount {
 
 impl MonetaryAmount {
     /// Reads a value with an optional currency code: [`Self::Known`] whenever the code is an
-    /// ISO 4217 currency and the value fits it, otherwise [`Self::Raw`].
+    /// ISO 4217 currency in any letter case (`eur` is `EUR`) and the value fits it, otherwise
+    /// [`Self::Raw`].
     pub fn parse(value: &str, currency: Option<&str>) -> Result<Self, ValueError> {
         let decimal = Decimal::parse(value)?;
         if let Some(amount) = currency
-            .and_then(|code| Currency::parse(code).ok())
+            .and_then(|code| Currency::parse(&code.trim().to_ascii_uppercase()).ok())
             .and_then(|currency| decimal.to_amount(currency))
         {
             return Ok(Self::Known(amount));
@@ -195,5 +196,8 @@ mod tests {
             MonetaryAmount::parse("5", Some("978")).unwrap().amount(),
             None
         );
+        let lower = MonetaryAmount::parse("39.50", Some("eur")).unwrap();
+        assert_eq!(lower, eur, "a lowercase code names the same currency");
+        assert_eq!(lower.currency_code().as_deref(), Some("EUR"));
     }
 }

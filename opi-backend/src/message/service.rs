@@ -34,8 +34,10 @@ wire_enum! {
         ActivateTerminal = "ActivateTerminal",
         /// Swiss ep2 logoff.
         DeactivateTerminal = "DeactivateTerminal",
-        /// Swiss ep2 end of day.
+        /// Swiss ep2 end of day: the final balance, then the session ends.
         CloseDay = "CloseDay",
+        /// Swiss ep2: submit the transactions the terminal stored (before CloseDay).
+        TransmitTrx = "TransmitTrx",
         /// Submit offline transactions.
         SendOfflineTransactions = "SendOfflineTransactions",
     }

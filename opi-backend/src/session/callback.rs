@@ -9,6 +9,7 @@ use eps_core::prompt::{AnswerSecrecy, InputCommand, InputSpec, PromptAnswer};
 use eps_core::receipt::ReceiptCopy;
 use eps_core::terminal::{DeviceOutput, InputRequest};
 
+use crate::codec::Envelope;
 use crate::message::{
     DeviceRequest, DeviceRequestType, DeviceResponse, InputCommandKind, InputResult, InputValue,
     Output, OutputResult, OverallResult,
@@ -111,6 +112,28 @@ pub(crate) fn plain_response(
     )
 }
 
+/// The answer to a well-formed DeviceRequest the codec could not read (an unknown attribute
+/// value, an `Input` without `Command`, a bad `TimeOut`, …): `FormatError`, "the request cannot
+/// be handled or is mistakenly (unknown) formatted" (research notes §3.5, S4), echoing its ids.
+/// `None` when the root is no DeviceRequest or its `RequestID` is unusable.
+pub(crate) fn format_error_response(
+    envelope: &Envelope,
+    application_sender: &str,
+) -> Option<DeviceResponse> {
+    let header = envelope
+        .header
+        .as_ref()
+        .filter(|_| envelope.is("DeviceRequest"))?;
+    let mut response_header = header.echo();
+    response_header.application_sender = Some(application_sender.to_owned());
+    let request_type = DeviceRequestType::parse(envelope.request_type.as_deref().unwrap_or(""));
+    Some(DeviceResponse::new(
+        response_header,
+        request_type,
+        OverallResult::FormatError,
+    ))
+}
+
 /// The question an Input asks, and how long the terminal waits for it.
 pub(crate) fn input_request(
     request: &DeviceRequest,
@@ -179,7 +202,14 @@ pub(crate) fn input_response(
         Some(PromptAnswer::Confirmation(yes)) => {
             (OverallResult::Success, Some(InputValue::Boolean(yes)))
         }
-        Some(PromptAnswer::Number(n)) => (OverallResult::Success, Some(InputValue::Number(n))),
+        Some(PromptAnswer::Number(n)) => {
+            let separator = request
+                .input
+                .as_ref()
+                .and_then(|i| i.command.separator.as_deref());
+            let number = with_separator(&n, separator);
+            (OverallResult::Success, Some(InputValue::Number(number)))
+        }
         Some(PromptAnswer::Text(t)) => (OverallResult::Success, Some(InputValue::String(t))),
         Some(PromptAnswer::AnyKey) => (OverallResult::Success, None),
         None => (OverallResult::TimedOut, None),
@@ -205,6 +235,18 @@ pub(crate) fn input_response(
     response
 }
 
+/// A domain number (`12.50`) written with the decimal separator the Input's `Command@Separator`
+/// asks for (`12,50`); one character that is not a digit, else the number is left as it is.
+fn with_separator(number: &str, separator: Option<&str>) -> String {
+    let mut chars = separator.unwrap_or(".").chars();
+    match (chars.next(), chars.next()) {
+        (Some(sep), None) if sep != '.' && !sep.is_ascii_digit() && !sep.is_control() => {
+            number.replace('.', &sep.to_string())
+        }
+        _ => number.to_owned(),
+    }
+}
+
 fn response_header(request: &DeviceRequest, application_sender: &str) -> crate::message::Header {
     let mut header = request.header.echo();
     header.application_sender = Some(application_sender.to_owned());
@@ -214,7 +256,8 @@ fn response_header(request: &DeviceRequest, application_sender: &str) -> crate::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{DeviceTarget, Header, Input, RequestId, TextLine};
+    use crate::codec;
+    use crate::message::{DeviceTarget, Header, Input, Message, RequestId, TextLine};
 
     type WireCommand = crate::message::InputCommand;
 
@@ -308,5 +351,55 @@ mod tests {
         assert_eq!(asked(SecureInput, GetChar, None), AnswerSecrecy::Secret);
         assert_eq!(asked(Plain, GetPin, None), AnswerSecrecy::Secret);
         assert_eq!(asked(Plain, ProcessPin, None), AnswerSecrecy::Secret);
+    }
+
+    #[test]
+    fn numbers_are_written_with_the_separator_the_input_asks_for() {
+        let profile = TerminalProfile::default();
+        let mut req = request(DeviceRequestType::Input);
+        let mut command = WireCommand::new(InputCommandKind::GetAmount);
+        command.separator = Some(",".into());
+        req.input = Some(Input {
+            target: DeviceTarget::CashierKeyboard,
+            command,
+        });
+        let answer = Some(PromptAnswer::Number("12.50".into()));
+        let response = input_response(&req, "EPS", answer.clone(), &profile);
+        assert_eq!(
+            response.input.unwrap().value,
+            Some(InputValue::Number("12,50".into()))
+        );
+        // The golden pair: the request asks for `Separator=","`, the answer carries `2,50`.
+        let golden = |name: &str| {
+            let path = format!(
+                "{}/tests/fixtures/strict/{name}.xml",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            std::fs::read(&path).unwrap()
+        };
+        let Message::DeviceRequest(asked) =
+            codec::decode(&golden("device_input_amount_request")).unwrap()
+        else {
+            panic!("not a DeviceRequest");
+        };
+        let answer_2_50 = Some(PromptAnswer::Number("2.50".into()));
+        let written = codec::encode_body(
+            &input_response(&asked, "EPS", answer_2_50, &profile).into(),
+            &codec::WriteOptions::STRICT,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            String::from_utf8(golden("device_input_amount_response")).unwrap()
+        );
+        for (separator, written) in [(None, "12.50"), (Some("."), "12.50"), (Some(""), "12.50")] {
+            req.input.as_mut().unwrap().command.separator = separator.map(str::to_owned);
+            let response = input_response(&req, "EPS", answer.clone(), &profile);
+            assert_eq!(
+                response.input.unwrap().value,
+                Some(InputValue::Number(written.into())),
+                "{separator:?}"
+            );
+        }
     }
 }

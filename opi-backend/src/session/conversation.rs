@@ -20,6 +20,7 @@ use super::outcome::{Answer, terminal_result};
 use super::request::{Identity, Limits, Operation, abort_message};
 use super::timer::{TimerKind, Timers};
 use super::{Event, Finished, InputKey, Link, SessionError, Transmit, describe};
+use crate::codec::Envelope;
 use crate::message::{
     CardRequestType, DeviceRequest, DeviceRequestType, EventType, Message, OverallResult,
     RequestId, ServiceRequestType,
@@ -28,6 +29,7 @@ use crate::profile::{AbortPlacement, TerminalProfile};
 
 mod device;
 
+use device::belongs_to;
 pub(crate) use device::unowned_response;
 
 /// What the request waits for.
@@ -139,6 +141,11 @@ impl Conversation {
     /// What is asked.
     pub fn operation(&self) -> &Operation {
         &self.operation
+    }
+
+    /// The `RequestType` it is asked as (the profile names the reversals).
+    pub fn request_type(&self) -> &str {
+        self.operation.request_type(&self.profile)
     }
 
     /// True once the outcome is out and no abort is still running.
@@ -318,6 +325,43 @@ impl Conversation {
         }
     }
 
+    /// A well-formed frame on `link` that is not a valid message (`envelope` is its root).
+    ///
+    /// A DeviceRequest on a callback link is answered `FormatError` with its ids, never left
+    /// unanswered (the terminal blocks until it is); when it names this request, the terminal is
+    /// alive, so the idle timer restarts. Anything else is as unreadable as a malformed frame.
+    pub fn handle_undecodable(
+        &mut self,
+        link: Link,
+        envelope: &Envelope,
+        reason: &str,
+        now: Instant,
+    ) -> SessionError {
+        let answer = match link {
+            Link::Callback(_) => {
+                callback::format_error_response(envelope, &self.identity.application_sender)
+            }
+            Link::Request | Link::Abort => None,
+        };
+        let Some(response) = answer else {
+            return self.handle_malformed(link, reason, now);
+        };
+        let ours = self.state.maybe_sent() && belongs_to(&response.header.request_id, &self.id);
+        let request_type = response.request_type.as_str().to_owned();
+        self.transmits.push_back(Transmit {
+            link,
+            message: response.into(),
+        });
+        if ours && self.inputs.is_empty() {
+            self.timers.arm(TimerKind::Idle, now, self.limits.idle);
+        }
+        SessionError::Undecodable {
+            link,
+            request_type,
+            reason: reason.to_owned(),
+        }
+    }
+
     /// A message arrived on `link`.
     ///
     /// An `Err` is never a silent drop: on channel 0 it has ended the request (lost), and a
@@ -466,7 +510,7 @@ impl Conversation {
     /// The answer to this conversation's request, or a description of what came instead.
     fn our_answer(&self, message: Message) -> Result<Answer, String> {
         let fits = |id: &RequestId, request_type: &str| {
-            *id == self.id && request_type.eq_ignore_ascii_case(self.operation.request_type())
+            *id == self.id && request_type.eq_ignore_ascii_case(self.request_type())
         };
         match message {
             Message::CardServiceResponse(r)

@@ -10,7 +10,9 @@ use eps_core::terminal::{
 };
 use eps_core::transaction::Authorisation;
 
-use crate::message::{CardServiceResponse, OverallResult, PrivateData, ServiceResponse};
+use crate::message::{
+    CardServiceResponse, OverallResult, PrivateData, ServiceRequestType, ServiceResponse,
+};
 
 /// A terminal's answer on channel 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +34,28 @@ impl Answer {
 
     /// The domain's reading of the `OverallResult`.
     pub fn result(&self) -> TerminalResult {
-        terminal_result(self.overall_result())
+        match self {
+            Self::Card(r) => terminal_result(&r.overall_result),
+            Self::Service(r) => service_result(r),
+        }
+    }
+}
+
+/// A ServiceResponse's result as the domain names it: ep2's own success words (`Activated`,
+/// `AlreadyActivated`, `Deactivated`, `AlreadyDeactivated`, `DayClosed`; research notes §3.3,
+/// §3.5) are `Success` for the requests they answer, and only for those.
+pub fn service_result(response: &ServiceResponse) -> TerminalResult {
+    let success: &[&str] = match response.request_type {
+        ServiceRequestType::ActivateTerminal => &["Activated", "AlreadyActivated"],
+        ServiceRequestType::DeactivateTerminal => &["Deactivated", "AlreadyDeactivated"],
+        ServiceRequestType::CloseDay => &["DayClosed"],
+        _ => &[],
+    };
+    match &response.overall_result {
+        OverallResult::Other(word) if success.iter().any(|w| w.eq_ignore_ascii_case(word)) => {
+            TerminalResult::Success
+        }
+        other => terminal_result(other),
     }
 }
 
@@ -148,7 +171,7 @@ pub fn reconciliation_report(
         })
         .collect();
     let report = ReconciliationReport {
-        result: terminal_result(&response.overall_result),
+        result: service_result(response),
         totals,
         error_code: error_code(response.private_data.as_ref()),
     };
@@ -234,6 +257,60 @@ mod tests {
         r.original_header = None;
         r.overall_result = OverallResult::Busy;
         assert_eq!(last_result(&r, Currency::EUR), Err(TerminalError::Busy));
+    }
+
+    #[test]
+    fn ep2_success_words_are_success_for_their_own_requests_only() {
+        let answer = |request_type, result: &str| {
+            ServiceResponse::new(
+                Header::new(RequestId::parse("1").unwrap(), "1"),
+                request_type,
+                OverallResult::parse(result),
+            )
+        };
+        for (request_type, word) in [
+            (ServiceRequestType::ActivateTerminal, "Activated"),
+            (ServiceRequestType::ActivateTerminal, "AlreadyActivated"),
+            (ServiceRequestType::DeactivateTerminal, "Deactivated"),
+            (ServiceRequestType::DeactivateTerminal, "alreadydeactivated"),
+            (ServiceRequestType::CloseDay, "DayClosed"),
+        ] {
+            assert_eq!(
+                service_result(&answer(request_type, word)),
+                TerminalResult::Success,
+                "{word}"
+            );
+        }
+        assert_eq!(
+            service_result(&answer(ServiceRequestType::Login, "Activated")),
+            TerminalResult::Other("Activated".into())
+        );
+        assert_eq!(
+            service_result(&answer(
+                ServiceRequestType::ActivateTerminal,
+                "NotActivated"
+            )),
+            TerminalResult::Other("NotActivated".into())
+        );
+    }
+
+    #[test]
+    fn last_result_reads_request_ids_of_every_length_opi_allows() {
+        let mut r = approved();
+        r.request_type = CardRequestType::RepeatLastMessage;
+        for length in [50, 64] {
+            let long = "7".repeat(length);
+            r.original_header = Some(OriginalHeader {
+                request_type: "CardPayment".into(),
+                request_id: RequestId::parse(&long).unwrap(),
+                workstation_id: None,
+                pop_id: None,
+                application_sender: None,
+                overall_result: None,
+            });
+            let last = last_result(&r, Currency::EUR).unwrap();
+            assert_eq!(last.request_id.map(String::from), Some(long), "{length}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::message::{
     CardRequestType, CardServiceRequest, DiagnosisMethod, Header, Message, OriginalTransaction,
     PosData, RequestId, ServiceRequest, ServiceRequestType, Timestamp, TotalAmount, ValueError,
 };
-use crate::profile::{SessionStart, TerminalProfile};
+use crate::profile::{EndOfDay, SessionStart, TerminalProfile};
 
 /// Who the EPS is toward one terminal: the root attributes it writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,13 +32,15 @@ pub enum Operation {
     TicketReprint,
     /// End-of-day totals, closing the batch when `closure` is set.
     Reconciliation {
-        /// ReconciliationWithClosure rather than Reconciliation.
+        /// ReconciliationWithClosure (or the profile's CloseDay) rather than Reconciliation.
         closure: bool,
     },
+    /// Submit the transactions the terminal stored (ep2's TransmitTrx, before CloseDay).
+    TransmitTransactions,
     /// Open the session (Login or ActivateTerminal).
     SessionStart(SessionStart),
-    /// End the session.
-    Logoff,
+    /// End the session (Logoff, or DeactivateTerminal for a session started by ActivateTerminal).
+    SessionEnd(SessionStart),
     /// Health check (Diagnosis, local).
     Diagnosis,
 }
@@ -58,21 +60,29 @@ impl Operation {
         matches!(self, Self::Card(_))
     }
 
-    /// The OPI `RequestType` this operation is sent as.
-    pub fn request_type(&self) -> &'static str {
+    /// The OPI `RequestType` this operation is sent as to a terminal with `profile` (which names
+    /// the reversals).
+    pub fn request_type<'a>(&'a self, profile: &'a TerminalProfile) -> &'a str {
         match self {
             Self::Card(CardOperation::Payment { .. }) => "CardPayment",
             Self::Card(CardOperation::PreAuthorisation { .. }) => "CardPreAuthorisation",
             Self::Card(CardOperation::Completion { .. }) => "CardFinancialAdvice",
             Self::Card(CardOperation::Refund { .. }) => "PaymentRefund",
-            Self::Card(CardOperation::Reversal { .. }) => "PaymentReversal",
+            Self::Card(CardOperation::Reversal { reverses, .. }) => {
+                profile.reversals.for_kind(*reverses)
+            }
             Self::RepeatLastMessage => "RepeatLastMessage",
             Self::TicketReprint => "TicketReprint",
-            Self::Reconciliation { closure: true } => "ReconciliationWithClosure",
+            Self::Reconciliation { closure: true } => match profile.end_of_day {
+                EndOfDay::ReconciliationWithClosure => "ReconciliationWithClosure",
+                EndOfDay::TransmitThenCloseDay => "CloseDay",
+            },
             Self::Reconciliation { closure: false } => "Reconciliation",
+            Self::TransmitTransactions => "TransmitTrx",
             Self::SessionStart(SessionStart::ActivateTerminal) => "ActivateTerminal",
             Self::SessionStart(_) => "Login",
-            Self::Logoff => "Logoff",
+            Self::SessionEnd(SessionStart::ActivateTerminal) => "DeactivateTerminal",
+            Self::SessionEnd(_) => "Logoff",
             Self::Diagnosis => "Diagnosis",
         }
     }
@@ -106,16 +116,17 @@ impl Operation {
                 idle: t.idle,
                 cap: t.hard_cap,
             },
-            Self::Reconciliation { .. } => Limits {
+            Self::Reconciliation { .. } | Self::TransmitTransactions => Limits {
                 idle: t.idle.min(t.reconciliation),
                 cap: t.reconciliation,
             },
-            Self::RepeatLastMessage | Self::SessionStart(_) | Self::Logoff | Self::Diagnosis => {
-                Limits {
-                    idle: t.service,
-                    cap: t.service,
-                }
-            }
+            Self::RepeatLastMessage
+            | Self::SessionStart(_)
+            | Self::SessionEnd(_)
+            | Self::Diagnosis => Limits {
+                idle: t.service,
+                cap: t.service,
+            },
         }
     }
 
@@ -138,24 +149,19 @@ impl Operation {
             |request_type| ServiceRequest::new(header.clone(), request_type, pos_data.clone());
         Ok(match self {
             Self::Card(op) => {
-                let mut request = card(card_type(op));
+                let mut request = card(CardRequestType::parse(self.request_type(profile)));
                 request.total_amount = self.amount().map(TotalAmount::new);
                 request.original_transaction = original(op).map(to_wire_original).transpose()?;
                 request.into()
             }
             Self::RepeatLastMessage => card(CardRequestType::RepeatLastMessage).into(),
             Self::TicketReprint => card(CardRequestType::TicketReprint).into(),
-            Self::Reconciliation { closure } => service(if *closure {
-                ServiceRequestType::ReconciliationWithClosure
-            } else {
-                ServiceRequestType::Reconciliation
-            })
-            .into(),
-            Self::SessionStart(SessionStart::ActivateTerminal) => {
-                service(ServiceRequestType::ActivateTerminal).into()
+            Self::Reconciliation { .. }
+            | Self::TransmitTransactions
+            | Self::SessionStart(_)
+            | Self::SessionEnd(_) => {
+                service(ServiceRequestType::parse(self.request_type(profile))).into()
             }
-            Self::SessionStart(_) => service(ServiceRequestType::Login).into(),
-            Self::Logoff => service(ServiceRequestType::Logoff).into(),
             Self::Diagnosis => {
                 let mut request = service(ServiceRequestType::Diagnosis);
                 if let Some(pos) = request.pos_data.as_mut() {
@@ -178,16 +184,6 @@ pub(crate) fn abort_message(
     header.application_sender = Some(identity.application_sender.clone());
     let pos_data = PosData::at(Timestamp::from_datetime(wall)?);
     Ok(CardServiceRequest::new(header, CardRequestType::AbortRequest, pos_data).into())
-}
-
-fn card_type(op: &CardOperation) -> CardRequestType {
-    match op {
-        CardOperation::Payment { .. } => CardRequestType::CardPayment,
-        CardOperation::PreAuthorisation { .. } => CardRequestType::CardPreAuthorisation,
-        CardOperation::Completion { .. } => CardRequestType::CardFinancialAdvice,
-        CardOperation::Refund { .. } => CardRequestType::PaymentRefund,
-        CardOperation::Reversal { .. } => CardRequestType::PaymentReversal,
-    }
 }
 
 fn original(op: &CardOperation) -> Option<&DomainOriginal> {

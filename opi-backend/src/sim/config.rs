@@ -12,10 +12,12 @@ use crate::profile::WireEncoding;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CallbackMode {
-    /// One connection per request, carrying all its DeviceRequests in turn.
-    #[default]
+    /// One connection per request, carrying all its DeviceRequests in turn; when the POS has
+    /// closed it after an answer, the next DeviceRequest goes on a fresh one.
     Shared,
-    /// A fresh connection per DeviceRequest, closed after its answer (S4/S6 style).
+    /// A fresh connection per DeviceRequest, closed after its answer: the protocol's rule, "a
+    /// connection lives only as long as one Request / Response pair" (research notes §2, S4).
+    #[default]
     PerRequest,
 }
 
@@ -61,6 +63,10 @@ pub struct SimConfig {
     pub require_login: bool,
     /// Whether a display prompt is sent before and after the card step.
     pub display: bool,
+    /// Whether the POS is told when a card is presented (a DeviceRequest `Event` with
+    /// `EventType="CardInserted"`, for payments, pre-authorisations and refunds). Off by
+    /// default: no public OPI source shows a terminal sending it.
+    pub card_events: bool,
     /// Processing time before the first callback (and before answering service requests).
     #[serde(with = "crate::profile::duration")]
     pub latency: Duration,
@@ -90,6 +96,9 @@ pub struct SimConfig {
     /// Whether Login answers are held back until `SimServer::release_logins` (a terminal slow
     /// over its Login; the POS waits).
     pub hold_logins: bool,
+    /// Send whole, Luhn-valid card numbers (in `Authorisation@CardPAN`, receipt lines and error
+    /// texts), as some terminals do, instead of masked ones.
+    pub full_pan: bool,
 }
 
 impl Default for SimConfig {
@@ -103,17 +112,19 @@ impl Default for SimConfig {
             magic_amounts: true,
             require_login: true,
             display: true,
+            card_events: false,
             latency: Duration::ZERO,
             callback_timeout: Duration::from_secs(10),
             input_timeout: Duration::from_secs(30),
             self_abort_after: Duration::from_secs(60),
-            callbacks: CallbackMode::Shared,
+            callbacks: CallbackMode::PerRequest,
             receipts: ReceiptStyle::TicketType,
             callback_ids: CallbackIds::SequenceId,
             encoding: WireEncoding::Utf8,
             display_text: None,
             error_text: None,
             hold_logins: false,
+            full_pan: false,
         }
     }
 }
@@ -140,9 +151,12 @@ mod tests {
             latency = "250ms"
             default-scenario = "decline"
             callbacks = "per-request"
+            full-pan = true
             "#,
         )
         .unwrap();
+        assert!(config.full_pan);
+        assert!(!SimConfig::default().full_pan);
         assert_eq!(config.latency, Duration::from_millis(250));
         assert_eq!(config.default_scenario, Scenario::Decline);
         assert_eq!(config.callbacks, CallbackMode::PerRequest);

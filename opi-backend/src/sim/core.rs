@@ -13,32 +13,35 @@ use time::OffsetDateTime;
 use super::card::{self, Decided};
 use super::config::{CallbackIds, CallbackMode, SimConfig};
 use super::job::{CallbackKind, Decision, Job, JobKind, Step, Wait};
-use super::ledger::{Ledger, LedgerEntry};
+use super::ledger::{CallbackAnswer, Ledger, LedgerEntry};
 use super::scenario::Script;
 use super::wire::{Payload, WireStyle};
 use super::{Scenario, ScriptMatch, SimError, SimEvent, SimLink, SimTransmit};
+use crate::codec::Envelope;
 use crate::message::{
-    Authorisation, CardRequestType, CardServiceRequest, CardServiceResponse, DeviceRequest,
-    DeviceRequestType, DeviceResponse, DeviceTarget, Header, Input, InputCommand, InputCommandKind,
-    InputValue, Message, MonetaryAmount, OriginalHeader, Output, OverallResult, Reconciliation,
-    ReconciliationTotal, RequestId, ServiceRequest, ServiceRequestType, ServiceResponse,
-    TerminalInfo, TextLine, Timestamp,
+    Authorisation, CardRequestType, CardServiceRequest, CardServiceResponse, DeviceEvent,
+    DeviceRequest, DeviceRequestType, DeviceResponse, DeviceTarget, EventType, Header, Input,
+    InputCommand, InputCommandKind, InputValue, Message, MonetaryAmount, OriginalHeader, Output,
+    OverallResult, Reconciliation, ReconciliationTotal, RequestId, ServiceRequest,
+    ServiceRequestType, ServiceResponse, TerminalInfo, TextLine, Timestamp,
 };
 use crate::profile::WireEncoding;
 use crate::session;
 
 mod decide;
 mod held;
+mod linger;
 mod requests;
 mod steps;
 
-use steps::{CallbackTimeouts, callback_failed};
+use steps::{CallbackTimeouts, callback_failed, callback_payload};
 
 /// The simulated terminal; see the module doc.
 #[derive(Debug)]
 pub struct SimCore {
     config: SimConfig,
     ledger: Ledger,
+    callback_answers: Vec<CallbackAnswer>,
     script: Script,
     logged_in: bool,
     next_stan: u32,
@@ -59,6 +62,7 @@ impl SimCore {
             logged_in: !config.require_login,
             config,
             ledger: Ledger::default(),
+            callback_answers: Vec::new(),
             script: Script::default(),
             next_stan: 1,
             next_link: 0,
@@ -85,6 +89,11 @@ impl SimCore {
     /// The ledger.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// Every DeviceResponse the POS sent for the terminal's callbacks, oldest first.
+    pub fn callback_answers(&self) -> &[CallbackAnswer] {
+        &self.callback_answers
     }
 
     /// Queues `scenario` for the next request `matching`.
@@ -145,6 +154,7 @@ impl SimCore {
     ) -> Result<(), SimError> {
         if matches!(link, SimLink::Channel0(_)) {
             self.requests_seen += 1;
+            self.ledger.note_received(link, &message);
         }
         let result = match (link, message) {
             (SimLink::Channel0(_), Message::CardServiceRequest(request)) => {
@@ -177,6 +187,44 @@ impl SimCore {
         }
     }
 
+    /// A well-formed frame on `link` that is not a valid message: a channel-0 request is
+    /// answered `FormatError` with its ids (as a terminal answers what it cannot handle); anything
+    /// else is as unreadable as a malformed frame.
+    pub fn handle_undecodable(
+        &mut self,
+        link: SimLink,
+        envelope: &Envelope,
+        reason: &str,
+        now: Instant,
+    ) -> SimError {
+        let header = envelope.header.as_ref().map(Header::echo);
+        let request_type = envelope.request_type.as_deref().unwrap_or("");
+        let answer: Option<Message> = match (link, header) {
+            (SimLink::Channel0(_), Some(header)) if envelope.is("CardServiceRequest") => {
+                let result = OverallResult::FormatError;
+                let request_type = CardRequestType::parse(request_type);
+                Some(CardServiceResponse::new(header, request_type, result).into())
+            }
+            (SimLink::Channel0(_), Some(header)) if envelope.is("ServiceRequest") => {
+                let result = OverallResult::FormatError;
+                let request_type = ServiceRequestType::parse(request_type);
+                Some(ServiceResponse::new(header, request_type, result).into())
+            }
+            _ => None,
+        };
+        let Some(answer) = answer else {
+            return self.handle_malformed(link, reason, now);
+        };
+        self.requests_seen += 1;
+        self.ledger
+            .note_undecodable(link, answer.request_id().as_str(), request_type);
+        self.transmit(link, answer, Scenario::Approve);
+        SimError::Undecodable {
+            link,
+            reason: reason.to_owned(),
+        }
+    }
+
     /// A channel-1 connection asked for with [`SimEvent::Connect`] is open.
     pub fn handle_connected(&mut self, link: SimLink, now: Instant) {
         let timeouts = self.callback_timeouts();
@@ -198,10 +246,11 @@ impl SimCore {
                     header: Box::new(request.header.clone()),
                     kind,
                     deadline: now + timeouts.for_kind(kind),
+                    resend: None,
                 };
                 self.transmits.push_back(SimTransmit {
                     link,
-                    payload: Payload::Message(Box::new((*request).into()), job.style),
+                    payload: callback_payload(job, *request),
                 });
             }
             other => {
@@ -228,17 +277,30 @@ impl SimCore {
         if job.callback_link.is_some_and(|(l, _)| l == link) {
             job.callback_link = None;
         }
-        let failed = match &job.wait {
-            Wait::Connection { link: l, kind, .. } | Wait::Answer { link: l, kind, .. }
-                if *l == link =>
-            {
-                Some(*kind)
+        match std::mem::replace(&mut job.wait, Wait::Nothing) {
+            Wait::Answer {
+                link: l,
+                kind,
+                resend: Some(request),
+                ..
+            } if l == link => {
+                // The POS closed the shared connection after its last answer: reconnect.
+                self.next_link += 1;
+                let fresh = SimLink::Channel1(self.next_link);
+                job.callback_link = Some((fresh, false));
+                self.events.push_back(SimEvent::Connect(fresh));
+                job.wait = Wait::Connection {
+                    link: fresh,
+                    request,
+                    kind,
+                };
             }
-            _ => None,
-        };
-        if let Some(kind) = failed {
-            job.wait = Wait::Nothing;
-            callback_failed(job, kind);
+            Wait::Connection { link: l, kind, .. } | Wait::Answer { link: l, kind, .. }
+                if l == link =>
+            {
+                callback_failed(job, kind);
+            }
+            other => job.wait = other,
         }
         self.advance(now);
     }

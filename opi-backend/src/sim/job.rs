@@ -42,6 +42,8 @@ pub(crate) enum Step {
     Pause(Duration),
     /// Show text on the cashier display.
     Display(&'static str),
+    /// Tell the POS a card was presented (DeviceRequest `Event`).
+    CardPresented,
     /// Ask the cashier to confirm.
     Confirm,
     /// Ask for a PIN.
@@ -83,6 +85,10 @@ pub(crate) enum Wait {
         header: Box<Header>,
         kind: CallbackKind,
         deadline: Instant,
+        /// The request, when it went on a shared connection that had carried an exchange
+        /// already: a POS may close each connection after one answer (the protocol's rule), so
+        /// if it closes this one before answering, the request goes again on a fresh one, once.
+        resend: Option<Box<DeviceRequest>>,
     },
 }
 
@@ -115,7 +121,7 @@ pub(crate) struct Job {
     pub(crate) steps: VecDeque<Step>,
     pub(crate) wait: Wait,
     pub(crate) sequence: u32,
-    /// The shared channel-1 link, once asked for.
+    /// The shared channel-1 link, once asked for, and whether it is connected.
     pub(crate) callback_link: Option<(SimLink, bool)>,
     pub(crate) decision: Decision,
     pub(crate) authorised: bool,
@@ -156,18 +162,27 @@ impl Job {
         }
     }
 
-    /// The steps of a financial request under `scenario`.
+    /// The steps of a financial request under `scenario`; `card_event` tells the POS when the
+    /// card is presented.
     pub(crate) fn financial_steps(
         scenario: Scenario,
         latency: Duration,
         display: bool,
+        card_event: bool,
     ) -> Vec<Step> {
         let mut steps = vec![Step::Pause(latency)];
         if display {
             steps.push(Step::Display("Karte bitte"));
         }
+        let card_comes = !matches!(
+            scenario,
+            Scenario::WaitForAbort | Scenario::DropMidCallbacks
+        );
+        if card_event && card_comes {
+            steps.push(Step::CardPresented);
+        }
         match scenario {
-            Scenario::Confirm => steps.push(Step::Confirm),
+            Scenario::Confirm | Scenario::UndecodableInput => steps.push(Step::Confirm),
             Scenario::Pin => steps.push(Step::AskPin),
             Scenario::WaitForAbort => steps.push(Step::AwaitCard),
             Scenario::DropMidCallbacks => {

@@ -1,11 +1,21 @@
-//! The simulator's ledger: every financial request it processed, with what it answered.
+//! The simulator's ledger: every financial request it processed, with what it answered, and
+//! every channel-0 request it received.
 //!
 //! It lives in memory, in the simulator: an EPS restart does not touch it, so tests compare the
 //! EPS's view after recovery with this truth.
+//!
+//! Money and not money: [`Ledger::entries`] holds the financial requests the terminal processed
+//! (one entry per processing, so a request sent twice shows twice), each with its
+//! [`Movement`]. Service requests (Login, Diagnosis, reconciliations, …) and the card-service
+//! requests that move no money (RepeatLastMessage, TicketReprint, AbortRequest) never become
+//! entries; they show only in [`Ledger::received`], where [`Received::moves_money`] is false.
 
 use eps_core::money::{Amount, Currency};
 
-use crate::message::{CardServiceResponse, Output, OverallResult};
+use super::SimLink;
+use crate::message::{
+    CardRequestType, CardServiceResponse, Message, Output, OverallResult, ServiceRequestType,
+};
 
 /// One processed financial request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +59,120 @@ impl LedgerEntry {
     pub fn approved(&self) -> bool {
         self.result == OverallResult::Success
     }
+
+    /// The card number exactly as the terminal put it in its answer's `Authorisation@CardPAN`
+    /// (whole in the full-PAN mode).
+    pub fn card_pan_sent(&self) -> Option<&str> {
+        let authorisation = self.response.as_ref()?.authorisation()?;
+        authorisation.card_pan.as_ref().map(|pan| pan.as_sent())
+    }
+
+    /// The error text of its answer, as sent.
+    pub fn error_text_sent(&self) -> Option<&str> {
+        self.response.as_ref()?.private_data.as_ref()?.error_text()
+    }
+
+    /// The lines of the receipts it printed, as sent.
+    pub fn receipt_lines(&self) -> Vec<&str> {
+        self.receipts
+            .iter()
+            .flat_map(|output| output.text_lines.iter().map(|line| line.text.as_str()))
+            .collect()
+    }
+
+    /// What it does to money; `None` for a request type this ledger cannot classify.
+    pub fn movement(&self) -> Option<Movement> {
+        Movement::of(&CardRequestType::parse(&self.request_type))
+    }
+}
+
+/// What an approved financial request does to money, as the terminal counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Movement {
+    /// Takes money from the card: `CardPayment`, `CardFinancialAdvice` (a completion).
+    Capture,
+    /// Reserves money without taking it: `CardPreAuthorisation`.
+    Reserve,
+    /// Gives money back to the card: `PaymentRefund`.
+    Return,
+    /// Cancels an earlier transaction: `PaymentReversal`, `PreAuthReversal`, `RefundReversal`.
+    /// It moves nothing itself; the transaction it cancelled is marked `reversed`.
+    Cancel,
+}
+
+impl Movement {
+    /// The movement of a card-service request type; `None` when it moves no money.
+    pub fn of(request_type: &CardRequestType) -> Option<Self> {
+        use CardRequestType as T;
+        match request_type {
+            T::CardPayment | T::CardFinancialAdvice => Some(Self::Capture),
+            T::CardPreAuthorisation => Some(Self::Reserve),
+            T::PaymentRefund => Some(Self::Return),
+            T::PaymentReversal | T::PreAuthReversal | T::RefundReversal => Some(Self::Cancel),
+            _ => None,
+        }
+    }
+}
+
+/// The type of a channel-0 request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestKind {
+    /// A CardServiceRequest.
+    Card(CardRequestType),
+    /// A ServiceRequest (Login, Diagnosis, Reconciliation, …).
+    Service(ServiceRequestType),
+    /// A well-formed request the simulator could not decode (answered `FormatError`), by the
+    /// `RequestType` it carried.
+    Undecodable(String),
+}
+
+impl RequestKind {
+    /// The OPI `RequestType` as sent (`Login`, `ActivateTerminal`, `CardPayment`, …).
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Card(t) => t.as_str(),
+            Self::Service(t) => t.as_str(),
+            Self::Undecodable(t) => t,
+        }
+    }
+}
+
+/// A channel-0 request as the terminal received it, whatever became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The connection it arrived on.
+    pub link: SimLink,
+    /// Its type.
+    pub kind: RequestKind,
+    /// The POS's RequestID.
+    pub request_id: String,
+}
+
+impl Received {
+    /// Whether it is a financial request (one that becomes a ledger entry once processed).
+    pub fn moves_money(&self) -> bool {
+        matches!(&self.kind, RequestKind::Card(t) if Movement::of(t).is_some())
+    }
+
+    /// Whether it is an AbortRequest (card or service).
+    pub fn is_abort(&self) -> bool {
+        matches!(
+            &self.kind,
+            RequestKind::Card(CardRequestType::AbortRequest)
+                | RequestKind::Service(ServiceRequestType::AbortRequest)
+        )
+    }
+}
+
+/// A DeviceResponse the terminal got for one of its callbacks (tests check what the POS said).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackAnswer {
+    /// The RequestID it echoes.
+    pub request_id: String,
+    /// The `RequestType` it echoes (`Output`, `Input`, …).
+    pub request_type: String,
+    /// Its `OverallResult`.
+    pub result: OverallResult,
 }
 
 /// One line of totals.
@@ -68,21 +192,63 @@ pub struct Totals {
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
     entries: Vec<LedgerEntry>,
+    received: Vec<Received>,
     closed_batches: u32,
 }
 
 impl Ledger {
-    /// Every entry, oldest first.
+    /// Every entry, oldest first, duplicates included.
     pub fn entries(&self) -> &[LedgerEntry] {
         &self.entries
     }
 
-    /// The entry for a RequestID.
+    /// The newest entry for a RequestID (see [`Ledger::entries_for`] for all of them).
     pub fn by_request_id(&self, request_id: &str) -> Option<&LedgerEntry> {
         self.entries
             .iter()
             .rev()
             .find(|e| e.request_id == request_id)
+    }
+
+    /// Every entry for a RequestID, oldest first: more than one means it was processed twice.
+    pub fn entries_for<'a>(&'a self, request_id: &'a str) -> impl Iterator<Item = &'a LedgerEntry> {
+        self.entries
+            .iter()
+            .filter(move |e| e.request_id == request_id)
+    }
+
+    /// Every channel-0 request received, oldest first, money or not, processed or refused.
+    pub fn received(&self) -> &[Received] {
+        &self.received
+    }
+
+    /// Records a message that arrived on channel 0 (anything but a request is ignored).
+    /// Records a well-formed request that could not be decoded (it was answered `FormatError`).
+    pub(crate) fn note_undecodable(&mut self, link: SimLink, request_id: &str, request_type: &str) {
+        self.received.push(Received {
+            link,
+            kind: RequestKind::Undecodable(request_type.to_owned()),
+            request_id: request_id.to_owned(),
+        });
+    }
+
+    pub(crate) fn note_received(&mut self, link: SimLink, message: &Message) {
+        let (kind, request_id) = match message {
+            Message::CardServiceRequest(r) => (
+                RequestKind::Card(r.request_type.clone()),
+                r.header.request_id.as_str(),
+            ),
+            Message::ServiceRequest(r) => (
+                RequestKind::Service(r.request_type.clone()),
+                r.header.request_id.as_str(),
+            ),
+            _ => return,
+        };
+        self.received.push(Received {
+            link,
+            kind,
+            request_id: request_id.to_owned(),
+        });
     }
 
     /// The most recent entry.

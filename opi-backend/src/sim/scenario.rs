@@ -21,6 +21,9 @@ pub enum Scenario {
     /// Ask the cashier for confirmation (Input/GetConfirmation): yes approves, no (or no answer)
     /// ends `Aborted`.
     Confirm,
+    /// Ask for a PIN (Input `GetPIN`, the entry hidden): any PIN approves (the terminal keeps
+    /// what it got, see `SimServer::pins`); no answer ends `Aborted`.
+    Pin,
     /// Wait for a card that never comes: ends `Aborted` on an AbortRequest, or by itself after
     /// the configured self-abort delay.
     WaitForAbort,
@@ -38,6 +41,11 @@ pub enum Scenario {
     DropMidCallbacks,
     /// Process the request fully (approved, receipts printed), then close without answering.
     DropBeforeResponse,
+    /// Close the link right after reading the request, yet keep working on it for the configured
+    /// latency and then approve it (no callbacks: the POS is gone); meanwhile a
+    /// RepeatLastMessage is answered with the previous request, as terminals that finish their
+    /// work after a lost link do.
+    DropAndKeepWorking,
     /// Approve, but send a frame of garbage instead of the answer.
     Garbage,
     /// Approve, but announce an oversize frame instead of the answer.
@@ -48,17 +56,19 @@ pub enum Scenario {
     NoNamespace,
     /// Approve; every frame is written in ISO-8859-1 with a matching declaration.
     Latin1,
-    /// Ask for a PIN (Input `GetPIN`, the entry hidden): any PIN approves (the terminal keeps
-    /// what it got, see `SimServer::pins`); no answer ends `Aborted`.
-    Pin,
+    /// Ask for confirmation with an Input that lacks its `Command`: well-formed XML that cannot
+    /// be decoded. The POS should answer `FormatError`, which is no "yes": the request ends
+    /// `Aborted`; an unanswered Input times out the same way.
+    UndecodableInput,
 }
 
 impl Scenario {
     /// Every scenario, in the order of the magic-amount table.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 19] = [
         Self::Approve,
         Self::Decline,
         Self::Confirm,
+        Self::Pin,
         Self::WaitForAbort,
         Self::Busy,
         Self::DeviceUnavailable,
@@ -67,12 +77,13 @@ impl Scenario {
         Self::DropAfterRequest,
         Self::DropMidCallbacks,
         Self::DropBeforeResponse,
+        Self::DropAndKeepWorking,
         Self::Garbage,
         Self::Oversize,
         Self::CharCountPrefix,
         Self::NoNamespace,
         Self::Latin1,
-        Self::Pin,
+        Self::UndecodableInput,
     ];
 
     /// The scenario a financial amount selects, by the last two digits of its minor units.
@@ -85,7 +96,9 @@ impl Scenario {
     /// | .21 | wait for a card until aborted |
     /// | .51 / .52 / .53 / .54 | Busy / DeviceUnavailable / LoggedOut / PrintLastTicket |
     /// | .66 / .67 / .68 | drop the link before the response / after the request / mid-callbacks |
+    /// | .69 | drop the link after the request and keep working on it |
     /// | .91 / .92 / .93 / .94 / .95 | garbage / oversize / char-count prefix / no namespace / ISO-8859-1 |
+    /// | .96 | an Input without its Command (undecodable) |
     /// | anything else | approve |
     pub fn for_amount_minor(minor: i64) -> Self {
         match minor.rem_euclid(100) {
@@ -100,11 +113,13 @@ impl Scenario {
             66 => Self::DropBeforeResponse,
             67 => Self::DropAfterRequest,
             68 => Self::DropMidCallbacks,
+            69 => Self::DropAndKeepWorking,
             91 => Self::Garbage,
             92 => Self::Oversize,
             93 => Self::CharCountPrefix,
             94 => Self::NoNamespace,
             95 => Self::Latin1,
+            96 => Self::UndecodableInput,
             _ => Self::Approve,
         }
     }
@@ -123,6 +138,7 @@ impl Scenario {
             Self::Approve => "approve",
             Self::Decline => "decline",
             Self::Confirm => "confirm",
+            Self::Pin => "pin",
             Self::WaitForAbort => "wait-for-abort",
             Self::Busy => "busy",
             Self::DeviceUnavailable => "device-unavailable",
@@ -131,12 +147,13 @@ impl Scenario {
             Self::DropAfterRequest => "drop-after-request",
             Self::DropMidCallbacks => "drop-mid-callbacks",
             Self::DropBeforeResponse => "drop-before-response",
+            Self::DropAndKeepWorking => "drop-and-keep-working",
             Self::Garbage => "garbage",
             Self::Oversize => "oversize",
             Self::CharCountPrefix => "char-count-prefix",
             Self::NoNamespace => "no-namespace",
             Self::Latin1 => "latin1",
-            Self::Pin => "pin",
+            Self::UndecodableInput => "undecodable-input",
         }
     }
 
@@ -217,6 +234,12 @@ mod tests {
         assert_eq!(Scenario::for_amount_minor(3950), Scenario::Approve);
         assert_eq!(Scenario::Decline.magic_cents(), Some(5));
         assert_eq!(Scenario::Approve.magic_cents(), None);
+        // Every scenario a magic amount selects is listed, once.
+        for cents in 0..100 {
+            let selected = Scenario::for_amount_minor(cents);
+            let listed = Scenario::ALL.iter().filter(|s| **s == selected).count();
+            assert_eq!(listed, 1, ".{cents:02} selects {selected}");
+        }
         for s in Scenario::ALL {
             assert_eq!(Scenario::parse(s.as_str()), Some(s));
             if s != Scenario::Approve {

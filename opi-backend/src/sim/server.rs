@@ -78,6 +78,16 @@ impl SimServer {
         self.lock().ledger().clone()
     }
 
+    /// Every channel-0 request received, oldest first.
+    pub fn received(&self) -> Vec<super::Received> {
+        self.lock().ledger().received().to_vec()
+    }
+
+    /// Every DeviceResponse the POS sent for the simulator's callbacks, oldest first.
+    pub fn callback_answers(&self) -> Vec<super::CallbackAnswer> {
+        self.lock().callback_answers().to_vec()
+    }
+
     /// The ledger entry of a RequestID.
     pub fn entry(&self, request_id: &str) -> Option<LedgerEntry> {
         self.lock().ledger().by_request_id(request_id).cloned()
@@ -266,6 +276,11 @@ async fn run(
                         if let Err(e) = core.handle_message(link, *message, at) {
                             warn!(error = %e, "opi-sim got an unexpected message");
                         }
+                        let count = core.requests_seen();
+                        seen.send_if_modified(|c| std::mem::replace(c, count) != count);
+                    }
+                    SimIo::Io(IoEvent::Undecodable(link, envelope, reason)) => {
+                        warn!(error = %core.handle_undecodable(link, &envelope, &reason, at), "opi-sim got an undecodable frame");
                         let count = core.requests_seen();
                         seen.send_if_modified(|c| std::mem::replace(c, count) != count);
                     }

@@ -31,6 +31,8 @@ impl WireStyle {
 pub enum Payload {
     /// A message, written in a style.
     Message(Box<Message>, WireStyle),
+    /// A message written without its `Command` element (an Input that cannot be decoded).
+    WithoutCommand(Box<Message>, WireStyle),
     /// A well-framed body that is not XML.
     Garbage,
     /// A length prefix far above any sane maximum, then a little data.
@@ -45,6 +47,7 @@ impl Payload {
                 let options = WriteOptions {
                     charset: style.encoding.into(),
                     namespace: style.namespace,
+                    currency: true,
                 };
                 let body = codec::encode_body(message, &options)?;
                 if !style.char_count_prefix {
@@ -60,6 +63,20 @@ impl Payload {
                 frame.extend_from_slice(&body);
                 Ok(frame)
             }
+            Self::WithoutCommand(message, style) => {
+                let options = WriteOptions {
+                    charset: style.encoding.into(),
+                    namespace: style.namespace,
+                    currency: true,
+                };
+                let mut body = codec::encode_body(message, &options)?;
+                let start = find(&body, b"<Command");
+                let end = find(&body, b"</Command>").map(|at| at + b"</Command>".len());
+                if let (Some(start), Some(end)) = (start, end) {
+                    body.drain(start..end);
+                }
+                codec::encode_frame(&body)
+            }
             Self::Garbage => codec::encode_frame(b"\x00\x01 this is not XML \xff\xfe <<<"),
             Self::Oversize => {
                 let mut frame = 0x7fff_fff0_u32.to_be_bytes().to_vec();
@@ -68,4 +85,8 @@ impl Payload {
             }
         }
     }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }

@@ -2,12 +2,13 @@
 
 use eps_core::receipt::ReceiptCopy;
 use eps_core::terminal::{
-    CardOperation, OriginalTransaction, ReconciliationOutcome, TerminalOutcome, TerminalResult,
+    CardOperation, OriginalTransaction, ReconciliationOutcome, ReversedKind, TerminalOutcome,
+    TerminalResult,
 };
 use opi_backend::profile::AbortPlacement;
 use opi_backend::sim::{CallbackMode, Scenario, SimConfig};
 
-use crate::rig::{Heard, Recorder, Rig, answered, eur, quiet_profile, until};
+use crate::rig::{Heard, Recorder, Rig, answered, bounded, eur, quiet_profile, until};
 
 #[tokio::test]
 async fn payment_with_callbacks() {
@@ -79,6 +80,7 @@ async fn refund_reversal_preauthorisation_and_completion() {
                     stan: paid.stan.clone(),
                     ..OriginalTransaction::default()
                 },
+                reverses: ReversedKind::Payment,
             },
             recorder.clone(),
         )
@@ -157,6 +159,7 @@ async fn abort_payment(placement: AbortPlacement) {
     let (recorder, mut heard) = Recorder::new();
     let terminal = rig.terminal.clone();
     let request_id = rig.fresh_id();
+    let payment_id = request_id.clone();
     let running = tokio::spawn(async move {
         let request = eps_core::terminal::TerminalRequest {
             request_id,
@@ -166,10 +169,26 @@ async fn abort_payment(placement: AbortPlacement) {
         };
         terminal.card_operation(request, recorder).await
     });
-    until(&mut heard, |h| matches!(h, Heard::Output(_))).await;
+    until(&mut heard, "a device output", |h| {
+        matches!(h, Heard::Output(_))
+    })
+    .await;
     rig.terminal.abort().await.unwrap();
-    let outcome = running.await.unwrap();
-    assert_eq!(answered(outcome).result, TerminalResult::Aborted);
+    let outcome = bounded("the aborted payment's outcome", running).await;
+    assert_eq!(answered(outcome.unwrap()).result, TerminalResult::Aborted);
+    // The abort came on the connection the placement names.
+    let ledger = rig.sim.ledger();
+    let payment = ledger
+        .received()
+        .iter()
+        .find(|r| r.request_id == payment_id.as_str())
+        .expect("the payment reached the terminal");
+    let aborts: Vec<_> = ledger.received().iter().filter(|r| r.is_abort()).collect();
+    assert_eq!(aborts.len(), 1, "{:?}", ledger.received());
+    match placement {
+        AbortPlacement::NewConnection => assert_ne!(aborts[0].link, payment.link),
+        AbortPlacement::SameConnection => assert_eq!(aborts[0].link, payment.link),
+    }
     // Nothing left to abort.
     assert!(rig.terminal.abort().await.is_err());
 }
@@ -215,7 +234,10 @@ async fn a_second_request_while_busy_is_refused_not_queued() {
             terminal.card_operation(request, recorder).await
         }
     });
-    until(&mut heard, |h| matches!(h, Heard::Output(_))).await;
+    until(&mut heard, "a device output", |h| {
+        matches!(h, Heard::Output(_))
+    })
+    .await;
     let (_, second) = rig
         .run(
             CardOperation::Payment {
@@ -226,10 +248,8 @@ async fn a_second_request_while_busy_is_refused_not_queued() {
         .await;
     assert!(matches!(second, TerminalOutcome::NotSent { reason } if reason.contains("busy")));
     rig.terminal.abort().await.unwrap();
-    assert_eq!(
-        answered(first.await.unwrap()).result,
-        TerminalResult::Aborted
-    );
+    let first = bounded("the first payment's outcome", first).await;
+    assert_eq!(answered(first.unwrap()).result, TerminalResult::Aborted);
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 
 mod rig;
 
+mod closing_pos;
+mod edges;
 mod flows;
 mod link_loss;
 mod session;

@@ -142,7 +142,11 @@ impl Rig {
     }
 
     pub(crate) async fn with(sim_config: SimConfig, profile: TerminalProfile) -> Self {
-        let sim = sim(sim_config).await;
+        Self::around(sim(sim_config).await, profile).await
+    }
+
+    /// The backend around a simulator already started (and scripted).
+    pub(crate) async fn around(sim: SimServer, profile: TerminalProfile) -> Self {
         let config = terminal_config("lane-1", &sim, "1", profile);
         let id = config.id.clone();
         let backend = OpiBackend::start(vec![config]).await.unwrap();
@@ -160,7 +164,10 @@ impl Rig {
 
     pub(crate) async fn wait_for_status(&self, status: TerminalStatus) {
         let mut watch = self.terminal.status();
-        watch.wait_for(|s| *s == status).await.unwrap();
+        let what = format!("the terminal to be {status:?}");
+        bounded(&what, watch.wait_for(|s| *s == status))
+            .await
+            .unwrap();
     }
 
     pub(crate) fn fresh_id(&self) -> TerminalRequestId {
@@ -178,7 +185,8 @@ impl Rig {
             request_id: request_id.clone(),
             operation,
         };
-        let outcome = self.terminal.card_operation(request, observer).await;
+        let what = format!("the outcome of request {request_id}");
+        let outcome = bounded(&what, self.terminal.card_operation(request, observer)).await;
         (request_id, outcome)
     }
 
@@ -208,12 +216,34 @@ pub(crate) fn answered(outcome: TerminalOutcome) -> TerminalResponse {
     }
 }
 
-/// Waits until the observer hears something matching `what`.
-pub(crate) async fn until(rx: &mut mpsc::UnboundedReceiver<Heard>, what: impl Fn(&Heard) -> bool) {
-    while let Some(heard) = rx.recv().await {
-        if what(&heard) {
-            return;
-        }
+/// The longest a loopback test waits for anything (a bound on a hang, not a pause).
+pub(crate) const BOUND: Duration = Duration::from_secs(30);
+
+/// Awaits `future`, failing the test after [`BOUND`] with `what` it was waiting for.
+pub(crate) async fn bounded<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(BOUND, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("waited {BOUND:?} for {what}"),
     }
-    panic!("observer closed before hearing it");
+}
+
+/// Waits until the observer hears something matching `what` (described by `described`).
+pub(crate) async fn until(
+    rx: &mut mpsc::UnboundedReceiver<Heard>,
+    described: &str,
+    what: impl Fn(&Heard) -> bool,
+) {
+    let mut heard_so_far = Vec::new();
+    let hear = async {
+        while let Some(heard) = rx.recv().await {
+            if what(&heard) {
+                return;
+            }
+            heard_so_far.push(heard);
+        }
+        panic!("the observer closed before hearing {described}");
+    };
+    if tokio::time::timeout(BOUND, hear).await.is_err() {
+        panic!("waited {BOUND:?} for the observer to hear {described}; it heard {heard_so_far:?}");
+    }
 }

@@ -9,7 +9,7 @@ use eps_core::terminal::{
 use opi_backend::OpiBackend;
 use opi_backend::sim::{Scenario, ScriptMatch, SimConfig};
 
-use crate::rig::{Recorder, Rig, answered, eur, quiet_profile, sim, terminal_config};
+use crate::rig::{Recorder, Rig, answered, bounded, eur, quiet_profile, sim, terminal_config};
 
 #[tokio::test]
 async fn logged_out_payment_is_not_resent_but_the_session_is_reopened() {
@@ -77,11 +77,9 @@ async fn two_terminals_share_one_callback_port() {
     let run = |index: usize, value: &'static str| {
         let terminal = backend.terminal(&ids[index]).unwrap();
         async move {
-            terminal
-                .status()
-                .wait_for(|s| *s == TerminalStatus::Online)
-                .await
-                .unwrap();
+            let mut status = terminal.status();
+            let online = status.wait_for(|s| *s == TerminalStatus::Online);
+            bounded("the terminal to be online", online).await.unwrap();
             let (recorder, _) = Recorder::new();
             let request = TerminalRequest {
                 request_id: eps_core::ids::TerminalRequestId::parse(&format!("9{index}1")).unwrap(),
@@ -116,19 +114,25 @@ async fn health_checks_feed_the_status() {
     );
     // The Diagnosis answer LoggedOut makes the driver log in again: the status passes through
     // LoggedOut and comes back Online.
-    status
-        .wait_for(|s| *s == TerminalStatus::LoggedOut)
-        .await
-        .unwrap();
-    status
-        .wait_for(|s| *s == TerminalStatus::Online)
-        .await
-        .unwrap();
+    bounded(
+        "the status to be logged out",
+        status.wait_for(|s| *s == TerminalStatus::LoggedOut),
+    )
+    .await
+    .unwrap();
+    bounded(
+        "the status to be online again",
+        status.wait_for(|s| *s == TerminalStatus::Online),
+    )
+    .await
+    .unwrap();
     rig.sim.shutdown().await;
-    status
-        .wait_for(|s| *s == TerminalStatus::Offline)
-        .await
-        .unwrap();
+    bounded(
+        "the status to be offline",
+        status.wait_for(|s| *s == TerminalStatus::Offline),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -144,7 +148,10 @@ async fn health_checks_never_make_a_payment_busy() {
     for _ in 0..5 {
         // Wait until the next health check has reached the terminal, then pay.
         let next = *requests.borrow() + 1;
-        requests.wait_for(|n| *n >= next).await.unwrap();
+        let reached = requests.wait_for(|n| *n >= next);
+        bounded("the next health check at the terminal", reached)
+            .await
+            .unwrap();
         let (_, outcome, _) = rig.pay("1.00").await;
         assert_eq!(answered(outcome).result, TerminalResult::Success);
     }

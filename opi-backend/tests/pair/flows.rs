@@ -3,7 +3,7 @@
 use eps_core::money::Currency;
 use eps_core::prompt::PromptAnswer;
 use eps_core::receipt::ReceiptCopy;
-use eps_core::terminal::{CardOperation, OriginalTransaction, TerminalResult};
+use eps_core::terminal::{CardOperation, OriginalTransaction, ReversedKind, TerminalResult};
 use opi_backend::profile::{AbortPlacement, SessionStart, TerminalProfile};
 use opi_backend::session::{Answer, Finished, Operation, reconciliation_report, terminal_response};
 use opi_backend::sim::{CallbackIds, CallbackMode, ReceiptStyle, SimConfig};
@@ -124,6 +124,18 @@ fn abort_waiting_payment(placement: AbortPlacement) {
     assert!(pair.seen.contains(&Seen::Abort(Ok(()))), "{:?}", pair.seen);
     let entry = pair.sim.ledger().by_request_id(id.as_str()).unwrap();
     assert_eq!(entry.result.as_str(), "Aborted");
+    // The abort came on the connection the placement names.
+    let received = pair.sim.ledger().received();
+    let payment = received
+        .iter()
+        .find(|r| r.request_id == id.as_str())
+        .expect("the payment reached the terminal");
+    let aborts: Vec<_> = received.iter().filter(|r| r.is_abort()).collect();
+    assert_eq!(aborts.len(), 1, "{received:?}");
+    match placement {
+        AbortPlacement::NewConnection => assert_ne!(aborts[0].link, payment.link),
+        AbortPlacement::SameConnection => assert_eq!(aborts[0].link, payment.link),
+    }
     assert!(pair.errors.is_empty(), "{:?}", pair.errors);
 }
 
@@ -240,6 +252,7 @@ fn preauthorisation_then_completion_and_reversal() {
     pair.start(Operation::Card(CardOperation::Reversal {
         amount: eur("62.40"),
         original: reversed,
+        reverses: ReversedKind::Completion,
     }));
     assert_eq!(card_answer(&pair.run()).result, TerminalResult::Success);
     let ledger = pair.sim.ledger().entries();

@@ -51,6 +51,9 @@ pub(crate) enum Seen {
     Abort(Result<(), TerminalError>),
 }
 
+/// How many virtual-clock deadlines a run may pass before the test fails as stuck in a loop.
+const MAX_ADVANCES: usize = 10_000;
+
 pub(crate) struct Pair {
     pub(crate) now: Instant,
     start: Instant,
@@ -159,24 +162,36 @@ impl Pair {
 
     /// Runs the conversation to its end, moving virtual time to each next deadline.
     pub(crate) fn run(&mut self) -> Finished {
-        loop {
+        for _ in 0..MAX_ADVANCES {
             self.drive();
             if self.eps.as_ref().is_some_and(Conversation::is_done) {
                 return self.outcome.clone().expect("done without an outcome");
             }
             assert!(self.advance(), "stuck: no deadline and nothing to do");
         }
+        panic!(
+            "the conversation did not end within {MAX_ADVANCES} deadlines ({:?} of virtual time); \
+             seen: {:?}",
+            self.now - self.start,
+            self.seen
+        );
     }
 
     /// Runs until the observer has seen `what`, or the conversation is done.
     pub(crate) fn run_until(&mut self, what: impl Fn(&Seen) -> bool) {
-        loop {
+        for _ in 0..MAX_ADVANCES {
             self.drive();
             if self.seen.iter().any(&what) || self.eps.as_ref().is_some_and(Conversation::is_done) {
                 return;
             }
             assert!(self.advance(), "stuck: no deadline and nothing to do");
         }
+        panic!(
+            "what the test waits for was not seen within {MAX_ADVANCES} deadlines ({:?} of \
+             virtual time); seen: {:?}",
+            self.now - self.start,
+            self.seen
+        );
     }
 
     /// Asks the conversation to abort.
@@ -220,8 +235,7 @@ impl Pair {
             if link == Link::Abort && self.swallow_abort {
                 continue;
             }
-            let bytes =
-                codec::encode(&transmit.message, &self.profile.encoding.write_options()).unwrap();
+            let bytes = codec::encode(&transmit.message, &self.profile.write_options()).unwrap();
             if let Some(&sim_link) = self.eps_to_sim.get(&link) {
                 self.eps.as_mut().unwrap().handle_written(link, now);
                 self.deliver_to_sim(sim_link, &bytes);
@@ -337,10 +351,16 @@ impl Pair {
                             self.errors.push(format!("sim: {e}"));
                         }
                     }
-                    Err(e) => self.errors.push(format!(
-                        "sim: {}",
-                        self.sim.handle_malformed(link, &e.to_string(), now)
-                    )),
+                    Err(e) => {
+                        let error = match codec::envelope(frame.body()) {
+                            Ok(envelope) => {
+                                self.sim
+                                    .handle_undecodable(link, &envelope, &e.to_string(), now)
+                            }
+                            Err(_) => self.sim.handle_malformed(link, &e.to_string(), now),
+                        };
+                        self.errors.push(format!("sim: {error}"));
+                    }
                 },
                 Ok(None) => return,
                 Err(e) => {
@@ -374,10 +394,16 @@ impl Pair {
                             self.errors.push(format!("eps: {e}"));
                         }
                     }
-                    Err(e) => self.errors.push(format!(
-                        "eps: {}",
-                        eps.handle_malformed(link, &e.to_string(), now)
-                    )),
+                    // Like the driver: a well-formed frame gets its envelope read and answered.
+                    Err(e) => {
+                        let error = match codec::envelope(frame.body()) {
+                            Ok(envelope) => {
+                                eps.handle_undecodable(link, &envelope, &e.to_string(), now)
+                            }
+                            Err(_) => eps.handle_malformed(link, &e.to_string(), now),
+                        };
+                        self.errors.push(format!("eps: {error}"));
+                    }
                 },
                 Ok(None) => return,
                 Err(e) => {

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod edges;
 mod faults;
 mod flows;
 mod held;

@@ -97,3 +97,36 @@ fn print_last_ticket_then_ticket_reprint_collects_the_receipts() {
     assert_eq!(copies, [ReceiptCopy::Customer, ReceiptCopy::Merchant]);
     assert!(pair.receipts()[0].1.iter().any(|l| l.contains("11.54")));
 }
+
+#[test]
+fn a_terminal_that_keeps_working_after_the_drop_repeats_its_previous_request_meanwhile() {
+    let mut pair = Pair::new(SimConfig {
+        latency: std::time::Duration::from_secs(5),
+        ..SimConfig::default()
+    });
+    pair.login();
+    pair.sim.script(ScriptMatch::Financial, Scenario::Approve);
+    let earlier = pair.start(payment("1.00"));
+    assert!(matches!(pair.run(), Finished::Answered(_)));
+    pair.sim
+        .script(ScriptMatch::Financial, Scenario::DropAndKeepWorking);
+    let lost = pair.start(payment("2.00"));
+    assert!(matches!(pair.run(), Finished::Lost { .. }));
+    // Still working on it: RepeatLastMessage names the earlier request, not Busy.
+    let last = repeat_last(&mut pair).unwrap();
+    assert_eq!(last.request_id, Some(terminal_id(&earlier)));
+    assert!(pair.sim.ledger().by_request_id(lost.as_str()).is_none());
+    // Once its work is done, the ledger holds it approved and RepeatLastMessage names it.
+    while pair.sim.is_busy() {
+        assert!(pair.advance(), "the terminal finishes its work");
+    }
+    assert!(
+        pair.sim
+            .ledger()
+            .by_request_id(lost.as_str())
+            .unwrap()
+            .approved()
+    );
+    let last = repeat_last(&mut pair).unwrap();
+    assert_eq!(last.request_id, Some(terminal_id(&lost)));
+}

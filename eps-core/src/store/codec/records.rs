@@ -29,12 +29,14 @@ pub(crate) struct TransactionRow {
     pub(crate) currency: String,
     pub(crate) approved_minor: Option<i64>,
     pub(crate) approved_currency: Option<String>,
+    pub(crate) refunded_minor: Option<i64>,
     pub(crate) original_id: Option<String>,
     pub(crate) terminal_request_id: String,
     pub(crate) reference: Option<String>,
     pub(crate) authorisation: Option<String>,
     pub(crate) result_code: Option<String>,
     pub(crate) reason: Option<String>,
+    pub(crate) unknown_since: Option<i64>,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
     pub(crate) version: i64,
@@ -58,12 +60,14 @@ impl TransactionRow {
             approved_currency: record
                 .approved_amount
                 .map(|a| a.currency().code().to_owned()),
+            refunded_minor: record.refunded_amount.map(|a| a.minor()),
             original_id: record.original_id.map(|o| o.to_string()),
             terminal_request_id: record.terminal_request_id.to_string(),
             reference: record.reference.clone().map(String::from),
             authorisation: record.authorisation.as_ref().map(to_json).transpose()?,
             result_code: record.result_code.clone(),
             reason: record.reason.clone().map(String::from),
+            unknown_since: record.unknown_since.map(millis).transpose()?,
             created_at: millis(record.created_at)?,
             updated_at: millis(record.updated_at)?,
             version: record.version,
@@ -76,6 +80,11 @@ impl TransactionRow {
             (Some(minor), Some(code)) => Some(amount("transactions.approved_minor", minor, &code)?),
             _ => None,
         };
+        // Refunds are in the original's currency.
+        let refunded_amount = self
+            .refunded_minor
+            .map(|minor| amount("transactions.refunded_minor", minor, &self.currency))
+            .transpose()?;
         Ok(TransactionRecord {
             id: parsed("transactions.id", TransactionId::parse(&self.id))?,
             kind: named("transactions.kind", &self.kind, TransactionKind::parse)?,
@@ -101,6 +110,7 @@ impl TransactionRow {
                 &self.currency,
             )?,
             approved_amount,
+            refunded_amount,
             original_id: self
                 .original_id
                 .as_deref()
@@ -118,6 +128,10 @@ impl TransactionRow {
                 .transpose()?,
             result_code: self.result_code,
             reason: self.reason.map(MaskedText::from),
+            unknown_since: self
+                .unknown_since
+                .map(|ms| instant("transactions.unknown_since", ms))
+                .transpose()?,
             created_at: instant("transactions.created_at", self.created_at)?,
             updated_at: instant("transactions.updated_at", self.updated_at)?,
             version: self.version,

@@ -9,15 +9,15 @@ use crate::idempotency::IdempotencyRecord;
 use crate::ids::{TerminalId, TerminalRequestId, TransactionId};
 use crate::store::codec::{JournalRow, TransactionRow, millis};
 use crate::store::engine::{Engine, Session, Statement, Value};
-use crate::store::{Created, TransactionStore};
+use crate::store::{Created, FollowUpDecision, Settlement, TransactionStore, TransactionWrite};
 use crate::transaction::{JournalEntry, TransactionQuery, TransactionRecord};
 
 macro_rules! transaction_columns {
     () => {
         "id, kind, state, merchant_id, poi_id, terminal_id, client_id, connection_id, \
-         amount_minor, currency, approved_minor, approved_currency, original_id, \
-         terminal_request_id, reference, authorisation, result_code, reason, created_at, \
-         updated_at, version"
+         amount_minor, currency, approved_minor, approved_currency, refunded_minor, original_id, \
+         terminal_request_id, reference, authorisation, result_code, reason, unknown_since, \
+         created_at, updated_at, version"
     };
 }
 
@@ -57,18 +57,90 @@ pub(super) async fn update_versioned<S: Session>(
     events: &[NewEvent],
     journal: &[JournalEntry],
 ) -> Result<Vec<EventRecord>> {
-    if session.execute(update).await? == 0 {
-        let found: Option<(i64,)> = session.fetch_optional(exists).await?;
+    if let Err(err) = apply_versioned(&mut session, update, exists, what, missing).await {
         session.rollback().await?;
-        return Err(match found {
-            Some(_) => Error::Conflict(what),
-            None => missing,
-        });
+        return Err(err);
     }
     write_journal(&mut session, journal).await?;
     let records = events::write(&mut session, events).await?;
     session.commit().await?;
     Ok(records)
+}
+
+/// Runs a versioned `update` inside an open engine transaction: a stale version is a
+/// [`Error::Conflict`], a missing record `missing`.
+async fn apply_versioned<S: Session>(
+    session: &mut S,
+    update: Statement,
+    exists: Statement,
+    what: String,
+    missing: Error,
+) -> Result<()> {
+    if session.execute(update).await? > 0 {
+        return Ok(());
+    }
+    let found: Option<(i64,)> = session.fetch_optional(exists).await?;
+    Err(match found {
+        Some(_) => Error::Conflict(what),
+        None => missing,
+    })
+}
+
+/// The versioned update of a transaction record, with the statement that tells a stale version
+/// from a missing record.
+fn versioned_update(record: &TransactionRecord) -> Result<(Statement, Statement, String)> {
+    let what = format!("transaction {}", record.id);
+    let previous = record
+        .version
+        .checked_sub(1)
+        .ok_or_else(|| Error::Conflict(what.clone()))?;
+    let write = update(TransactionRow::encode(record)?, previous);
+    let exists = Statement::new("SELECT version FROM transactions WHERE id = $1")
+        .text(record.id.to_string());
+    Ok((write, exists, what))
+}
+
+/// Reads `original` with its row locked until the transaction ends (`lock` is the engine's
+/// [`Engine::LOCK_ROW`]).
+async fn lock_original<S: Session>(
+    session: &mut S,
+    original: &TransactionId,
+    lock: &'static str,
+) -> Result<TransactionRecord> {
+    let select = Statement::new(concat!(
+        "SELECT ",
+        transaction_columns!(),
+        " FROM transactions WHERE id = $1"
+    ))
+    .push(lock)
+    .text(original.to_string());
+    session
+        .fetch_optional::<TransactionRow>(select)
+        .await?
+        .ok_or(Error::UnknownTransaction)?
+        .decode()
+}
+
+/// Every follow-up of `original` as the open transaction sees it, oldest first.
+async fn follow_ups_in<S: Session>(
+    session: &mut S,
+    original: &TransactionId,
+) -> Result<Vec<TransactionRecord>> {
+    session
+        .fetch_all::<TransactionRow>(follow_ups_of(original))
+        .await?
+        .into_iter()
+        .map(TransactionRow::decode)
+        .collect()
+}
+
+fn follow_ups_of(original: &TransactionId) -> Statement {
+    Statement::new(concat!(
+        "SELECT ",
+        transaction_columns!(),
+        " FROM transactions WHERE original_id = $1 ORDER BY created_at, id"
+    ))
+    .text(original.to_string())
 }
 
 /// Appends journal steps inside an open engine transaction.
@@ -101,7 +173,7 @@ fn insert(row: TransactionRow) -> Statement {
             "INSERT INTO transactions (",
             transaction_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,",
-            " $17, $18, $19, $20, $21)"
+            " $17, $18, $19, $20, $21, $22, $23)"
         )),
         row,
     )
@@ -112,10 +184,11 @@ fn update(row: TransactionRow, previous_version: i64) -> Statement {
         Statement::new(
             "UPDATE transactions SET kind = $2, state = $3, merchant_id = $4, poi_id = $5, \
              terminal_id = $6, client_id = $7, connection_id = $8, amount_minor = $9, \
-             currency = $10, approved_minor = $11, approved_currency = $12, original_id = $13, \
-             terminal_request_id = $14, reference = $15, authorisation = $16, result_code = $17, \
-             reason = $18, created_at = $19, updated_at = $20, version = $21 \
-             WHERE id = $1 AND version = $22",
+             currency = $10, approved_minor = $11, approved_currency = $12, \
+             refunded_minor = $13, original_id = $14, terminal_request_id = $15, \
+             reference = $16, authorisation = $17, result_code = $18, reason = $19, \
+             unknown_since = $20, created_at = $21, updated_at = $22, version = $23 \
+             WHERE id = $1 AND version = $24",
         ),
         row,
     )
@@ -137,12 +210,14 @@ fn bind_all(statement: Statement, row: TransactionRow) -> Statement {
         .text(row.currency)
         .opt_int(row.approved_minor)
         .opt_text(row.approved_currency)
+        .opt_int(row.refunded_minor)
         .opt_text(row.original_id)
         .text(row.terminal_request_id)
         .opt_text(row.reference)
         .opt_text(row.authorisation)
         .opt_text(row.result_code)
         .opt_text(row.reason)
+        .opt_int(row.unknown_since)
         .int(row.created_at)
         .int(row.updated_at)
         .int(row.version)
@@ -198,6 +273,83 @@ impl<E: Engine> TransactionStore for SqlStore<E> {
         create_guarded(session, idempotency, write, events, journal).await
     }
 
+    async fn create_follow_up(
+        &self,
+        original: &TransactionId,
+        idempotency: Option<&IdempotencyRecord>,
+        decide: &FollowUpDecision<'_>,
+    ) -> Result<Created> {
+        let mut session = self.engine.begin().await?;
+        if let Some(key) = idempotency
+            && let Some(existing) = idempotency::claim(&mut session, key).await?
+        {
+            session.rollback().await?;
+            return Ok(Created::Duplicate(existing));
+        }
+        // Dropped without a commit on any error below: the session rolls back.
+        let original = lock_original(&mut session, original, E::LOCK_ROW).await?;
+        let follow_ups = follow_ups_in(&mut session, &original.id).await?;
+        let write = decide(&original, &follow_ups)?;
+        session
+            .execute(insert(TransactionRow::encode(&write.record)?))
+            .await?;
+        write_journal(&mut session, &write.journal).await?;
+        let records = events::write(&mut session, &write.events).await?;
+        session.commit().await?;
+        Ok(Created::Inserted(records))
+    }
+
+    async fn update_follow_up(
+        &self,
+        follow_up: &TransactionWrite,
+        settle: &Settlement<'_>,
+    ) -> Result<Vec<EventRecord>> {
+        let original_id = follow_up.record.original_id.ok_or_else(|| {
+            Error::Internal(format!(
+                "transaction {} has no original to settle",
+                follow_up.record.id
+            ))
+        })?;
+        let (write, exists, what) = versioned_update(&follow_up.record)?;
+        let mut session = self.engine.begin().await?;
+        // The original first: every writer that touches both rows takes them in this order.
+        let original = lock_original(&mut session, &original_id, E::LOCK_ROW).await?;
+        apply_versioned(&mut session, write, exists, what, Error::UnknownTransaction).await?;
+        let follow_ups = follow_ups_in(&mut session, &original_id).await?;
+        let settled = settle(&original, &follow_ups)?;
+        let mut journal = follow_up.journal.clone();
+        let mut events = follow_up.events.clone();
+        if let Some(change) = settled {
+            let (write, exists, what) = versioned_update(&change.record)?;
+            apply_versioned(&mut session, write, exists, what, Error::UnknownTransaction).await?;
+            journal.extend(change.journal);
+            events.extend(change.events);
+        }
+        write_journal(&mut session, &journal).await?;
+        let records = events::write(&mut session, &events).await?;
+        session.commit().await?;
+        Ok(records)
+    }
+
+    async fn unresolved_on_terminal(
+        &self,
+        terminal: &TerminalId,
+    ) -> Result<Option<TransactionRecord>> {
+        let statement = Statement::new(concat!(
+            "SELECT ",
+            transaction_columns!(),
+            " FROM transactions WHERE "
+        ))
+        .push(UNRESOLVED)
+        .push(" AND terminal_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1")
+        .text(terminal.as_str());
+        self.engine
+            .fetch_optional::<TransactionRow>(statement)
+            .await?
+            .map(TransactionRow::decode)
+            .transpose()
+    }
+
     async fn transaction(&self, id: &TransactionId) -> Result<Option<TransactionRecord>> {
         let statement = Statement::new(concat!(
             "SELECT ",
@@ -218,14 +370,7 @@ impl<E: Engine> TransactionStore for SqlStore<E> {
         events: &[NewEvent],
         journal: &[JournalEntry],
     ) -> Result<Vec<EventRecord>> {
-        let what = format!("transaction {}", transaction.id);
-        let previous = transaction
-            .version
-            .checked_sub(1)
-            .ok_or_else(|| Error::Conflict(what.clone()))?;
-        let write = update(TransactionRow::encode(transaction)?, previous);
-        let exists = Statement::new("SELECT version FROM transactions WHERE id = $1")
-            .text(transaction.id.to_string());
+        let (write, exists, what) = versioned_update(transaction)?;
         let session = self.engine.begin().await?;
         update_versioned(
             session,
@@ -265,14 +410,8 @@ impl<E: Engine> TransactionStore for SqlStore<E> {
     }
 
     async fn follow_ups(&self, original: &TransactionId) -> Result<Vec<TransactionRecord>> {
-        let statement = Statement::new(concat!(
-            "SELECT ",
-            transaction_columns!(),
-            " FROM transactions WHERE original_id = $1 ORDER BY created_at, id"
-        ))
-        .text(original.to_string());
         self.engine
-            .fetch_all::<TransactionRow>(statement)
+            .fetch_all::<TransactionRow>(follow_ups_of(original))
             .await?
             .into_iter()
             .map(TransactionRow::decode)

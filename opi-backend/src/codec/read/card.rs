@@ -1,8 +1,9 @@
 //! Reading CardServiceRequest and CardServiceResponse.
 
 use super::parts::{
-    AUTHORISATION, authorisation, child_parsed, diagnosis, header, original_header, overall_result,
-    parsed, pos_data, private_data, request_type, terminal, text, total_amount,
+    AUTHORISATION, attribute_or_child, authorisation, child_parsed, diagnosis, header,
+    original_header, overall_result, parsed, pos_data, private_data, request_type, terminal, text,
+    total_amount,
 };
 use crate::codec::error::DecodeError;
 use crate::codec::tree::Element;
@@ -32,7 +33,11 @@ pub(super) fn response(root: &Element) -> Result<CardServiceResponse, DecodeErro
         overall_result: overall_result(root)?,
         terminal: terminal(root),
         tender: root.child(&["Tender"]).map(tender).transpose()?,
-        card_value: root.child(&["CardValue"]).map(card_value).transpose()?,
+        card_value: root
+            .child(&["CardValue"])
+            .or_else(|| root.child(&["Tender"])?.child(&["CardValue"]))
+            .map(card_value)
+            .transpose()?,
         original_header: original_header(root)?,
         diagnosis: diagnosis(root),
         private_data: private_data(root),
@@ -63,10 +68,12 @@ fn tender(element: &Element) -> Result<Tender, DecodeError> {
     })
 }
 
+/// `CardValue` (read at the root or inside `Tender`); `CardCircuit` as a child element or an
+/// attribute.
 fn card_value(element: &Element) -> Result<CardValue, DecodeError> {
     let leaf = |name: &str| element.child(&[name]).map(|c| c.text.trim().to_owned());
     Ok(CardValue {
-        card_circuit: leaf("CardCircuit"),
+        card_circuit: attribute_or_child(element, "CardCircuit"),
         expiry_date: leaf("ExpiryDate"),
         card_pan: child_parsed(element, &["CardPAN"], |v| {
             Ok::<_, std::convert::Infallible>(CardPan::new(v))

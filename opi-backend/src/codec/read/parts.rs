@@ -210,7 +210,7 @@ pub(super) fn authorisation(element: &Element) -> Result<Authorisation, DecodeEr
         action_code: text(element, "ActionCode"),
         return_code: text(element, "ReturnCode"),
         approval_code: text(element, "ApprovalCode"),
-        card_circuit: text(element, "CardCircuit"),
+        card_circuit: attribute_or_child(element, "CardCircuit"),
         receipt_number: text(element, "ReceiptNumber"),
         authorisation_type: text(element, "AuthorisationType")
             .or_else(|| text(element, "AuthorizationType")),
@@ -218,6 +218,12 @@ pub(super) fn authorisation(element: &Element) -> Result<Authorisation, DecodeEr
         token: text(element, "Token"),
         card_verification: text(element, "CardVerification"),
     })
+}
+
+/// The attribute `name`, or else the trimmed text of a child element `name` (terminals differ in
+/// which they write, e.g. `CardCircuit` on `Authorisation` and inside `CardValue`).
+pub(super) fn attribute_or_child(element: &Element, name: &str) -> Option<String> {
+    text(element, name).or_else(|| element.child_text(&[name]).map(str::to_owned))
 }
 
 /// `OriginalHeader`.
@@ -241,9 +247,7 @@ pub(super) fn original_header(root: &Element) -> Result<Option<OriginalHeader>, 
 /// `Diagnosis` with decline reasons as attributes or child elements.
 pub(super) fn diagnosis(root: &Element) -> Option<DeclineDiagnosis> {
     root.child(&["Diagnosis"]).map(|d| {
-        let reason = |name: &str| {
-            text(d, name).or_else(|| d.child(&[name]).map(|c| c.text.trim().to_owned()))
-        };
+        let reason = |name: &str| attribute_or_child(d, name);
         DeclineDiagnosis {
             terminal_decline_reason: reason("TerminalDeclineReason"),
             host_decline_reason: reason("HostDeclineReason"),

@@ -30,7 +30,7 @@ pub(super) fn request(
         pos_data(w, pos)?;
     }
     if let Some(total) = &m.total_amount {
-        total_amount(w, total)?;
+        total_amount(w, total, options)?;
     }
     if let Some(original) = &m.original_transaction {
         original_transaction(w, original)?;
@@ -68,7 +68,7 @@ pub(super) fn response(
     if let Some(tender) = &m.tender {
         w.open("Tender", Attrs::new())?;
         if let Some(total) = &tender.total_amount {
-            total_amount(w, total)?;
+            total_amount(w, total, options)?;
         }
         if let Some(auth) = &tender.authorisation {
             authorisation(w, auth)?;

@@ -7,9 +7,9 @@ mod parts;
 mod service;
 mod xml;
 
-use super::WriteOptions;
 use super::error::EncodeError;
-use crate::message::{Header, Message};
+use super::{Envelope, WriteOptions};
+use crate::message::{Header, Message, OverallResult};
 use xml::{Attrs, XmlWriter};
 
 /// The IXRetail namespace written on every root element.
@@ -48,4 +48,28 @@ fn root_attrs(
         .opt("SequenceID", header.sequence_id.as_deref())
         .opt("ReferenceRequestID", header.reference_request_id.as_deref())
         .opt("OverallResult", overall_result)
+}
+
+/// A bare response to a refused request, echoing its root attributes as sent; `None` when the
+/// root is not a request.
+pub(crate) fn refusal(
+    envelope: &Envelope,
+    result: &OverallResult,
+    options: &WriteOptions,
+) -> Option<Result<Vec<u8>, EncodeError>> {
+    let root = ["CardServiceResponse", "ServiceResponse", "DeviceResponse"]
+        .into_iter()
+        .find(|response| envelope.is(&response.replace("Response", "Request")))?;
+    let mut w = XmlWriter::new(options.charset);
+    let echo = |name| envelope.attribute(name);
+    let attrs = Attrs::new()
+        .opt("xmlns", options.namespace.then_some(NAMESPACE))
+        .req("RequestType", echo("RequestType").unwrap_or_default())
+        .req("WorkstationID", echo("WorkstationID").unwrap_or_default())
+        .opt("POPID", echo("POPID"))
+        .opt("RequestID", echo("RequestID"))
+        .opt("SequenceID", echo("SequenceID"))
+        .opt("TerminalID", echo("TerminalID"))
+        .req("OverallResult", result.as_str());
+    Some(w.empty(root, attrs).map(|()| w.finish()))
 }

@@ -1,6 +1,7 @@
 //! Writing the parts shared by several messages.
 
 use super::xml::{Attrs, XmlWriter};
+use crate::codec::WriteOptions;
 use crate::codec::error::EncodeError;
 use crate::message::{
     Authorisation, DeclineDiagnosis, MonetaryAmount, OriginalHeader, PosData, PrivateData,
@@ -56,12 +57,19 @@ pub(super) fn split_amount(
     Ok(Some(split.value_text()))
 }
 
-/// `TotalAmount`.
-pub(super) fn total_amount(w: &mut XmlWriter, total: &TotalAmount) -> Result<(), EncodeError> {
+/// `TotalAmount`; `Currency` only when the options ask for it.
+pub(super) fn total_amount(
+    w: &mut XmlWriter,
+    total: &TotalAmount,
+    options: &WriteOptions,
+) -> Result<(), EncodeError> {
     let main = &total.amount;
     let split = |value: &Option<MonetaryAmount>, field| split_amount(main, value.as_ref(), field);
     let attrs = Attrs::new()
-        .opt("Currency", main.currency_code())
+        .opt(
+            "Currency",
+            main.currency_code().filter(|_| options.currency),
+        )
         .opt(
             "PaymentAmount",
             split(&total.payment_amount, "PaymentAmount")?,

@@ -60,7 +60,7 @@ pub(super) fn response(
         authorisation(w, auth)?;
     }
     if let Some(totals) = &m.reconciliation {
-        reconciliation(w, totals)?;
+        reconciliation(w, totals, options)?;
     }
     if !m.card_circuits.is_empty() {
         w.open("CardCircuitCollection", Attrs::new())?;
@@ -80,7 +80,11 @@ pub(super) fn response(
     Ok(())
 }
 
-fn reconciliation(w: &mut XmlWriter, totals: &Reconciliation) -> Result<(), EncodeError> {
+fn reconciliation(
+    w: &mut XmlWriter,
+    totals: &Reconciliation,
+    options: &WriteOptions,
+) -> Result<(), EncodeError> {
     w.open(
         "Reconciliation",
         Attrs::new().opt("LanguageCode", totals.language_code.as_deref()),
@@ -89,7 +93,10 @@ fn reconciliation(w: &mut XmlWriter, totals: &Reconciliation) -> Result<(), Enco
         let attrs = Attrs::new()
             .opt("NumberPayments", line.number_payments)
             .opt("PaymentType", line.payment_type.as_deref())
-            .opt("Currency", line.amount.currency_code())
+            .opt(
+                "Currency",
+                line.amount.currency_code().filter(|_| options.currency),
+            )
             .opt("CardCircuit", line.card_circuit.as_deref())
             .opt("Acquirer", line.acquirer.as_deref())
             .opt("NumberHeld", line.number_held)

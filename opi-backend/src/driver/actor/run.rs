@@ -138,10 +138,7 @@ impl Actor {
     }
 
     pub(super) fn on_transmit(&self, run: &mut Running, transmit: Transmit) {
-        let frame = match codec::encode(
-            &transmit.message,
-            &self.settings.profile.encoding.write_options(),
-        ) {
+        let frame = match codec::encode(&transmit.message, &self.settings.profile.write_options()) {
             Ok(frame) => frame,
             Err(e) => {
                 warn!(terminal = %self.settings.id, error = %e, "cannot encode a message");
@@ -209,6 +206,13 @@ impl Actor {
                 warn!(terminal = %self.settings.id, error = %error, "unreadable frame");
                 run.links.remove(&key.1);
             }
+            IoEvent::Undecodable(key, envelope, reason) if current(key) => {
+                let error = run
+                    .conversation
+                    .handle_undecodable(key.1, &envelope, &reason, at);
+                warn!(terminal = %self.settings.id, error = %error, "undecodable frame");
+                run.links.remove(&key.1);
+            }
             IoEvent::Written(key) if current(key) => run.conversation.handle_written(key.1, at),
             IoEvent::WriteFailed(key, written, reason) if current(key) => {
                 run.conversation
@@ -239,6 +243,21 @@ impl Actor {
                 {
                     warn!(terminal = %self.settings.id, error = %e, "callback for no running request answered");
                 }
+            }
+            Inbound::Undecodable {
+                conn,
+                envelope,
+                reason,
+                reply,
+            } => {
+                run.callbacks.insert(conn, reply);
+                let error = run.conversation.handle_undecodable(
+                    Link::Callback(conn),
+                    &envelope,
+                    &reason,
+                    at,
+                );
+                warn!(terminal = %self.settings.id, error = %error, "undecodable callback");
             }
             Inbound::Closed { conn } => {
                 if run.callbacks.remove(&conn).is_some() {

@@ -22,7 +22,10 @@ impl Conversation {
         let sender = self.identity.application_sender.as_str();
         match request.request_type {
             DeviceRequestType::Output => {
-                let report = matches!(self.operation, Operation::Reconciliation { .. });
+                let report = matches!(
+                    self.operation,
+                    Operation::Reconciliation { .. } | Operation::TransmitTransactions
+                );
                 let routed = callback::route_outputs(&request.outputs, &self.profile, report);
                 let response = output_response(&request, sender, routed.results);
                 self.transmits.push_back(Transmit {
@@ -128,7 +131,7 @@ impl Conversation {
 
 /// Whether a callback's RequestID names `ours`: the same id (with a `SequenceID` beside it), or
 /// a dotted sub-id `ours.n` (research notes §3.1).
-fn belongs_to(callback: &RequestId, ours: &RequestId) -> bool {
+pub(super) fn belongs_to(callback: &RequestId, ours: &RequestId) -> bool {
     let (callback, ours) = (callback.as_str(), ours.as_str());
     callback == ours
         || callback

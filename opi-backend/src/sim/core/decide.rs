@@ -78,18 +78,28 @@ impl SimCore {
         job.entry = Some(self.ledger.push(entry));
     }
 
-    /// Applies a reversal, refund or completion to the transaction it names.
+    /// Applies a reversal, refund or completion to the transaction it names. Each reversal type
+    /// reverses its own kind only: `PaymentReversal` a payment or completion, `PreAuthReversal`
+    /// an unsettled pre-authorisation, `RefundReversal` a refund.
     pub(super) fn apply_to_original(
         &mut self,
         request: &CardServiceRequest,
         amount: Option<eps_core::money::Amount>,
         stan: Option<&str>,
     ) -> Result<(), &'static str> {
+        let reversed: &[&str] = match request.request_type {
+            CardRequestType::PaymentReversal => &["CardPayment", "CardFinancialAdvice"],
+            CardRequestType::PreAuthReversal => &["CardPreAuthorisation"],
+            CardRequestType::RefundReversal => &["PaymentRefund"],
+            _ => &[],
+        };
         match request.request_type {
-            CardRequestType::PaymentReversal => {
+            CardRequestType::PaymentReversal
+            | CardRequestType::PreAuthReversal
+            | CardRequestType::RefundReversal => {
                 let index = self
                     .ledger
-                    .find_original(stan, &["CardPayment", "CardFinancialAdvice"])
+                    .find_original(stan, reversed)
                     .ok_or("original transaction not found")?;
                 let entry = self
                     .ledger
@@ -97,6 +107,9 @@ impl SimCore {
                     .ok_or("original transaction not found")?;
                 if entry.reversed {
                     return Err("already reversed");
+                }
+                if entry.completed {
+                    return Err("pre-authorisation already settled");
                 }
                 entry.reversed = true;
                 Ok(())
@@ -180,8 +193,14 @@ impl SimCore {
             JobKind::Reconciliation(request, closure) => {
                 let currency = self.config.currency;
                 let totals = self.ledger.open_totals(currency);
+                let close_day = request.request_type == ServiceRequestType::CloseDay;
                 let result = if job.scenario == Scenario::Decline {
                     OverallResult::Failure
+                } else if close_day {
+                    // ep2: the final balance, then the session ends (research notes §5.5, S2).
+                    self.ledger.close_batch();
+                    self.logged_in = false;
+                    OverallResult::Other("DayClosed".to_owned())
                 } else {
                     if *closure {
                         self.ledger.close_batch();

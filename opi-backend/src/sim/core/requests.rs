@@ -30,7 +30,8 @@ impl SimCore {
             response.terminal = Some(info.clone());
             Message::from(response)
         };
-        if self.job.is_some() {
+        let repeat = request_type == CardRequestType::RepeatLastMessage;
+        if self.job.is_some() && !(repeat && self.answers_while_lingering()) {
             let busy = refuse(OverallResult::Busy);
             self.send(link, busy, Scenario::Approve);
             return;
@@ -45,6 +46,8 @@ impl SimCore {
             CardRequestType::CardPayment
                 | CardRequestType::PaymentRefund
                 | CardRequestType::PaymentReversal
+                | CardRequestType::PreAuthReversal
+                | CardRequestType::RefundReversal
                 | CardRequestType::CardPreAuthorisation
                 | CardRequestType::CardFinancialAdvice
         );
@@ -61,6 +64,10 @@ impl SimCore {
             self.events.push_back(SimEvent::Close(link));
             return;
         }
+        if scenario == Scenario::DropAndKeepWorking && financial {
+            self.linger(link, request.clone());
+            return;
+        }
         let end = if scenario == Scenario::DropBeforeResponse {
             Step::Drop
         } else {
@@ -69,8 +76,20 @@ impl SimCore {
         let style = self.callback_style(scenario);
         match request_type {
             _ if financial => {
-                let steps =
-                    Job::financial_steps(scenario, self.config.latency, self.config.display);
+                // Card-present operations; reversals and completions need no card.
+                let card_event = self.config.card_events
+                    && matches!(
+                        request_type,
+                        CardRequestType::CardPayment
+                            | CardRequestType::CardPreAuthorisation
+                            | CardRequestType::PaymentRefund
+                    );
+                let steps = Job::financial_steps(
+                    scenario,
+                    self.config.latency,
+                    self.config.display,
+                    card_event,
+                );
                 self.job = Some(Job::new(
                     JobKind::Financial(request),
                     link,
@@ -137,7 +156,8 @@ impl SimCore {
             response.terminal = Some(info.clone());
             response
         };
-        if self.job.is_some() {
+        let repeat = request_type == T::RepeatLastMessage;
+        if self.job.is_some() && !(repeat && self.answers_while_lingering()) {
             let busy = answer(OverallResult::Busy);
             self.send(link, busy.into(), Scenario::Approve);
             return;
@@ -165,8 +185,18 @@ impl SimCore {
         } else {
             OverallResult::Success
         };
+        // Swiss ep2 answers its own session requests with its own words (research notes §3.5).
+        let ep2_word = |done: bool, fresh: &str, again: &str| {
+            if result != OverallResult::Success {
+                result.clone()
+            } else if done {
+                OverallResult::Other(again.to_owned())
+            } else {
+                OverallResult::Other(fresh.to_owned())
+            }
+        };
         match request_type {
-            T::Login | T::ActivateTerminal => {
+            T::Login => {
                 let accepted = result == OverallResult::Success;
                 let response = answer(result);
                 if self.config.hold_logins {
@@ -176,12 +206,27 @@ impl SimCore {
                 self.logged_in |= accepted;
                 self.send(link, response.into(), scenario);
             }
-            T::Logoff | T::DeactivateTerminal => {
+            T::ActivateTerminal => {
+                let word = ep2_word(self.logged_in, "Activated", "AlreadyActivated");
+                let accepted = result == OverallResult::Success;
+                if self.config.hold_logins {
+                    self.hold_login(link, answer(word).into(), accepted);
+                    return;
+                }
+                self.logged_in |= accepted;
+                self.send(link, answer(word).into(), scenario);
+            }
+            T::Logoff => {
                 self.logged_in = false;
                 let response = answer(result);
                 self.send(link, response.into(), scenario);
             }
-            T::Diagnosis | T::StatusQuery => {
+            T::DeactivateTerminal => {
+                let word = ep2_word(!self.logged_in, "Deactivated", "AlreadyDeactivated");
+                self.logged_in = false;
+                self.send(link, answer(word).into(), scenario);
+            }
+            T::Diagnosis | T::StatusQuery | T::TransmitTrx => {
                 let response = answer(result);
                 self.send(link, response.into(), scenario);
             }
@@ -251,6 +296,11 @@ impl SimCore {
         link: SimLink,
         response: DeviceResponse,
     ) -> Result<(), SimError> {
+        self.callback_answers.push(CallbackAnswer {
+            request_id: response.header.request_id.as_str().to_owned(),
+            request_type: response.request_type.as_str().to_owned(),
+            result: response.overall_result.clone(),
+        });
         let unexpected = || SimError::Unexpected {
             link,
             got: session::describe(&Message::DeviceResponse(response.clone())),

@@ -32,6 +32,17 @@ impl SimCore {
                     job.steps
                         .push_front(Step::Callback(Box::new(request), CallbackKind::Display));
                 }
+                Step::CardPresented => {
+                    let mut request =
+                        self.device_request(&mut job, DeviceRequestType::Event, Vec::new(), None);
+                    request.event = Some(DeviceEvent {
+                        event_type: EventType::CardInserted,
+                        target: Some(DeviceTarget::CardReader),
+                        text: None,
+                    });
+                    job.steps
+                        .push_front(Step::Callback(Box::new(request), CallbackKind::Display));
+                }
                 Step::Confirm => {
                     let prompt = Output::lines(
                         DeviceTarget::CashierDisplay,
@@ -119,10 +130,11 @@ impl SimCore {
                 header: Box::new(request.header.clone()),
                 kind,
                 deadline: now + self.callback_timeouts().for_kind(kind),
+                resend: Some(request.clone()),
             };
             self.transmits.push_back(SimTransmit {
                 link,
-                payload: Payload::Message(Box::new((*request).into()), job.style),
+                payload: callback_payload(job, *request),
             });
             return;
         }
@@ -180,6 +192,19 @@ impl CallbackTimeouts {
             CallbackKind::Confirm | CallbackKind::Pin => self.input,
             CallbackKind::Display | CallbackKind::Receipt => self.output,
         }
+    }
+}
+
+/// How a DeviceRequest goes on the wire: in the job's style, and for `undecodable-input` an
+/// Input without its `Command`.
+pub(super) fn callback_payload(job: &Job, request: DeviceRequest) -> Payload {
+    let message = Box::new(Message::DeviceRequest(request));
+    let without_command = job.scenario == Scenario::UndecodableInput
+        && matches!(&*message, Message::DeviceRequest(r) if r.input.is_some());
+    if without_command {
+        Payload::WithoutCommand(message, job.style)
+    } else {
+        Payload::Message(message, job.style)
     }
 }
 
