@@ -41,7 +41,7 @@ pub use crate::idempotency::IdempotencyRequest;
 pub use dispatch::DISPATCH_MARGIN;
 pub use follow_up::judge as judge_follow_up;
 pub use operation::UNREACHABLE;
-pub use operator::RESOLVED_BY_OPERATOR;
+pub use operator::{RESOLVED_BY_OPERATOR, Resolution};
 pub use outcome::{Verdict, verdict};
 pub use prompts::check_answer;
 pub use reconcile::ReconciliationRequest;

@@ -181,11 +181,10 @@ async fn a_refund_while_a_reversal_is_in_flight_or_unknown_is_refused() {
         // The terminal approved the reversal; an operator who checked says so.
         site.lane().clear_script();
         let path = format!("/admin/transactions/{}/resolution", lost.transaction_id());
-        let resolved = Reply::read(
-            admin
-                .request(reqwest::Method::POST, &path)
-                .json(&json!({"state": "approved", "note": "terminal ledger: approved"})),
-        )
+        let stan = site.terminal_record(&lost.transaction_id()).await.stan;
+        let resolved = Reply::read(admin.request(reqwest::Method::POST, &path).json(
+            &json!({"state": "approved", "stan": stan, "note": "terminal ledger: approved"}),
+        ))
         .await;
         // Recovery may have found it first; either way the original ends reversed.
         if resolved.status != 200 {

@@ -172,13 +172,28 @@ async fn an_unprovable_outcome_stays_unknown_until_an_operator_resolves_it() {
         resolve(json!({"state": "approved", "note": " "}), "r1")
             .await
             .failure(400, "ERRCD_BADREQUEST");
-        let note = format!(
-            "terminal ledger: STAN {} approved",
-            truth.stan.clone().unwrap()
-        );
-        let resolved = resolve(json!({"state": "approved", "note": note}), "r2")
+        let stan = truth.stan.clone().unwrap();
+        let note = format!("terminal ledger: STAN {stan} approved");
+        resolve(json!({"state": "approved", "note": note}), "r1a")
             .await
-            .ok();
+            .failure(400, "ERRCD_BADREQUEST");
+        resolve(
+            json!({"state": "declined", "stan": stan, "note": note}),
+            "r1b",
+        )
+        .await
+        .failure(400, "ERRCD_BADREQUEST");
+        let resolved = resolve(
+            json!({"state": "approved", "stan": stan, "approvalCode": truth.approval_code, "note": note}),
+            "r2",
+        )
+        .await
+        .ok();
+        assert_eq!(
+            resolved.body["transaction"]["authorization"]["stan"],
+            stan.as_str(),
+            "the operator's evidence identifies it to the terminal"
+        );
         assert_eq!(resolved.body["transaction"]["state"], "approved");
         assert_eq!(
             resolved.body["transaction"]["resultCode"],
@@ -191,9 +206,12 @@ async fn an_unprovable_outcome_stays_unknown_until_an_operator_resolves_it() {
             .expect("journalled");
         assert!(step["detail"].as_str().unwrap().contains(&note));
         assert!(step["detail"].as_str().unwrap().contains("operator"));
-        let replay = resolve(json!({"state": "approved", "note": note}), "r2")
-            .await
-            .ok();
+        let replay = resolve(
+            json!({"state": "approved", "stan": stan, "approvalCode": truth.approval_code, "note": note}),
+            "r2",
+        )
+        .await
+        .ok();
         assert_eq!(replay.header("idempotent-replayed"), Some("true"));
         resolve(
             json!({"state": "declined", "note": "changed my mind"}),
@@ -278,13 +296,14 @@ async fn a_reversal_of_an_operator_approved_payment_cancels_that_payment_and_no_
         let lost = pos.pay(&pos.lane, "15.66").await.ok();
         assert_eq!(lost.state(), "unknown");
         let a = lost.transaction_id();
+        let stan = site.terminal_record(&a).await.stan;
         eps_e2e::Reply::read(
             admin
                 .request(
                     reqwest::Method::POST,
                     &format!("/admin/transactions/{a}/resolution"),
                 )
-                .json(&json!({"state": "approved", "note": "terminal ledger: approved"})),
+                .json(&json!({"state": "approved", "stan": stan, "note": "terminal ledger: approved"})),
         )
         .await
         .ok();

@@ -47,11 +47,10 @@ async fn a_new_request_on_a_terminal_whose_last_transaction_is_unknown_is_refuse
         // An operator who checked the terminal's ledger settles it; the terminal takes work again.
         site.lane().clear_script();
         let path = format!("/admin/transactions/{blocking}/resolution");
-        let resolved = Reply::read(
-            admin
-                .request(reqwest::Method::POST, &path)
-                .json(&json!({"state": "approved", "note": "terminal ledger: approved"})),
-        )
+        let stan = site.terminal_record(&blocking).await.stan;
+        let resolved = Reply::read(admin.request(reqwest::Method::POST, &path).json(
+            &json!({"state": "approved", "stan": stan, "note": "terminal ledger: approved"}),
+        ))
         .await;
         if resolved.status != 200 {
             // Recovery asked the terminal again first.

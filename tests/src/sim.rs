@@ -107,6 +107,23 @@ impl SimSite {
         transactions_of(&self.app, &merchant).await
     }
 
+    /// What an operator reads in the terminal's own journal about the transaction `id` (its
+    /// ledger entry), e.g. the STAN to resolve an `unknown` one with. Fails the test when the
+    /// terminal has no record of it.
+    pub async fn terminal_record(&self, id: &str) -> LedgerEntry {
+        let id = eps_core::ids::TransactionId::parse(id).expect("a transaction id");
+        let record = self
+            .app
+            .state
+            .store
+            .transaction(&id)
+            .await
+            .expect("store")
+            .expect("a stored transaction");
+        self.ledger_entry(&record)
+            .unwrap_or_else(|| panic!("the terminal has no record of transaction {id}"))
+    }
+
     /// The one ledger entry of a transaction on its terminal's simulator; `None` when the
     /// terminal never processed it. Fails the test when it processed it more than once.
     pub fn ledger_entry(&self, record: &TransactionRecord) -> Option<LedgerEntry> {

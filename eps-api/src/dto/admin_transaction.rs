@@ -1,6 +1,7 @@
 //! Operator views of transactions (`/admin/transactions`): the journal, and resolutions of
 //! transactions left `unknown`.
 
+use eps_core::payments::Resolution;
 use eps_core::transaction::{JournalEntry, TransactionRecord, TransactionState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -106,10 +107,21 @@ impl From<ResolvedState> for TransactionState {
 
 /// `POST /admin/transactions/{transactionID}/resolution`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"state": "approved", "note": "terminal journal: STAN 000123 approved"}))]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"state": "approved", "stan": "000123", "approvalCode": "112648", "note": "terminal journal: STAN 000123 approved"}))]
 pub struct ResolutionRequest {
     /// The outcome the terminal's own records show.
     pub state: ResolvedState,
+    /// With `approved` (required then, and only then): the terminal's trace number of the
+    /// approval, 1..32 visible characters, from its journal or receipt; later completions and
+    /// reversals name the transaction to the terminal by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 32)]
+    pub stan: Option<String>,
+    /// With `approved`, optional: the issuer's approval code from the same records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 32)]
+    pub approval_code: Option<String>,
     /// What the operator checked (1..1000 characters), kept in the journal.
     #[schema(min_length = 1, max_length = 1000)]
     pub note: String,
@@ -118,6 +130,46 @@ pub struct ResolutionRequest {
 impl crate::extract::PosReference for ResolutionRequest {}
 
 impl ResolutionRequest {
+    /// The operator's finding, checked: an approval carries the terminal's STAN, nothing else
+    /// carries terminal references.
+    pub fn resolution(&self) -> ApiResult<Resolution> {
+        let reference =
+            |field: &'static str, value: &Option<String>| -> ApiResult<Option<String>> {
+                match value.as_deref().map(str::trim) {
+                    None => Ok(None),
+                    Some(v)
+                        if (1..=32).contains(&v.chars().count())
+                            && v.chars().all(|c| c.is_ascii_graphic()) =>
+                    {
+                        Ok(Some(v.to_owned()))
+                    }
+                    Some(_) => Err(ApiError::field(
+                        field,
+                        "must be 1..32 visible ASCII characters",
+                    )),
+                }
+            };
+        let stan = reference("stan", &self.stan)?;
+        let approval_code = reference("approvalCode", &self.approval_code)?;
+        match (self.state, stan) {
+            (ResolvedState::Approved, Some(stan)) => Ok(Resolution::Approved {
+                stan,
+                approval_code,
+            }),
+            (ResolvedState::Approved, None) => Err(ApiError::field(
+                "stan",
+                "is required with approved: the terminal's trace number from its records",
+            )),
+            (_, Some(_)) => Err(ApiError::field("stan", "is given only with approved")),
+            (_, None) if approval_code.is_some() => Err(ApiError::field(
+                "approvalCode",
+                "is given only with approved",
+            )),
+            (ResolvedState::Declined, None) => Ok(Resolution::Declined),
+            (ResolvedState::Failed, None) => Ok(Resolution::Failed),
+        }
+    }
+
     /// The note, checked.
     pub fn note(&self) -> ApiResult<&str> {
         let note = self.note.trim();

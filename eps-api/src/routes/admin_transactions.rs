@@ -62,8 +62,9 @@ pub async fn show_transaction(
 /// Resolve an unknown transaction.
 ///
 /// For a transaction left `unknown` (the EPS could not prove its outcome from the terminal),
-/// an operator who checked the terminal's own records sets `approved`, `declined` or `failed`,
-/// with a note that is kept in the journal. The original of an approved completion, reversal
+/// an operator who checked the terminal's own records sets `approved` (with the terminal's trace
+/// number `stan`, and `approvalCode` when shown), `declined` or `failed`, with a note that is
+/// kept in the journal. The original of an approved completion, reversal
 /// or refund is settled as if the terminal had answered. Refused while recovery is running on
 /// it, and for any other state.
 #[utoipa::path(
@@ -79,7 +80,7 @@ pub async fn show_transaction(
     request_body = ResolutionRequest,
     responses(
         (status = 200, description = "Resolved; the transaction and its journal", body = AdminTransactionResponse),
-        (status = 400, description = "`ERRCD_BADREQUEST`: `state` or `note` missing or malformed", body = ErrorResponse),
+        (status = 400, description = "`ERRCD_BADREQUEST`: `state` or `note` missing or malformed, `stan` missing with `approved` or given without it", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `admin`)", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_TRANSACTION`", body = ErrorResponse),
@@ -94,12 +95,13 @@ pub async fn resolve_transaction(
     Keyed { body, idempotency }: Keyed<ResolutionRequest>,
 ) -> ApiResult<Response> {
     let id = transaction_id(&id)?;
+    let resolution = body.resolution()?;
     let note = body.note()?.to_owned();
     let operator = caller.client_id;
     idempotency::once(&state, &operator, idempotency, async {
         let resolved = state
             .payments
-            .resolve(&id, body.state.into(), &operator, &note)
+            .resolve(&id, resolution, &operator, &note)
             .await;
         match resolved {
             Ok(record) => {

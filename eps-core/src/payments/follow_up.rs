@@ -10,6 +10,9 @@
 //! | reversal | any follow-up that is open or has moved money (not declined, aborted, failed or itself reversed) | the whole original amount |
 //! | refund | a reversal that is open or approved | with the open, unknown and approved refunds, at most the original amount |
 //!
+//! A completion or reversal also needs the original's terminal trace number (STAN): it is how the
+//! terminal is told which transaction to settle or cancel.
+//!
 //! "Open" is `pending`, `inProgress` or `unknown`: an `unknown` follow-up may have moved money,
 //! so it counts as if it had until recovery or an operator settles it.
 
@@ -56,6 +59,7 @@ fn completion(
         ));
     }
     need_approved(original)?;
+    need_identifiable(original)?;
     let amount = positive(asked)?;
     let authorised = settled_amount(original);
     same_currency(amount, authorised)?;
@@ -99,6 +103,7 @@ fn reversal(
         ));
     }
     need_approved(original)?;
+    need_identifiable(original)?;
     let reversed = settled_amount(original);
     if let Some(asked) = asked
         && asked != reversed
@@ -231,6 +236,25 @@ fn need_approved(original: &TransactionRecord) -> Result<()> {
     )))
 }
 
+/// A completion or reversal names its original to the terminal by the terminal's own trace
+/// number; without it the terminal could act on another transaction (OPI terminals complete or
+/// cancel their *last* one when no reference is given).
+fn need_identifiable(original: &TransactionRecord) -> Result<()> {
+    let stan = original
+        .authorisation
+        .as_ref()
+        .and_then(|a| a.stan.as_deref());
+    if stan.is_some_and(|s| !s.is_empty()) {
+        return Ok(());
+    }
+    Err(Error::InvalidState(format!(
+        "transaction {} carries no terminal trace number (STAN), so its terminal could not tell \
+         it from another; an operator who resolves it must give the STAN from the terminal's \
+         records",
+        original.id
+    )))
+}
+
 fn positive(asked: Option<Amount>) -> Result<Amount> {
     asked
         .ok_or(Error::InvalidAmount {
@@ -343,7 +367,10 @@ mod tests {
             original_id: None,
             terminal_request_id: TerminalRequestId::parse("1").unwrap(),
             reference: None,
-            authorisation: None,
+            authorisation: Some(crate::transaction::Authorisation {
+                stan: Some("000001".into()),
+                ..Default::default()
+            }),
             result_code: None,
             reason: None,
             unknown_since: None,
@@ -363,6 +390,29 @@ mod tests {
             original_id: Some(original.id),
             ..record(kind, state, value)
         }
+    }
+
+    #[test]
+    fn completions_and_reversals_need_the_terminal_trace_number_of_their_original() {
+        let mut paid = record(TransactionKind::Payment, Approved, "100.00");
+        paid.authorisation = None;
+        let mut reserved = record(TransactionKind::PreAuthorisation, Approved, "50.00");
+        reserved.authorisation = Some(crate::transaction::Authorisation::default());
+        for (kind, original) in [
+            (TransactionKind::Reversal, &paid),
+            (TransactionKind::Completion, &reserved),
+        ] {
+            let judged = judge(kind, Some(eur("10.00")), original, &[]);
+            assert!(
+                matches!(&judged, Err(Error::InvalidState(m)) if m.contains("STAN")),
+                "{judged:?}"
+            );
+        }
+        // A refund is a new card transaction of its own: it needs no reference on the terminal.
+        assert_eq!(
+            judge(TransactionKind::Refund, Some(eur("10.00")), &paid, &[]).unwrap(),
+            eur("10.00")
+        );
     }
 
     fn blockers(result: Result<Amount>) -> Vec<(TransactionId, TransactionState)> {

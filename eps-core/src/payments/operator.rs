@@ -1,5 +1,7 @@
 //! Operators settle what the EPS could not prove: a transaction left `unknown` is resolved by
-//! hand, after checking the terminal's own records, with a note kept in its journal.
+//! hand, after checking the terminal's own records, with a note kept in its journal. An approval
+//! carries the terminal's trace number (STAN) from those records, so a later completion or
+//! reversal can name the transaction to the terminal.
 
 use std::sync::Arc;
 
@@ -12,14 +14,56 @@ use super::service::PaymentService;
 use super::shared::Shared;
 use super::workers::Occupant;
 
+/// What an operator found in the terminal's own records about an `unknown` transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The terminal approved it.
+    Approved {
+        /// The terminal's trace number of the approval.
+        stan: String,
+        /// The issuer's approval code, when the records show it.
+        approval_code: Option<String>,
+    },
+    /// The terminal declined it.
+    Declined,
+    /// The terminal never ran it.
+    Failed,
+}
+
+impl Resolution {
+    /// The state the transaction is resolved to.
+    pub const fn state(&self) -> TransactionState {
+        match self {
+            Self::Approved { .. } => TransactionState::Approved,
+            Self::Declined => TransactionState::Declined,
+            Self::Failed => TransactionState::Failed,
+        }
+    }
+
+    /// Records the terminal's references of an approval on `record`.
+    fn record_evidence(&self, record: &mut TransactionRecord) {
+        if let Self::Approved {
+            stan,
+            approval_code,
+        } = self
+        {
+            let authorisation = record.authorisation.get_or_insert_with(Default::default);
+            authorisation.stan = Some(stan.clone());
+            if approval_code.is_some() {
+                authorisation.approval_code = approval_code.clone();
+            }
+        }
+    }
+}
+
 impl PaymentService {
     /// A transaction of any site (operators).
     pub async fn find(&self, id: &TransactionId) -> Result<TransactionRecord> {
         self.shared.load(id).await
     }
 
-    /// Resolves an `unknown` transaction to `approved`, `declined` or `failed` on an operator's
-    /// word; `note` says what the operator checked. The original of an approved follow-up is
+    /// Resolves an `unknown` transaction to `approved` (with the terminal's STAN), `declined` or
+    /// `failed` on an operator's word; `note` says what the operator checked. The original of an approved follow-up is
     /// settled as if the terminal had answered, in the same commit as the resolution and its
     /// journal step.
     ///
@@ -28,20 +72,21 @@ impl PaymentService {
     pub async fn resolve(
         &self,
         id: &TransactionId,
-        to: TransactionState,
+        resolution: Resolution,
         operator: &ClientId,
         note: &str,
     ) -> Result<TransactionRecord> {
-        use TransactionState::{Approved, Declined, Failed};
-        if !matches!(to, Approved | Declined | Failed) {
-            return Err(Error::InvalidState(format!(
-                "state: an operator resolves to approved, declined or failed, not {to}"
-            )));
+        if let Resolution::Approved { stan, .. } = &resolution
+            && stan.trim().is_empty()
+        {
+            return Err(Error::InvalidState(
+                "stan: an approval needs the terminal's trace number from its records".into(),
+            ));
         }
         let task = tokio::spawn(resolve_now(
             self.shared.clone(),
             *id,
-            to,
+            resolution,
             operator.clone(),
             note.to_owned(),
         ));
@@ -53,10 +98,11 @@ impl PaymentService {
 async fn resolve_now(
     shared: Arc<Shared>,
     id: TransactionId,
-    to: TransactionState,
+    resolution: Resolution,
     operator: ClientId,
     note: String,
 ) -> Result<TransactionRecord> {
+    let to = resolution.state();
     let mut record = shared.load(&id).await?;
     if record.state != TransactionState::Unknown {
         return Err(Error::InvalidState(format!(
@@ -84,6 +130,7 @@ async fn resolve_now(
             &mut record,
             to,
             |r| {
+                resolution.record_evidence(r);
                 r.result_code = Some(RESOLVED_BY_OPERATOR.into());
                 r.reason = Some(format!("resolved by operator {operator}: {note}").into());
             },

@@ -35,8 +35,21 @@ impl Harness {
     }
 
     async fn resolve(&self, id: &TransactionId, to: TransactionState) -> TransactionRecord {
+        let resolution = match to {
+            TransactionState::Approved => Resolution::Approved {
+                stan: "000999".into(),
+                approval_code: None,
+            },
+            TransactionState::Declined => Resolution::Declined,
+            _ => Resolution::Failed,
+        };
         self.service
-            .resolve(id, to, &ClientId::parse("operator").unwrap(), "checked")
+            .resolve(
+                id,
+                resolution,
+                &ClientId::parse("operator").unwrap(),
+                "checked",
+            )
             .await
             .unwrap()
     }

@@ -63,7 +63,7 @@ async fn a_request_id_that_is_long_unreadable_or_foreign_proves_nothing() {
         h.service
             .resolve(
                 &lost.id,
-                TransactionState::Failed,
+                Resolution::Failed,
                 &ClientId::parse("operator").unwrap(),
                 "checked",
             )

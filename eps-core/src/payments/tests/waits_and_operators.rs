@@ -91,7 +91,15 @@ async fn operators_resolve_only_unknown_transactions() {
 
     let refused = h
         .service
-        .resolve(&lost.id, TransactionState::Aborted, &operator, "x")
+        .resolve(
+            &lost.id,
+            Resolution::Approved {
+                stan: " ".into(),
+                approval_code: None,
+            },
+            &operator,
+            "an approval without the terminal's trace number",
+        )
         .await;
     assert!(
         matches!(refused, Err(Error::InvalidState(_))),
@@ -101,7 +109,7 @@ async fn operators_resolve_only_unknown_transactions() {
         .service
         .resolve(
             &lost.id,
-            TransactionState::Declined,
+            Resolution::Declined,
             &operator,
             "terminal journal shows 05",
         )
@@ -116,7 +124,10 @@ async fn operators_resolve_only_unknown_transactions() {
         .service
         .resolve(
             &lost.id,
-            TransactionState::Approved,
+            Resolution::Approved {
+                stan: "000123".into(),
+                approval_code: None,
+            },
             &operator,
             "changed my mind",
         )
@@ -147,12 +158,21 @@ async fn an_operator_approval_of_a_reversal_settles_its_original() {
     h.service
         .resolve(
             &lost.id,
-            TransactionState::Approved,
+            Resolution::Approved {
+                stan: "000042".into(),
+                approval_code: Some("A1".into()),
+            },
             &operator,
             "reversed at the terminal",
         )
         .await
         .unwrap();
+    let resolved = h.store.transaction(&lost.id).await.unwrap().unwrap();
+    let evidence = resolved
+        .authorisation
+        .expect("the operator's evidence is kept");
+    assert_eq!(evidence.stan.as_deref(), Some("000042"));
+    assert_eq!(evidence.approval_code.as_deref(), Some("A1"));
     let original = h.store.transaction(&paid.id).await.unwrap().unwrap();
     assert_eq!(original.state, TransactionState::Reversed);
 }
