@@ -1,4 +1,6 @@
-//! OAuth2 clients of the built-in issuer: who may obtain tokens, with which scopes.
+//! OAuth2 clients of the built-in issuer: who may obtain tokens, with which scopes, for which
+//! sites ([`SiteGrant`]), and the cached view of them every token is checked against
+//! ([`ClientRoster`]).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -7,6 +9,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::ClientId;
+
+mod grant;
+mod roster;
+
+pub use grant::{ALL_SITES, GrantError, SiteGrant};
+pub use roster::{ClientRoster, ClientStanding, DEFAULT_REFRESH};
 
 /// An Open Retailing scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -106,6 +114,8 @@ pub struct ClientRecord {
     pub secret_hash: String,
     /// The scopes the client may be granted.
     pub scopes: ScopeSet,
+    /// The sites it may reach.
+    pub sites: SiteGrant,
     /// When it was registered.
     pub created_at: OffsetDateTime,
 }
