@@ -85,6 +85,11 @@ impl ScopeSet {
         self.0.is_superset(&other.0)
     }
 
+    /// The scopes in both sets.
+    pub fn intersection(&self, other: &Self) -> Self {
+        Self(self.0.intersection(&other.0).copied().collect())
+    }
+
     /// The scopes, in order.
     pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
         self.0.iter().copied()
@@ -130,6 +135,8 @@ mod tests {
         assert_eq!(set.to_string(), "read write");
         assert_eq!(ScopeSet::parse("read root"), Err("root".to_owned()));
         assert!(set.is_superset(&ScopeSet::new([Scope::Read])));
+        let admin_read = ScopeSet::new([Scope::Admin, Scope::Read]);
+        assert_eq!(set.intersection(&admin_read).to_string(), "read");
         assert!(!set.contains(Scope::Admin));
     }
 }

@@ -61,14 +61,17 @@ pub async fn connect(
     let transmission_id = request.transmission_id.value();
     let connection = match header {
         Some(ConnectionHeader(id)) => {
-            let record = state.connections.heartbeat(&caller.client_id, &id).await?;
+            let record = state
+                .connections
+                .heartbeat(&caller.client_id, &caller.sites, &id)
+                .await?;
             tracing::debug!(connection = %id, client = %caller.client_id, "heartbeat");
             record
         }
         None => {
             let connected = state
                 .connections
-                .connect(&caller.client_id, request)
+                .connect(&caller.client_id, &caller.sites, request)
                 .await?;
             let record = connected.connection;
             tracing::info!(

@@ -62,7 +62,8 @@ pub struct Doc;
 /// stream starts with the next event. Events purged by retention are announced by an
 /// `eventsLostEvent`. `heartBeatEvent` arrives at the configured interval (default 15 s) and has
 /// no `id:` line. The stream ends with a `streamClosedEvent` naming the reason: `tooSlow`,
-/// `connectionClosed`, `connectionExpired`, `shutdown` or `unavailable`.
+/// `connectionClosed`, `connectionExpired`, `accessRevoked` (checked at every heartbeat),
+/// `shutdown` or `unavailable`.
 ///
 /// Browsers' `EventSource` cannot send headers: on this route and `/events/ws` only, the bearer
 /// token may be sent as `access_token` and the connection as `connectionID` in the query.
@@ -106,7 +107,8 @@ pub async fn site_events(
 ///
 /// The same stream as `GET /events` over a WebSocket: each `EventMessage` is one text message;
 /// `streamClosedEvent` is followed by a close frame (1013 `tooSlow`, 1008 `connectionClosed` /
-/// `connectionExpired`, 1001 `shutdown`, 1011 `unavailable`). Resume with `lastEventID`.
+/// `connectionExpired` / `accessRevoked`, 1001 `shutdown`, 1011 `unavailable`). Resume with
+/// `lastEventID`.
 /// A client that stops reading is disconnected once a send has waited the send timeout.
 #[utoipa::path(
     get,

@@ -1,18 +1,19 @@
 //! One open stream, whatever carries it: the subscriber's feed, its heartbeats, and the reasons
-//! it ends (too slow, connection closed or expired, shutdown), each announced by a final
-//! `streamClosedEvent`.
+//! it ends (too slow, connection closed or expired, access revoked, shutdown), each announced by
+//! a final `streamClosedEvent`.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use eps_core::connection::ConnectionRecord;
 use eps_core::event::{Feed, FeedItem};
-use eps_core::ids::{ClientId, EventId};
+use eps_core::ids::EventId;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::caller::{OperatorStream, SiteStream};
 use super::frame::Frame;
+use crate::auth::Principal;
 use crate::dto::event::EventMessage;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -26,6 +27,8 @@ pub(crate) enum EndReason {
     ConnectionClosed,
     /// Its connection missed its heartbeats.
     ConnectionExpired,
+    /// Its client was removed, or no longer granted the connection's site.
+    AccessRevoked,
     /// The EPS is stopping.
     Shutdown,
     /// The event log could not be read.
@@ -39,6 +42,7 @@ impl EndReason {
             Self::TooSlow => "tooSlow",
             Self::ConnectionClosed => "connectionClosed",
             Self::ConnectionExpired => "connectionExpired",
+            Self::AccessRevoked => "accessRevoked",
             Self::Shutdown => "shutdown",
             Self::Unavailable => "unavailable",
         }
@@ -52,6 +56,9 @@ impl EndReason {
             }
             Self::ConnectionClosed => "the connection was disconnected; connect again",
             Self::ConnectionExpired => "the connection missed its heartbeats; connect again",
+            Self::AccessRevoked => {
+                "the client was removed or is no longer granted this site; ask the EPS operator"
+            }
             Self::Shutdown => {
                 "the EPS is stopping; reconnect with Last-Event-ID set to this eventID to resume"
             }
@@ -64,9 +71,10 @@ impl EndReason {
 
 /// Whose stream it is.
 enum Audience {
-    /// A site system: its connection is checked at every heartbeat.
+    /// A site system: its connection, and its client's standing, are checked at every
+    /// heartbeat.
     Site {
-        client: ClientId,
+        caller: Box<Principal>,
         connection: Box<ConnectionRecord>,
     },
     /// An operator: every event, until shutdown.
@@ -111,7 +119,7 @@ impl Subscription {
             "event stream opened"
         );
         let audience = Audience::Site {
-            client: request.caller.client_id,
+            caller: Box::new(request.caller),
             connection: Box::new(request.connection),
         };
         let mut watch = request.closure;
@@ -216,22 +224,22 @@ impl Subscription {
         }
     }
 
-    /// A heartbeat, after checking that a site system's connection is still live.
+    /// A heartbeat, after checking that a site system's connection is still live and its
+    /// client still registered and granted the connection's site.
     async fn beat(&mut self) -> Result<Frame, EndReason> {
-        if let Audience::Site { client, connection } = &self.audience {
-            match self
-                .state
-                .connections
-                .authorize(client, &connection.id)
-                .await
-            {
-                Ok(_) => {}
-                Err(eps_core::Error::ConnectionExpired) => {
+        if let Audience::Site { caller, connection } = &self.audience {
+            use eps_core::Error as D;
+            match check(&self.state, caller, connection).await {
+                Ok(()) => {}
+                Err(ApiError::Domain(D::ConnectionExpired)) => {
                     return Err(EndReason::ConnectionExpired);
                 }
-                Err(
-                    eps_core::Error::UnknownConnection | eps_core::Error::ConnectionOfAnotherClient,
-                ) => return Err(EndReason::ConnectionClosed),
+                Err(ApiError::Domain(D::UnknownConnection | D::ConnectionOfAnotherClient)) => {
+                    return Err(EndReason::ConnectionClosed);
+                }
+                Err(ApiError::Domain(D::SiteNotGranted(_)) | ApiError::Unauthorized(_)) => {
+                    return Err(EndReason::AccessRevoked);
+                }
                 // The store may be back at the next heartbeat; the stream is not at fault.
                 Err(e) => tracing::warn!(error = %e, "a stream's connection could not be checked"),
             }
@@ -274,6 +282,23 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         metrics::gauge!("eps_event_streams", "channel" => self.channel).decrement(1.0);
     }
+}
+
+/// The caller as the client table stands now, and its connection for a site it may reach.
+async fn check(
+    state: &AppState,
+    caller: &Principal,
+    connection: &ConnectionRecord,
+) -> ApiResult<()> {
+    let caller = state
+        .tokens
+        .admit(caller.clone(), state.clock.now())
+        .await?;
+    state
+        .connections
+        .authorize(&caller.client_id, &caller.sites, &connection.id)
+        .await?;
+    Ok(())
 }
 
 /// Resolves when a site system's connection is disconnected; never for an operator.
