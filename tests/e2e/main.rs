@@ -19,5 +19,8 @@ mod prompts;
 mod reconciliation;
 mod recovery;
 mod restart;
+mod revocation;
 mod scopes;
+mod sites;
+mod token_flood;
 mod transactions;
