@@ -337,7 +337,7 @@ mod tests {
             let attempt = throttle.attempt("pos-1", ip(1), T0).unwrap();
             throttle.give_back(attempt, T0);
         }
-        throttle.attempt("pos-1", ip(1), T0).unwrap();
+        let _still_allowed = throttle.attempt("pos-1", ip(1), T0).unwrap();
     }
 
     #[test]
@@ -379,6 +379,6 @@ mod tests {
         let _second = throttle.hashing_slot().await.unwrap();
         assert_eq!(throttle.hashing_slot().await.unwrap_err(), Throttled::Busy);
         drop(first);
-        throttle.hashing_slot().await.unwrap();
+        let _freed = throttle.hashing_slot().await.unwrap();
     }
 }

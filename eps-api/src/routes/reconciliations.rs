@@ -68,7 +68,7 @@ pub struct Doc;
             headers(("Location" = String, description = "/reconciliations/{reconciliationID}"))),
         (status = 400, description = "`ERRCD_BADREQUEST`", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
-        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`; `ERRCD_SITE_NOT_GRANTED`: the connection\'s site is no longer granted to the client", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_POI`", body = ErrorResponse),
         (status = 409, description = "`ERRCD_POI_BUSY`, `ERRCD_IDEMPOTENCY_MISMATCH`", body = PoiBusyResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
@@ -131,7 +131,7 @@ pub async fn create_reconciliation(
     responses(
         (status = 200, description = "The reconciliation", body = ReconciliationResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
-        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`), `ERRCD_FORBIDDEN`; `ERRCD_SITE_NOT_GRANTED`: the connection\'s site is no longer granted to the client", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_NOT_FOUND`", body = ErrorResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
     ),

@@ -46,7 +46,10 @@ async fn sites_are_granted_listed_and_revoked() {
     let (ok, out, err) = run(&["client", "add", "pos-1", "--sites", "1234567890, 555"]).await;
     assert!(ok, "{err}");
     assert!(out.contains("sites:         1234567890,555"), "{out}");
-    assert!(err.contains("site 555 is not in this configuration"), "{err}");
+    assert!(
+        err.contains("site 555 is not in this configuration"),
+        "{err}"
+    );
 
     // Every site only with the explicit flag.
     let (ok, _, err) = run(&["client", "add", "hq", "--sites", "*"]).await;
