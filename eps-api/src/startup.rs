@@ -370,18 +370,25 @@ async fn report_clients_without_sites(state: &AppState) {
     match state.clients.roster().reload(state.clock.now()).await {
         Ok(clients) => {
             let total = clients.len();
-            let without: Vec<String> = clients
+            let without: Vec<&str> = clients
                 .iter()
                 .filter(|c| c.sites.is_none())
-                .map(|c| c.client_id.to_string())
+                .map(|c| c.client_id.as_str())
                 .collect();
             if without.is_empty() {
                 tracing::info!(clients = total, without_site = 0, "every client has a site");
             } else {
+                // The first few names; `eps client list` shows them all.
+                let names = without
+                    .iter()
+                    .take(20)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(",");
                 tracing::warn!(
                     clients = total,
                     without_site = without.len(),
-                    names = %without.join(","),
+                    names = %names,
                     "clients without any site can reach no site until granted one \
                      (eps client grant NAME --sites MERCHANT_ID,…)"
                 );

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use eps_api::ClientRegistry;
 use eps_core::client::{ScopeSet, SiteGrant};
+use eps_e2e::sse::SseStream;
 use eps_e2e::{Backend, Credentials, DEFAULT_SITE, TestApp};
 use secrecy::ExposeSecret;
 use time::Duration;
@@ -97,5 +98,21 @@ async fn a_site_revoked_elsewhere_is_refused_within_the_refresh() {
         .await
         .unwrap();
     pos.pois(&id).await.ok();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_removed_operators_event_stream_ends() {
+    let app = TestApp::builder()
+        .configure(|c| c.events.heartbeat_interval_secs = 0.05)
+        .spawn()
+        .await;
+    let admin = app.client("ops", "admin").await;
+    let mut stream = SseStream::expect(admin.request(reqwest::Method::GET, "/admin/events")).await;
+    assert!(app.state.clients.remove("ops").await.unwrap());
+    let frames = stream.rest().await;
+    let last = frames.last().expect("a closing frame");
+    assert_eq!(last.event, "streamClosedEvent", "{frames:?}");
+    assert_eq!(last.data["reason"], "accessRevoked");
     app.stop().await;
 }

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use eps_core::client::Scope;
 use eps_core::connection::ConnectionRecord;
 use eps_core::event::{Feed, FeedItem};
 use eps_core::ids::EventId;
@@ -77,8 +78,8 @@ enum Audience {
         caller: Box<Principal>,
         connection: Box<ConnectionRecord>,
     },
-    /// An operator: every event, until shutdown.
-    Operator,
+    /// An operator: every event, while its client stays registered with `admin`.
+    Operator { caller: Box<Principal> },
 }
 
 /// A wait kept across calls, so it registers once rather than at every message.
@@ -145,7 +146,9 @@ impl Subscription {
         tracing::info!(client = %request.caller.client_id, after = %after, channel, "operator event stream opened");
         Ok(Self::new(
             state,
-            Audience::Operator,
+            Audience::Operator {
+                caller: Box::new(request.caller),
+            },
             None,
             feed,
             after,
@@ -224,25 +227,28 @@ impl Subscription {
         }
     }
 
-    /// A heartbeat, after checking that a site system's connection is still live and its
-    /// client still registered and granted the connection's site.
+    /// A heartbeat, after checking that the subscriber's client is still registered (with
+    /// `admin` for an operator) and, for a site system, that its connection is still live and
+    /// its site still granted.
     async fn beat(&mut self) -> Result<Frame, EndReason> {
-        if let Audience::Site { caller, connection } = &self.audience {
-            use eps_core::Error as D;
-            match check(&self.state, caller, connection).await {
-                Ok(()) => {}
-                Err(ApiError::Domain(D::ConnectionExpired)) => {
-                    return Err(EndReason::ConnectionExpired);
-                }
-                Err(ApiError::Domain(D::UnknownConnection | D::ConnectionOfAnotherClient)) => {
-                    return Err(EndReason::ConnectionClosed);
-                }
-                Err(ApiError::Domain(D::SiteNotGranted(_)) | ApiError::Unauthorized(_)) => {
-                    return Err(EndReason::AccessRevoked);
-                }
-                // The store may be back at the next heartbeat; the stream is not at fault.
-                Err(e) => tracing::warn!(error = %e, "a stream's connection could not be checked"),
+        use eps_core::Error as D;
+        match check(&self.state, &self.audience).await {
+            Ok(()) => {}
+            Err(ApiError::Domain(D::ConnectionExpired)) => {
+                return Err(EndReason::ConnectionExpired);
             }
+            Err(ApiError::Domain(D::UnknownConnection | D::ConnectionOfAnotherClient)) => {
+                return Err(EndReason::ConnectionClosed);
+            }
+            Err(
+                ApiError::Domain(D::SiteNotGranted(_))
+                | ApiError::Unauthorized(_)
+                | ApiError::InsufficientScope(_),
+            ) => {
+                return Err(EndReason::AccessRevoked);
+            }
+            // The store may be back at the next heartbeat; the stream is not at fault.
+            Err(e) => tracing::warn!(error = %e, "a stream's subscriber could not be checked"),
         }
         Ok(Frame::of(&EventMessage::heartbeat(
             self.delivered,
@@ -262,7 +268,7 @@ impl Subscription {
                 channel = self.channel,
                 "event stream ended"
             ),
-            Audience::Operator => tracing::info!(
+            Audience::Operator { .. } => tracing::info!(
                 reason = reason.as_str(),
                 last = %self.delivered,
                 channel = self.channel,
@@ -284,20 +290,25 @@ impl Drop for Subscription {
     }
 }
 
-/// The caller as the client table stands now, and its connection for a site it may reach.
-async fn check(
-    state: &AppState,
-    caller: &Principal,
-    connection: &ConnectionRecord,
-) -> ApiResult<()> {
-    let caller = state
-        .tokens
-        .admit(caller.clone(), state.clock.now())
-        .await?;
-    state
-        .connections
-        .authorize(&caller.client_id, &caller.sites, &connection.id)
-        .await?;
+/// The subscriber as the client table stands now: an operator still with `admin`, a site system
+/// with its connection for a site it may still reach.
+async fn check(state: &AppState, audience: &Audience) -> ApiResult<()> {
+    let now = state.clock.now();
+    match audience {
+        Audience::Operator { caller } => {
+            let caller = state.tokens.admit((**caller).clone(), now).await?;
+            if !caller.scopes.contains(Scope::Admin) {
+                return Err(ApiError::InsufficientScope(Scope::Admin));
+            }
+        }
+        Audience::Site { caller, connection } => {
+            let caller = state.tokens.admit((**caller).clone(), now).await?;
+            state
+                .connections
+                .authorize(&caller.client_id, &caller.sites, &connection.id)
+                .await?;
+        }
+    }
     Ok(())
 }
 
