@@ -12,9 +12,13 @@
 //!   (127.0.1.x), so per-address buckets do not stop them and the hashing slots are the guard.
 //!
 //! `cargo bench -p eps-e2e --bench token_flood`; `EPS_BENCH_PAYMENTS` (default 1000) per
-//! condition. The flood's client runs in the same process, on the same cores.
+//! condition; `EPS_*` variables configure the EPS (e.g. `EPS_AUTH__TOKEN_LIMITS__…` to loosen
+//! the guards for a comparison). The flood's client runs in a child process (this binary with `--role flood`), so
+//! its own work is not queued on the EPS's runtime; it shares the machine's cores, as a flood
+//! from a neighbour on the host would.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -26,6 +30,7 @@ use eps_core::ids::TerminalId;
 use opi_backend::sim::{SimConfig, SimServer};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::time::Instant;
 
 /// What a condition measured.
@@ -59,11 +64,11 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// The defaults with `EPS_*` variables on top (e.g. `EPS_AUTH__TOKEN_LIMITS__CONCURRENCY=64` to
+/// see the flood without its guards), one simulated lane.
 fn config(data_dir: &std::path::Path, sim: &SimServer) -> Config {
-    let mut config = Config {
-        data_dir: data_dir.to_path_buf(),
-        ..Config::default()
-    };
+    let mut config = Config::load(None).expect("configuration");
+    config.data_dir = data_dir.to_path_buf();
     config.log.filter = "error".to_owned();
     config.sites = vec![SiteConfig {
         merchant_id: "1234567890".to_owned(),
@@ -174,45 +179,124 @@ fn flood(
         .collect()
 }
 
-/// A round of `count` payments, under a flood from `addresses` unless `None`.
+/// A flood running in a child process: started, then stopped with its counts.
+struct FloodProcess {
+    child: tokio::process::Child,
+}
+
+impl FloodProcess {
+    /// Starts `loops` loops from `addresses` (loopback addresses spread over 127.0.1.x; 0: the
+    /// default address) against `base`, once the child says it runs.
+    async fn start(base: &str, loops: usize, addresses: usize) -> Self {
+        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--role", "flood", "--url", base])
+            .args(["--loops", &loops.to_string()])
+            .args(["--addresses", &addresses.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("flood process");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).await.unwrap();
+        assert_eq!(line.trim(), "flooding", "the flood process started");
+        child.stdout = Some(out.into_inner());
+        Self { child }
+    }
+
+    /// Stops the flood (closing its stdin); returns (requests, throttled).
+    async fn stop(mut self) -> (u64, u64) {
+        drop(self.child.stdin.take());
+        let mut text = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .await
+            .unwrap();
+        assert!(self.child.wait().await.unwrap().success());
+        let mut counts = text.split_whitespace().map(|n| n.parse::<u64>().unwrap());
+        (counts.next().unwrap(), counts.next().unwrap())
+    }
+}
+
+/// The child's side: floods until stdin closes, then prints its counts.
+fn flood_role(args: &[String]) {
+    eps_api::install_crypto_provider();
+    let arg = |name: &str| {
+        let i = args.iter().position(|a| a == name).expect(name);
+        args[i + 1].clone()
+    };
+    let (base, loops, spread) = (
+        arg("--url"),
+        arg("--loops").parse::<usize>().unwrap(),
+        arg("--addresses").parse::<usize>().unwrap(),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let addresses: Vec<Option<IpAddr>> = if spread == 0 {
+            vec![None]
+        } else {
+            (0..spread)
+                .map(|i| Some(IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8))))
+                .collect()
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(Counters::default());
+        let tasks = flood(&base, loops, &addresses, stop.clone(), counters.clone());
+        println!("flooding");
+        let mut stdin = tokio::io::stdin();
+        let mut rest = Vec::new();
+        let _ = stdin.read_to_end(&mut rest).await;
+        stop.store(true, Ordering::Relaxed);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        println!(
+            "{} {}",
+            counters.requests.load(Ordering::Relaxed),
+            counters.throttled.load(Ordering::Relaxed)
+        );
+    });
+}
+
+/// A round of `count` payments, under a flood from `addresses` loopback addresses (0: the
+/// default one) unless `None`.
 async fn round(
     system: &SiteSystem,
     figures: &mut Figures,
     count: usize,
     next: &mut u64,
-    flood_from: Option<&[Option<IpAddr>]>,
+    flood_from: Option<usize>,
     loops: usize,
 ) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let counters = Arc::new(Counters::default());
-    let tasks = flood_from
-        .map(|addresses| {
-            flood(
-                &system.base,
-                loops,
-                addresses,
-                stop.clone(),
-                counters.clone(),
-            )
-        })
-        .unwrap_or_default();
+    let flood = match flood_from {
+        Some(addresses) => Some(FloodProcess::start(&system.base, loops, addresses).await),
+        None => None,
+    };
     let started = Instant::now();
     for _ in 0..count {
         figures.latencies.push(system.pay(*next).await);
         *next += 1;
     }
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        task.await.unwrap();
-    }
-    if flood_from.is_some() {
+    if let Some(flood) = flood {
         figures.flood_time += started.elapsed();
-        figures.requests += counters.requests.load(Ordering::Relaxed);
-        figures.throttled += counters.throttled.load(Ordering::Relaxed);
+        let (requests, throttled) = flood.stop().await;
+        figures.requests += requests;
+        figures.throttled += throttled;
     }
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.windows(2).any(|w| w[0] == "--role" && w[1] == "flood") {
+        return flood_role(&args);
+    }
     eps_api::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -282,10 +366,6 @@ fn main() {
             poi: state.sites.sites()[0].pois[0].poi_id.to_string(),
         };
 
-        let one: Vec<Option<IpAddr>> = vec![None];
-        let many: Vec<Option<IpAddr>> = (0..spread)
-            .map(|i| Some(IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + i as u8))))
-            .collect();
         let mut next = 0u64;
         // Warm-up: connections, the lane's session, the store.
         round(&system, &mut Figures::default(), 20, &mut next, None, 0).await;
@@ -294,8 +374,8 @@ fn main() {
         let rounds = payments.div_ceil(per_round);
         for _ in 0..rounds {
             round(&system, &mut quiet, per_round, &mut next, None, 0).await;
-            round(&system, &mut from_one, per_round, &mut next, Some(&one), loops).await;
-            round(&system, &mut from_many, per_round, &mut next, Some(&many), loops).await;
+            round(&system, &mut from_one, per_round, &mut next, Some(0), loops).await;
+            round(&system, &mut from_many, per_round, &mut next, Some(spread), loops).await;
         }
         assert_eq!(
             sim.ledger().entries().len() as u64,
