@@ -2,10 +2,11 @@
 //! issuer is checked against, so that a removed client, or a revoked site, stops working within
 //! one refresh period rather than at the token's expiry.
 //!
-//! The view is reloaded (one read of the whole table, shared by concurrent callers) when it is
-//! older than the refresh period, when this node changed a client ([`ClientRoster::invalidate`]),
-//! or when a token is newer than the view (its client may have been added or granted since, by
-//! another node or `eps client`). Otherwise a check reads memory only.
+//! The whole table is read again (one query, shared by concurrent callers) when the view is older
+//! than the refresh period or this node changed a client ([`ClientRoster::invalidate`]). A token
+//! newer than what the view knows of its client (the client may have been added or granted since,
+//! by another node or `eps client`) has that one client's row read. Otherwise a check reads
+//! memory only.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,14 +34,24 @@ pub struct ClientStanding {
     pub registered_at: OffsetDateTime,
 }
 
+impl ClientStanding {
+    fn of(record: &ClientRecord) -> Self {
+        Self {
+            scopes: record.scopes.clone(),
+            sites: record.sites.clone(),
+            registered_at: record.created_at,
+        }
+    }
+}
+
 /// The cached client table.
 pub struct ClientRoster {
     store: Arc<dyn ClientStore>,
     refresh: Duration,
-    view: RwLock<Arc<View>>,
-    /// Bumped by every local change; a view loaded before the last bump is stale.
+    view: RwLock<View>,
+    /// Bumped by every local change; a view read before the last bump is stale.
     generation: AtomicU64,
-    /// One reload at a time; the others wait for it and use its result.
+    /// One whole-table read at a time; the others wait for it and use its result.
     reloading: tokio::sync::Mutex<()>,
 }
 
@@ -52,27 +63,35 @@ impl std::fmt::Debug for ClientRoster {
     }
 }
 
-/// One loaded copy of the table.
+/// What was read of the table, and when.
 #[derive(Debug, Default)]
 struct View {
+    /// When the whole table was last read.
     loaded_at: Option<OffsetDateTime>,
     generation: u64,
-    clients: HashMap<ClientId, ClientStanding>,
+    clients: HashMap<ClientId, Entry>,
+}
+
+/// One client as read (`None`: no such client), and when.
+#[derive(Debug, Clone)]
+struct Entry {
+    standing: Option<ClientStanding>,
+    read_at: OffsetDateTime,
 }
 
 impl ClientRoster {
-    /// A roster over `store`, trusting a loaded view for `refresh`; nothing is loaded yet.
+    /// A roster over `store`, trusting what it read for `refresh`; nothing is read yet.
     pub fn new(store: Arc<dyn ClientStore>, refresh: Duration) -> Self {
         Self {
             store,
             refresh,
-            view: RwLock::new(Arc::new(View::default())),
+            view: RwLock::new(View::default()),
             generation: AtomicU64::new(0),
             reloading: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// How long a loaded view is trusted.
+    /// How long what was read is trusted.
     pub fn refresh(&self) -> Duration {
         self.refresh
     }
@@ -90,72 +109,101 @@ impl ClientRoster {
         issued_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Option<ClientStanding>> {
-        let view = self.current(issued_at, now).await?;
-        Ok(view.clients.get(client).cloned())
+        if !self.is_fresh(now) {
+            let _one = self.reloading.lock().await;
+            // Another caller may have reloaded while this one waited.
+            if !self.is_fresh(now) {
+                self.load(now).await?;
+            }
+        }
+        // `iat` has whole seconds: what was read must be from after the token's second.
+        let newer_than_token = issued_at + Duration::SECOND;
+        if let Some(standing) = self.cached(client, newer_than_token) {
+            return Ok(standing);
+        }
+        let standing = self
+            .store
+            .client(client)
+            .await?
+            .map(|r| ClientStanding::of(&r));
+        self.remember(client, standing.clone(), now);
+        Ok(standing)
     }
 
-    /// Loads the table now; returns every client.
+    /// Reads the whole table now; returns every client.
     pub async fn reload(&self, now: OffsetDateTime) -> Result<Vec<ClientRecord>> {
         let _one = self.reloading.lock().await;
-        Ok(self.load(now).await?.1)
+        self.load(now).await
     }
 
-    /// A view fresh enough for a token issued at `issued_at`, loading one if needed.
-    async fn current(&self, issued_at: OffsetDateTime, now: OffsetDateTime) -> Result<Arc<View>> {
-        let view = self.snapshot();
-        if self.is_fresh(&view, issued_at, now) {
-            return Ok(view);
-        }
-        let _one = self.reloading.lock().await;
-        // Another caller may have reloaded while this one waited.
-        let view = self.snapshot();
-        if self.is_fresh(&view, issued_at, now) {
-            return Ok(view);
-        }
-        Ok(self.load(now).await?.0)
-    }
-
-    /// Reads the table; the caller holds `reloading`.
-    async fn load(&self, now: OffsetDateTime) -> Result<(Arc<View>, Vec<ClientRecord>)> {
+    /// Reads the whole table; the caller holds `reloading`.
+    async fn load(&self, now: OffsetDateTime) -> Result<Vec<ClientRecord>> {
         // Read the generation first: a change made during the read marks this view stale.
         let generation = self.generation.load(Ordering::Acquire);
         let records = self.store.clients().await?;
         let clients = records
             .iter()
             .map(|r| {
-                let standing = ClientStanding {
-                    scopes: r.scopes.clone(),
-                    sites: r.sites.clone(),
-                    registered_at: r.created_at,
+                let entry = Entry {
+                    standing: Some(ClientStanding::of(r)),
+                    read_at: now,
                 };
-                (r.client_id.clone(), standing)
+                (r.client_id.clone(), entry)
             })
             .collect();
-        let view = Arc::new(View {
+        *self.write() = View {
             loaded_at: Some(now),
             generation,
             clients,
-        });
-        *self.view.write().unwrap_or_else(PoisonError::into_inner) = view.clone();
-        Ok((view, records))
-    }
-
-    fn snapshot(&self) -> Arc<View> {
-        self.view
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Loaded within the refresh period, after the last local change, and after the second the
-    /// token was issued in (`iat` has whole seconds).
-    fn is_fresh(&self, view: &View, issued_at: OffsetDateTime, now: OffsetDateTime) -> bool {
-        let Some(loaded_at) = view.loaded_at else {
-            return false;
         };
+        Ok(records)
+    }
+
+    /// Read within the refresh period and after the last local change.
+    fn is_fresh(&self, now: OffsetDateTime) -> bool {
+        let view = self.read();
         view.generation == self.generation.load(Ordering::Acquire)
-            && now < loaded_at + self.refresh
-            && loaded_at >= issued_at + Duration::SECOND
+            && view.loaded_at.is_some_and(|at| now < at + self.refresh)
+    }
+
+    /// What was read of `client` at or after `read_after`, if anything.
+    fn cached(
+        &self,
+        client: &ClientId,
+        read_after: OffsetDateTime,
+    ) -> Option<Option<ClientStanding>> {
+        let view = self.read();
+        let (standing, read_at) = match view.clients.get(client) {
+            Some(entry) => (entry.standing.clone(), entry.read_at),
+            None => (None, view.loaded_at?),
+        };
+        (read_at >= read_after).then_some(standing)
+    }
+
+    /// Keeps one client's row read at `read_at`, unless something newer is known.
+    fn remember(
+        &self,
+        client: &ClientId,
+        standing: Option<ClientStanding>,
+        read_at: OffsetDateTime,
+    ) {
+        let mut view = self.write();
+        if view
+            .clients
+            .get(client)
+            .is_none_or(|known| known.read_at <= read_at)
+        {
+            view.clients
+                .insert(client.clone(), Entry { standing, read_at });
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, View> {
+        self.view.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, View> {
+        self.view.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -170,11 +218,12 @@ mod tests {
     use super::*;
     use crate::client::Scope;
 
-    /// A client table in memory that counts its reads.
+    /// A client table in memory that counts its whole-table and single-row reads.
     #[derive(Default)]
     struct Table {
         clients: Mutex<Vec<ClientRecord>>,
         reads: AtomicUsize,
+        row_reads: AtomicUsize,
     }
 
     #[async_trait]
@@ -186,6 +235,7 @@ mod tests {
             Ok(())
         }
         async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>> {
+            self.row_reads.fetch_add(1, Ordering::SeqCst);
             let clients = self.clients.lock().unwrap();
             Ok(clients.iter().find(|c| &c.client_id == id).cloned())
         }
@@ -231,6 +281,7 @@ mod tests {
             1,
             "one read for many checks"
         );
+        assert_eq!(table.row_reads.load(Ordering::SeqCst), 0);
 
         // Removed elsewhere: seen once the view is older than the refresh period, not before.
         table.delete_client(&pos).await.unwrap();
@@ -242,30 +293,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn local_changes_and_newer_tokens_reload_at_once() {
+    async fn local_changes_reload_the_table_and_newer_tokens_read_their_client() {
         let table = Arc::new(Table::default());
         let roster = ClientRoster::new(table.clone(), DEFAULT_REFRESH);
         let pos = ClientId::parse("pos-1").unwrap();
         let now = T0 + Duration::seconds(5);
         assert!(roster.standing(&pos, T0, now).await.unwrap().is_none());
 
-        // Added by another process, then a token issued for it: the token is newer than the view.
+        // Added by another process, then a token issued for it: the token is newer than the
+        // view, so that client's row is read (once), not the table.
         table.upsert_client(&record("pos-1", "1")).await.unwrap();
         let issued = now + Duration::seconds(1);
         let checked = issued + Duration::seconds(1);
-        assert!(
-            roster
-                .standing(&pos, issued, checked)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        for _ in 0..3 {
+            assert!(
+                roster
+                    .standing(&pos, issued, checked)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
+        assert_eq!(table.reads.load(Ordering::SeqCst), 1);
+        assert_eq!(table.row_reads.load(Ordering::SeqCst), 1);
 
-        // Revoked on this node: the next check sees it.
+        // Revoked on this node: the next check reads the table again and sees it.
         table.upsert_client(&record("pos-1", "")).await.unwrap();
         roster.invalidate();
         let standing = roster.standing(&pos, T0, checked).await.unwrap().unwrap();
         assert!(standing.sites.is_none());
-        assert_eq!(table.reads.load(Ordering::SeqCst), 3);
+        assert_eq!(table.reads.load(Ordering::SeqCst), 2);
     }
 }
