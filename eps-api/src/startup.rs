@@ -191,6 +191,7 @@ impl ServerBuilder {
         }
         if state.issuer.is_some() {
             report_clients_without_sites(&state).await;
+            state.clients.warm_up().await;
         }
         let background = spawn_background(&state);
         match state.payments.recover_unresolved().await {

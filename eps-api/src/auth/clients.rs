@@ -158,6 +158,12 @@ impl ClientRegistry {
         Ok(record)
     }
 
+    /// Computes the dummy hash unknown clients are checked against (on a blocking thread), so
+    /// the first unknown client costs no more than the others.
+    pub async fn warm_up(&self) {
+        let _ = tokio::task::spawn_blocking(|| LazyLock::force(&DUMMY_HASH).is_some()).await;
+    }
+
     /// The client `client_id` if `secret` is its secret. The argon2 check runs on a blocking
     /// thread holding `permit` (one of the token endpoint's few hashing slots) until it ends,
     /// even if the caller stops waiting; an unknown client is checked against a dummy hash, so
