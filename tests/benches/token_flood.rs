@@ -69,6 +69,8 @@ fn ms(d: Duration) -> f64 {
 fn config(data_dir: &std::path::Path, sim: &SimServer) -> Config {
     let mut config = Config::load(None).expect("configuration");
     config.data_dir = data_dir.to_path_buf();
+    // One connection for the whole run; it sends no heartbeats.
+    config.connection.heartbeat_interval_secs = 3_600;
     config.log.filter = "error".to_owned();
     config.sites = vec![SiteConfig {
         merchant_id: "1234567890".to_owned(),
