@@ -97,6 +97,15 @@ async fn a_flood_of_bad_token_requests_gets_429s_while_a_payment_is_approved() {
         assert!(retry_after >= 1);
         assert_eq!(reply.header("cache-control"), Some("no-store"));
     }
+    // Both failure limits answered: the victim's client_id and the (loopback) source address.
+    let said = |what: &str| {
+        throttled.iter().any(|r| {
+            r.body["error_description"]
+                .as_str()
+                .is_some_and(|d| d.contains(what))
+        })
+    };
+    assert!(said("for this client_id") && said("from this address"));
     // Far fewer secret checks than requests: the buckets turned most away unhashed.
     let refused = replies.iter().filter(|r| r.status == 401).count();
     assert!(refused < FLOOD / 2, "{refused} requests were hashed");
