@@ -5,14 +5,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
-use eps_core::client::ScopeSet;
+use clap::{Args, Parser, Subcommand};
+use eps_core::client::{ScopeSet, SiteGrant};
 use eps_core::clock::SystemClock;
+use eps_core::site::SiteDirectory;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::auth::clients::ClientRegistry;
-use crate::config::{AuthMode, Config};
+use crate::config::{AuthMode, Config, Settings};
 use crate::dto::status::format_timestamp;
 
 /// The Open Retailing EPS.
@@ -56,7 +57,7 @@ pub enum Command {
     Openapi,
 }
 
-/// Client commands.
+/// Client commands. A running EPS applies changes made here within 30 seconds.
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client and print its secret (shown only this once).
@@ -66,14 +67,71 @@ pub enum ClientCommand {
         /// Scopes, comma-separated: read, write, admin.
         #[arg(long, default_value = "read,write")]
         scopes: String,
+        /// The sites it may reach.
+        #[command(flatten)]
+        sites: SitesArg,
     },
-    /// List clients.
+    /// List clients: id, scopes, sites (`*`: every site), registration time.
     List,
-    /// Remove a client (tokens already issued stay valid until they expire).
+    /// Remove a client; its tokens stop working within 30 seconds.
     Remove {
         /// The client id.
         name: String,
     },
+    /// Grant a client more sites.
+    Grant {
+        /// The client id.
+        name: String,
+        /// The sites to add.
+        #[command(flatten)]
+        sites: SitesArg,
+    },
+    /// Take sites from a client (each must be granted); its connections to them are refused
+    /// from their next call.
+    Revoke {
+        /// The client id.
+        name: String,
+        /// The sites to take away.
+        #[command(flatten)]
+        sites: SitesArg,
+    },
+}
+
+/// Which sites: a list of merchant ids, or every site.
+#[derive(Debug, Args)]
+pub struct SitesArg {
+    /// Merchant ids, comma-separated (e.g. `1234567890,555`).
+    #[arg(long, value_name = "MERCHANT_ID,...")]
+    pub sites: Option<String>,
+    /// Every site, configured now or later: only for a regional controller. (`--sites '*'` is
+    /// refused, so that every site is never granted by a stray wildcard.)
+    #[arg(long, conflicts_with = "sites")]
+    pub all_sites: bool,
+}
+
+impl SitesArg {
+    /// The grant named, or `None` when neither option was given.
+    fn grant(&self) -> anyhow::Result<Option<SiteGrant>> {
+        if self.all_sites {
+            return Ok(Some(SiteGrant::AllSites));
+        }
+        let Some(list) = &self.sites else {
+            return Ok(None);
+        };
+        let grant = SiteGrant::parse_list(list).map_err(|e| anyhow::anyhow!("--sites: {e}"))?;
+        if grant.is_all() {
+            bail!("--sites '*' would grant every site: use --all-sites for a regional controller");
+        }
+        Ok(Some(grant))
+    }
+
+    /// The grant named, which must name at least one site.
+    fn required(&self) -> anyhow::Result<SiteGrant> {
+        match self.grant()? {
+            Some(grant) if !grant.is_none() => Ok(grant),
+            _ => bail!("name the sites: --sites MERCHANT_ID,... or --all-sites"),
+        }
+    }
 }
 
 /// Runs a parsed command line.
@@ -136,21 +194,50 @@ async fn clients(config: Config, command: ClientCommand) -> anyhow::Result<()> {
         .context("opening the store")?;
     let registry = ClientRegistry::new(store, Arc::new(SystemClock));
     match command {
-        ClientCommand::Add { name, scopes } => {
+        ClientCommand::Add {
+            name,
+            scopes,
+            sites,
+        } => {
             let scopes = ScopeSet::parse(&scopes).map_err(|unknown| {
                 anyhow::anyhow!("unknown scope {unknown:?} (read, write, admin)")
             })?;
-            let client = registry.add(&name, scopes).await?;
+            let sites = sites.grant()?.unwrap_or_default();
+            note_unconfigured(&settings, &sites);
+            let client = registry.add(&name, scopes, sites).await?;
             println!("client_id:     {}", client.record.client_id);
             println!("client_secret: {}", client.secret.expose_secret());
             println!("scopes:        {}", client.record.scopes);
+            println!("sites:         {}", client.record.sites);
             println!("The secret is shown only now; the EPS keeps only its hash.");
+            if client.record.sites.is_none() {
+                eprintln!(
+                    "note: {name} reaches no site until granted one: eps client grant {name} --sites MERCHANT_ID"
+                );
+            }
         }
         ClientCommand::List => {
             for client in registry.list().await? {
                 let created = format_timestamp(client.created_at);
-                println!("{}\t{}\t{created}", client.client_id, client.scopes);
+                println!(
+                    "{}\t{}\t{}\t{created}",
+                    client.client_id, client.scopes, client.sites
+                );
             }
+        }
+        ClientCommand::Grant { name, sites } => {
+            let added = sites.required()?;
+            note_unconfigured(&settings, &added);
+            let client = registry.grant(&name, &added).await?;
+            println!("{name} sites: {}", client.sites);
+        }
+        ClientCommand::Revoke { name, sites } => {
+            let removed = sites.required()?;
+            let client = registry
+                .revoke(&name, &removed)
+                .await
+                .with_context(|| format!("cannot revoke from {name}"))?;
+            println!("{name} sites: {}", client.sites);
         }
         ClientCommand::Remove { name } => {
             if !registry.remove(&name).await? {
@@ -160,6 +247,18 @@ async fn clients(config: Config, command: ClientCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Warns about granted sites this configuration does not have (a typo, or a site to come).
+fn note_unconfigured(settings: &Settings, grant: &SiteGrant) {
+    let directory: &SiteDirectory = &settings.sites.directory;
+    if let SiteGrant::Sites(sites) = grant {
+        for site in sites.iter().filter(|s| directory.site(s).is_none()) {
+            eprintln!(
+                "note: site {site} is not in this configuration; the grant applies once it is"
+            );
+        }
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -18,7 +18,7 @@ mod auth;
 mod runtime;
 mod sites;
 
-pub use auth::{AuthConfig, AuthMode, AuthSettings, JwksSource};
+pub use auth::{AuthConfig, AuthMode, AuthSettings, JwksSource, TokenLimitsConfig};
 pub use runtime::{EventSettings, EventsConfig, PaymentsConfig};
 pub use sites::{ConfiguredTerminal, PoiConfig, SiteConfig, Sites, TerminalConfig};
 

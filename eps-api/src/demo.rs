@@ -8,7 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use eps_core::client::ScopeSet;
+use eps_core::client::{ScopeSet, SiteGrant};
 use opi_backend::sim::{SimConfig, SimServer};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -58,16 +58,31 @@ pub async fn run(
     }
     let clients = &server.state().clients;
     clients.remove(DEMO_CLIENT).await?;
+    // Every configured site by name (not `*`): the demo's sites, and only those.
+    let sites = SiteGrant::sites(
+        settings
+            .sites
+            .directory
+            .sites()
+            .iter()
+            .map(|s| s.merchant_id.clone()),
+    );
     let client = clients
         .add(
             DEMO_CLIENT,
             ScopeSet::parse("read write").unwrap_or_default(),
+            sites,
         )
         .await?;
     let base = server.state().public_url.to_string();
     println!(
         "{}",
-        instructions(&base, client.secret.expose_secret(), &sims)
+        instructions(
+            &base,
+            client.secret.expose_secret(),
+            &client.record.sites.to_string(),
+            &sims
+        )
     );
     println!("{READY_LINE} Ctrl-C stops it.");
     let served = server.serve(shutdown).await;
@@ -78,7 +93,7 @@ pub async fn run(
 }
 
 /// What to paste into a shell to pay through the demo.
-fn instructions(base: &str, secret: &str, sims: &[(String, SimServer)]) -> String {
+fn instructions(base: &str, secret: &str, sites: &str, sims: &[(String, SimServer)]) -> String {
     let terminals: Vec<String> = sims
         .iter()
         .map(|(label, _)| format!("  - {label}"))
@@ -89,7 +104,7 @@ fn instructions(base: &str, secret: &str, sims: &[(String, SimServer)]) -> Strin
 Open Retailing EPS demo at {base}
 Simulated OPI terminals (opi-sim, in this process, over loopback TCP):
 {terminals}
-Demo client (scopes read write):
+Demo client (scopes read write, sites {sites}):
   client_id:     {DEMO_CLIENT}
   client_secret: {secret}
 

@@ -123,6 +123,7 @@ impl ApiError {
                 D::ConnectionOfAnotherClient => ErrorCode::Forbidden,
                 D::NoCurrentSite => ErrorCode::NoCurrentSite,
                 D::UnknownSite(_) => ErrorCode::UnknownSite,
+                D::SiteNotGranted(_) => ErrorCode::SiteNotGranted,
                 D::UnknownPoi => ErrorCode::UnknownPoi,
                 D::UnknownTransaction => ErrorCode::UnknownTransaction,
                 D::NotFound(_) => ErrorCode::NotFound,
@@ -282,6 +283,11 @@ mod tests {
                 eps_core::Error::UnknownSite("9".into()),
                 400,
                 "ERRCD_UNKNOWN_SITE",
+            ),
+            (
+                eps_core::Error::SiteNotGranted(eps_core::ids::MerchantId::parse("555").unwrap()),
+                403,
+                "ERRCD_SITE_NOT_GRANTED",
             ),
             (
                 eps_core::Error::PoiBusy { active: None },

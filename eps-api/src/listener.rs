@@ -49,6 +49,18 @@ impl axum::serve::Listener for TimedListener {
     }
 }
 
+/// The peer's address of a request, as [`axum::extract::ConnectInfo`] carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TimedListener>>
+    for PeerAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TimedListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
 /// A stream whose writes fail once they have been blocked for longer than the timeout.
 pub struct TimedStream<T> {
     inner: T,

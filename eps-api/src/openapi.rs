@@ -27,6 +27,12 @@ site's data), `write` (start payments, answer prompts), `admin` (operator routes
 invalid token gets 401 with `WWW-Authenticate: Bearer`; a missing scope gets 403 \
 (`insufficient_scope`). A connection belongs to the client that opened it.
 
+**Sites.** A client is granted the sites it may use; its tokens carry them in the `sites` claim \
+(merchant ids, or `[\"*\"]` for every site). A connect for any other site, and any call on a \
+connection whose site was revoked since, gets 403 `ERRCD_SITE_NOT_GRANTED` naming the site. \
+`POST /oauth/token` answers 429 (`temporarily_unavailable`, `Retry-After`) past its limits on \
+failed attempts and concurrent secret checks.
+
 **Connections.** `POST /connection` opens one; send its `connectionID` in the \
 `openretailing-connection-id` header on every call and repeat `POST /connection` with that \
 header as the heartbeat. After the configured number of missed heartbeats (default 3 × 30 s) the \
@@ -85,7 +91,8 @@ impl Modify for Additions {
                     scopes,
                 ))],
                 "OAuth2 client credentials; tokens are ES256 JWTs (built-in issuer) or come from \
-                 the configured external issuer.",
+                 the configured external issuer, and carry the client's sites in the `sites` \
+                 claim (its name is configurable for an external issuer).",
             )),
         );
         components.add_security_scheme(

@@ -25,10 +25,11 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::clients::ClientRegistry;
 use crate::auth::jwks::{JwksError, RemoteKeys};
 use crate::auth::keys::{KeyError, SigningKey};
+use crate::auth::throttle::TokenThrottle;
 use crate::auth::token::TokenIssuer;
 use crate::auth::verify::{KeySource, TokenVerifier};
 use crate::config::{AuthSettings, Config, ConfigError, JwksSource, Settings};
-use crate::listener::TimedListener;
+use crate::listener::{PeerAddr, TimedListener};
 use crate::middleware::metrics_handle;
 use crate::routes;
 use crate::state::AppState;
@@ -131,7 +132,12 @@ impl ServerBuilder {
             .clone()
             .unwrap_or_else(|| format!("http://{local_addr}"))
             .into();
-        let (tokens, issuer) = build_gate(&settings, &public_url).await?;
+        let clients = Arc::new(ClientRegistry::new(store.clone(), clock.clone()));
+        let Gate {
+            tokens,
+            issuer,
+            throttle,
+        } = build_gate(&settings, &public_url, &clients).await?;
         let connections = Arc::new(ConnectionService::new(
             store.clone(),
             settings.sites.directory.clone(),
@@ -160,7 +166,7 @@ impl ServerBuilder {
             sites: settings.sites.directory.clone(),
             settings: Arc::new(settings),
             public_url,
-            clients: Arc::new(ClientRegistry::new(store.clone(), clock.clone())),
+            clients,
             clock,
             store,
             connections,
@@ -168,6 +174,7 @@ impl ServerBuilder {
             events,
             tokens,
             issuer,
+            throttle,
             metrics: metrics_handle(),
             shutdown: CancellationToken::new(),
         };
@@ -182,6 +189,10 @@ impl ServerBuilder {
                 "announced POIs new since the last start"
             ),
             Err(e) => tracing::error!(error = %e, "new POIs could not be announced"),
+        }
+        if state.issuer.is_some() {
+            report_clients_without_sites(&state).await;
+            state.clients.warm_up().await;
         }
         let background = spawn_background(&state);
         match state.payments.recover_unresolved().await {
@@ -269,7 +280,11 @@ impl Server {
         // `into_make_service` prepares the routes once; serving the `Router` itself would copy
         // the whole route table into every connection (~27 KiB each with today's routes), which
         // long-lived event streams keep for their lifetime.
-        let result = axum::serve(listener, self.router.into_make_service())
+        // The peer address is what the token endpoint's per-address limit counts by.
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<PeerAddr>();
+        let result = axum::serve(listener, app)
             .with_graceful_shutdown(signal)
             .await;
         cancel.cancel();
@@ -285,31 +300,47 @@ impl Server {
     }
 }
 
-/// The token verifier and, with the built-in issuer, the issuer.
+/// The OAuth2 gate: the token verifier and, with the built-in issuer, the issuer and its token
+/// endpoint's throttle.
+struct Gate {
+    tokens: Arc<TokenVerifier>,
+    issuer: Option<Arc<TokenIssuer>>,
+    throttle: Option<Arc<TokenThrottle>>,
+}
+
+/// Builds the gate; built-in tokens are checked against `clients`' roster.
 async fn build_gate(
     settings: &Settings,
     public_url: &str,
-) -> Result<(Arc<TokenVerifier>, Option<Arc<TokenIssuer>>), StartError> {
+    clients: &ClientRegistry,
+) -> Result<Gate, StartError> {
     match &settings.auth {
         AuthSettings::Builtin {
             issuer,
             audience,
             token_lifetime,
             leeway,
+            limits,
         } => {
             let key = Arc::new(SigningKey::load_or_create(&settings.data_dir)?);
             let name = issuer.clone().unwrap_or_else(|| public_url.to_owned());
             let issuer =
                 TokenIssuer::new(key.clone(), name.clone(), audience.clone(), *token_lifetime);
             let verifier =
-                TokenVerifier::new(KeySource::Local(key), name, audience.clone(), *leeway);
-            Ok((Arc::new(verifier), Some(Arc::new(issuer))))
+                TokenVerifier::new(KeySource::Local(key), name, audience.clone(), *leeway)
+                    .with_roster(clients.roster().clone());
+            Ok(Gate {
+                tokens: Arc::new(verifier),
+                issuer: Some(Arc::new(issuer)),
+                throttle: Some(Arc::new(TokenThrottle::new(limits.clone()))),
+            })
         }
         AuthSettings::External {
             issuer,
             audience,
             jwks,
             leeway,
+            sites_claim,
         } => {
             let keys = Arc::new(RemoteKeys::new(jwks.clone()));
             match (keys.load().await, jwks) {
@@ -324,9 +355,48 @@ async fn build_gate(
                 issuer.clone(),
                 audience.clone(),
                 *leeway,
-            );
-            Ok((Arc::new(verifier), None))
+            )
+            .with_sites_claim(sites_claim.clone());
+            Ok(Gate {
+                tokens: Arc::new(verifier),
+                issuer: None,
+                throttle: None,
+            })
         }
+    }
+}
+
+/// Loads the client roster and says how many clients reach no site (they were registered before
+/// site grants existed, or without `--sites`): a warning, as their site systems cannot connect.
+async fn report_clients_without_sites(state: &AppState) {
+    match state.clients.roster().reload(state.clock.now()).await {
+        Ok(clients) => {
+            let total = clients.len();
+            let without: Vec<&str> = clients
+                .iter()
+                .filter(|c| c.sites.is_none())
+                .map(|c| c.client_id.as_str())
+                .collect();
+            if without.is_empty() {
+                tracing::info!(clients = total, without_site = 0, "every client has a site");
+            } else {
+                // The first few names; `eps client list` shows them all.
+                let names = without
+                    .iter()
+                    .take(20)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(",");
+                tracing::warn!(
+                    clients = total,
+                    without_site = without.len(),
+                    names = %names,
+                    "clients without any site can reach no site until granted one \
+                     (eps client grant NAME --sites MERCHANT_ID,…)"
+                );
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "the clients could not be read"),
     }
 }
 

@@ -13,6 +13,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::clients::ClientRegistry;
+use crate::auth::throttle::TokenThrottle;
 use crate::auth::token::TokenIssuer;
 use crate::auth::verify::TokenVerifier;
 use crate::config::Settings;
@@ -40,6 +41,9 @@ pub struct AppState {
     pub tokens: Arc<TokenVerifier>,
     /// The built-in token issuer; `None` with an external issuer.
     pub issuer: Option<Arc<TokenIssuer>>,
+    /// The built-in token endpoint's concurrency and failure limits; `None` with an external
+    /// issuer.
+    pub throttle: Option<Arc<TokenThrottle>>,
     /// Clients of the built-in issuer.
     pub clients: Arc<ClientRegistry>,
     /// Renders `/metrics`.

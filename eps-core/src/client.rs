@@ -1,4 +1,6 @@
-//! OAuth2 clients of the built-in issuer: who may obtain tokens, with which scopes.
+//! OAuth2 clients of the built-in issuer: who may obtain tokens, with which scopes, for which
+//! sites ([`SiteGrant`]), and the cached view of them every token is checked against
+//! ([`ClientRoster`]).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -7,6 +9,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ids::ClientId;
+
+mod grant;
+mod roster;
+
+pub use grant::{ALL_SITES, GrantError, SiteGrant};
+pub use roster::{ClientRoster, ClientStanding, DEFAULT_REFRESH};
 
 /// An Open Retailing scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -77,6 +85,11 @@ impl ScopeSet {
         self.0.is_superset(&other.0)
     }
 
+    /// The scopes in both sets.
+    pub fn intersection(&self, other: &Self) -> Self {
+        Self(self.0.intersection(&other.0).copied().collect())
+    }
+
     /// The scopes, in order.
     pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
         self.0.iter().copied()
@@ -106,6 +119,8 @@ pub struct ClientRecord {
     pub secret_hash: String,
     /// The scopes the client may be granted.
     pub scopes: ScopeSet,
+    /// The sites it may reach.
+    pub sites: SiteGrant,
     /// When it was registered.
     pub created_at: OffsetDateTime,
 }
@@ -120,6 +135,8 @@ mod tests {
         assert_eq!(set.to_string(), "read write");
         assert_eq!(ScopeSet::parse("read root"), Err("root".to_owned()));
         assert!(set.is_superset(&ScopeSet::new([Scope::Read])));
+        let admin_read = ScopeSet::new([Scope::Admin, Scope::Read]);
+        assert_eq!(set.intersection(&admin_read).to_string(), "read");
         assert!(!set.contains(Scope::Admin));
     }
 }

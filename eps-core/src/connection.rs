@@ -1,14 +1,17 @@
 //! Site-system connections: connect (POI registration), heartbeat, disconnect and expiry.
 //!
 //! A connection belongs to the OAuth2 client that opened it and to the site whose merchant id it
-//! presented with `current: "yes"`. It lives while heartbeats arrive: it expires after
-//! `missed_heartbeats` intervals without one.
+//! presented with `current: "yes"`, which the client must be granted ([`SiteGrant`]): at connect
+//! and again on every call made through the connection, so a revoke takes effect on the
+//! connection's next call. It lives while heartbeats arrive: it expires after `missed_heartbeats`
+//! intervals without one.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use crate::client::SiteGrant;
 use crate::clock::{SharedClock, to_millis_precision};
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, ConnectionId, MerchantId, TransmissionId};
@@ -163,8 +166,15 @@ impl ConnectionService {
 
     /// Opens a connection for `client`, or returns the one an identical earlier connect opened.
     ///
-    /// The site is the first `merchantID` entry with `current: "yes"`; it must be configured.
-    pub async fn connect(&self, client: &ClientId, request: ConnectRequest) -> Result<Connected> {
+    /// The site is the first `merchantID` entry with `current: "yes"`; `grant` must allow it
+    /// (checked first, so a client learns nothing of sites it is not granted), and it must be
+    /// configured.
+    pub async fn connect(
+        &self,
+        client: &ClientId,
+        grant: &SiteGrant,
+        request: ConnectRequest,
+    ) -> Result<Connected> {
         let now = to_millis_precision(self.clock.now());
         let merchant = request
             .site_system_ids
@@ -173,6 +183,9 @@ impl ConnectionService {
             .ok_or(Error::NoCurrentSite)?;
         let merchant_id =
             MerchantId::parse(&merchant.id).map_err(|_| Error::UnknownSite(merchant.id.clone()))?;
+        if !grant.allows(&merchant_id) {
+            return Err(Error::SiteNotGranted(merchant_id));
+        }
         if self.sites.site(&merchant_id).is_none() {
             return Err(Error::UnknownSite(merchant.id.clone()));
         }
@@ -210,34 +223,29 @@ impl ConnectionService {
         })
     }
 
-    /// Checks that `id` is a live connection of `client` and returns it.
+    /// Checks that `id` is a live connection of `client` for a site `grant` still allows, and
+    /// returns it.
     pub async fn authorize(
         &self,
         client: &ClientId,
+        grant: &SiteGrant,
         id: &ConnectionId,
     ) -> Result<ConnectionRecord> {
-        let now = self.clock.now();
-        let record = self
-            .store
-            .connection(id)
-            .await?
-            .ok_or(Error::UnknownConnection)?;
-        if &record.client_id != client {
-            return Err(Error::ConnectionOfAnotherClient);
-        }
-        if record.expires_at <= now {
-            return Err(Error::ConnectionExpired);
+        let record = self.owned(client, id).await?;
+        if !grant.allows(&record.merchant_id) {
+            return Err(Error::SiteNotGranted(record.merchant_id));
         }
         Ok(record)
     }
 
-    /// Refreshes a live connection of `client` (the heartbeat).
+    /// Refreshes a live connection of `client` for a site `grant` still allows (the heartbeat).
     pub async fn heartbeat(
         &self,
         client: &ClientId,
+        grant: &SiteGrant,
         id: &ConnectionId,
     ) -> Result<ConnectionRecord> {
-        let mut record = self.authorize(client, id).await?;
+        let mut record = self.authorize(client, grant, id).await?;
         let now = to_millis_precision(self.clock.now());
         record.last_heartbeat_at = now;
         record.expires_at = now + self.policy.lifetime();
@@ -251,15 +259,33 @@ impl ConnectionService {
         Ok(record)
     }
 
-    /// Closes a live connection of `client`.
+    /// Closes a live connection of `client`, even one for a site no longer granted: closing
+    /// reaches no site's data and frees what the connection holds.
     pub async fn disconnect(
         &self,
         client: &ClientId,
         id: &ConnectionId,
     ) -> Result<ConnectionRecord> {
-        let record = self.authorize(client, id).await?;
+        let record = self.owned(client, id).await?;
         self.store.delete_connection(id).await?;
         self.closures.close(id);
+        Ok(record)
+    }
+
+    /// The live connection `id` if `client` opened it.
+    async fn owned(&self, client: &ClientId, id: &ConnectionId) -> Result<ConnectionRecord> {
+        let now = self.clock.now();
+        let record = self
+            .store
+            .connection(id)
+            .await?
+            .ok_or(Error::UnknownConnection)?;
+        if &record.client_id != client {
+            return Err(Error::ConnectionOfAnotherClient);
+        }
+        if record.expires_at <= now {
+            return Err(Error::ConnectionExpired);
+        }
         Ok(record)
     }
 
@@ -292,3 +318,6 @@ impl ConnectionService {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
 //! The domain's one error type; `eps-api/src/error.rs` alone maps it to HTTP statuses and codes.
 
-use crate::ids::{TerminalId, TransactionId};
+use crate::ids::{MerchantId, TerminalId, TransactionId};
 use crate::money::MoneyError;
 use crate::transaction::{FollowUpRef, TransactionState};
 
@@ -28,6 +28,9 @@ pub enum Error {
     /// The presented merchant id is not a configured site.
     #[error("no site is configured for merchantID {0:?}")]
     UnknownSite(String),
+    /// The caller's client is not granted this site (at connect, or since a revoke).
+    #[error("this client is not granted site {0:?}")]
+    SiteNotGranted(MerchantId),
     /// The POI is unknown or not one of the caller's site.
     #[error("unknown POI for this site")]
     UnknownPoi,

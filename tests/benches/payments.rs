@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use eps_api::config::{PoiConfig, SiteConfig, TerminalConfig};
 use eps_api::{Config, Server};
-use eps_core::client::ScopeSet;
+use eps_core::client::{ScopeSet, SiteGrant};
 use eps_core::ids::{TerminalId, TerminalRequestId};
 use eps_core::money::{Amount, Currency};
 use eps_core::prompt::PromptAnswer;
@@ -190,7 +190,11 @@ async fn through_the_eps(run: &Run) -> Figures {
         let name = format!("pos-{i}");
         let client = state
             .clients
-            .add(&name, ScopeSet::parse("read write").unwrap())
+            .add(
+                &name,
+                ScopeSet::parse("read write").unwrap(),
+                SiteGrant::parse_list("1234567890").unwrap(),
+            )
             .await
             .unwrap();
         let http = reqwest::Client::new();

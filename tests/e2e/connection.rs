@@ -136,7 +136,8 @@ terminal = { address = "127.0.0.1:21002", callback = "127.0.0.1:21007", workstat
         })
         .spawn()
         .await;
-    let pos = app.client("pos-1", "read").await;
+    // Granted every site, so an unconfigured merchant id is an unknown site, not a refused one.
+    let pos = app.client_for("pos-1", "read", "*").await;
 
     // The example names 0987654321 with current "no": the site is 1234567890.
     let id = pos.connect(1).await;

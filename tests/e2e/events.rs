@@ -33,7 +33,7 @@ pub(crate) fn events_app() -> TestAppBuilder {
 
 /// A site system of `merchant`: a `read` client and its connection id.
 pub(crate) async fn site_system(app: &TestApp, name: &str, merchant: &str) -> (ApiClient, String) {
-    let client = app.client(name, "read").await;
+    let client = app.client_for(name, "read", merchant).await;
     let mut body = connect_body(1);
     body["siteSystemIDs"] = serde_json::json!([
         {"id": merchant, "idType": "merchantID", "current": "yes"}

@@ -248,3 +248,67 @@ async fn bad_and_expired_tokens_are_invalid_tokens() {
     assert!(reply.message().contains("expired"), "{reply:#?}");
     app.stop().await;
 }
+
+/// The claims the built-in issuer writes, for a token a test signs itself.
+fn own_claims(app: &TestApp) -> Value {
+    let iat = eps_core::clock::Clock::now(&app.clock).unix_timestamp();
+    serde_json::json!({"iss": app.base_url, "sub": "pos-1", "aud": "eps", "iat": iat,
+                       "nbf": iat, "exp": iat + 600, "scope": "read", "sites": ["1234567890"]})
+}
+
+#[tokio::test]
+async fn built_in_tokens_need_iss_aud_exp_and_es256() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+    let app = TestApp::spawn().await;
+    app.add_client("pos-1", "read").await;
+    let key = app.state.issuer.as_ref().expect("built-in issuer").key();
+    let sign = |claims: &Value| {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(key.kid().to_owned());
+        jsonwebtoken::encode(&header, claims, key.encoding()).unwrap()
+    };
+    let refused = |token: String| {
+        let client = app.client_with_token(&token);
+        async move {
+            let reply = client
+                .connect_with(&eps_e2e::connect_body(1), None)
+                .await
+                .failure(401, "ERRCD_UNAUTHORIZED");
+            assert!(
+                reply
+                    .header("www-authenticate")
+                    .unwrap()
+                    .contains("invalid_token"),
+                "{reply:#?}"
+            );
+            reply
+        }
+    };
+    // Signed by the server's own key with every claim: accepted.
+    app.client_with_token(&sign(&own_claims(&app)))
+        .connect(1)
+        .await;
+    for claim in ["aud", "iss", "exp"] {
+        let mut claims = own_claims(&app);
+        claims.as_object_mut().unwrap().remove(claim);
+        let reply = refused(sign(&claims)).await;
+        assert!(
+            reply.message().contains(&format!("no {claim}")),
+            "{reply:#?}"
+        );
+    }
+    let payload = URL_SAFE_NO_PAD.encode(own_claims(&app).to_string());
+    let unsigned = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    refused(format!("{unsigned}.{payload}.")).await;
+    let public = serde_json::to_vec(key.jwk()).unwrap();
+    let hmac = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &own_claims(&app),
+        &EncodingKey::from_secret(&public),
+    )
+    .unwrap();
+    refused(hmac).await;
+    app.stop().await;
+}

@@ -175,7 +175,10 @@ async fn pois_are_named_one_way_and_only_the_callers_own() {
         "POI",
     );
     // The other site's lane exists, but not for this caller: the same 404, nothing revealed.
-    let other = site.app.client("other-pos", "read write").await;
+    let other = site
+        .app
+        .client_for("other-pos", "read write", "0987654321")
+        .await;
     let other_connection = other
         .connect_with(&connect_as("0987654321"), None)
         .await

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use eps_api::auth::clients::NewClient;
 use eps_api::{AppState, Config, Server};
-use eps_core::client::ScopeSet;
+use eps_core::client::{ScopeSet, SiteGrant};
 use eps_core::clock::ManualClock;
 use eps_core::store::Store;
 use eps_core::store::postgres::PostgresStore;
@@ -23,6 +23,10 @@ use crate::client::{ApiClient, Credentials};
 
 /// Where every test clock starts.
 pub const START: OffsetDateTime = datetime!(2026-01-05 09:00 UTC);
+
+/// The site harness clients are granted unless a test names others: the spec's example site,
+/// the default configuration's only one.
+pub const DEFAULT_SITE: &str = "1234567890";
 
 /// A running EPS and what is needed to restart it on the same data.
 pub struct TestApp {
@@ -93,12 +97,21 @@ impl TestApp {
         self.clock.advance(by);
     }
 
-    /// Registers a client the way `eps client add` does.
+    /// Registers a client of [`DEFAULT_SITE`] the way `eps client add` does.
     pub async fn add_client(&self, name: &str, scopes: &str) -> Credentials {
+        self.add_client_for(name, scopes, DEFAULT_SITE).await
+    }
+
+    /// Registers a client granted `sites` (`"1,2"`, `"*"` for every site, `""` for none).
+    pub async fn add_client_for(&self, name: &str, scopes: &str, sites: &str) -> Credentials {
         let NewClient { record, secret } = self
             .state
             .clients
-            .add(name, ScopeSet::parse(scopes).expect("scopes"))
+            .add(
+                name,
+                ScopeSet::parse(scopes).expect("scopes"),
+                SiteGrant::parse_list(sites).expect("sites"),
+            )
             .await
             .expect("register client");
         Credentials {
@@ -107,9 +120,15 @@ impl TestApp {
         }
     }
 
-    /// Registers a client and obtains a token for it through `POST /oauth/token`.
+    /// Registers a client of [`DEFAULT_SITE`] and obtains a token for it through
+    /// `POST /oauth/token`.
     pub async fn client(&self, name: &str, scopes: &str) -> ApiClient {
-        let credentials = self.add_client(name, scopes).await;
+        self.client_for(name, scopes, DEFAULT_SITE).await
+    }
+
+    /// Registers a client granted `sites` and obtains a token for it.
+    pub async fn client_for(&self, name: &str, scopes: &str, sites: &str) -> ApiClient {
+        let credentials = self.add_client_for(name, scopes, sites).await;
         let token = self.token(&credentials).await;
         self.client_with_token(&token)
     }

@@ -44,12 +44,13 @@ impl ExternalIssuer {
         json!({ "keys": [self.jwk] })
     }
 
-    /// A token for `sub` with `scope`, valid for an hour from `now`.
+    /// A token for `sub` with `scope` and the default site, valid for an hour from `now`.
     pub fn mint(&self, sub: &str, scope: &str, now: OffsetDateTime) -> String {
         let iat = now.unix_timestamp();
         self.mint_claims(&json!({
             "iss": self.issuer, "sub": sub, "aud": self.audience,
             "iat": iat, "nbf": iat, "exp": iat + 3600, "scope": scope,
+            "sites": [crate::app::DEFAULT_SITE],
         }))
     }
 

@@ -27,7 +27,7 @@ pub mod sim;
 pub mod sse;
 pub mod ws;
 
-pub use app::{START, TestApp, TestAppBuilder};
+pub use app::{DEFAULT_SITE, START, TestApp, TestAppBuilder};
 pub use backend::Backend;
 pub use client::{ApiClient, CONNECTION_HEADER, Credentials, Reply, connect_body};
 pub use pos::{Pos, eur};

@@ -59,11 +59,7 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Auth<S> {
 impl<S: RequiredScope> Auth<S> {
     /// Checks `token` (however it was sent) and that it carries scope `S`.
     pub(crate) async fn verify(state: &AppState, token: &str) -> Result<Self, ApiError> {
-        let caller = state
-            .tokens
-            .verify(token, state.clock.now())
-            .await
-            .map_err(ApiError::Unauthorized)?;
+        let caller = state.tokens.verify(token, state.clock.now()).await?;
         if !caller.scopes.contains(S::SCOPE) {
             return Err(ApiError::InsufficientScope(S::SCOPE));
         }

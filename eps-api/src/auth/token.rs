@@ -1,9 +1,10 @@
 //! Access tokens of the built-in issuer: ES256 JWTs with `iss`, `sub`, `aud`, `exp`, `iat`,
-//! `nbf`, `jti`, `scope` and `client_id` (RFC 9068 style).
+//! `nbf`, `jti`, `scope` and `client_id` (RFC 9068 style), and `sites`: the merchant ids the
+//! client is granted (`["*"]`: every site).
 
 use std::sync::Arc;
 
-use eps_core::client::ScopeSet;
+use eps_core::client::{ScopeSet, SiteGrant};
 use eps_core::ids::ClientId;
 use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,8 @@ pub struct Claims {
     pub scope: String,
     /// The client, as RFC 9068 names it.
     pub client_id: String,
+    /// The sites granted: merchant ids, or `["*"]`; empty for none.
+    pub sites: SiteGrant,
 }
 
 /// A freshly issued token.
@@ -75,11 +78,12 @@ impl TokenIssuer {
         &self.key
     }
 
-    /// Signs a token for `client` with `scope`, issued at `now`.
+    /// Signs a token for `client` with `scope` and `sites`, issued at `now`.
     pub fn issue(
         &self,
         client: &ClientId,
         scope: ScopeSet,
+        sites: &SiteGrant,
         now: OffsetDateTime,
     ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
         let iat = now.unix_timestamp();
@@ -93,6 +97,7 @@ impl TokenIssuer {
             jti: uuid::Uuid::new_v4().to_string(),
             scope: scope.to_string(),
             client_id: client.to_string(),
+            sites: sites.clone(),
         };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.key.kid().to_owned());

@@ -1,27 +1,41 @@
-//! Bearer-token validation: signature (built-in key or an external JWKS), `iss`, `aud`, and
-//! `exp`/`nbf` against the server's clock; the result is the caller's [`Principal`].
+//! Bearer-token validation: signature with the algorithm pinned per key (built-in: ES256;
+//! external: the JWK's `alg`, else one algorithm per key type), the required `iss`, `aud`, `exp`
+//! and `sub`, `exp`/`nbf` against the server's clock, and the site grant. The result is the
+//! caller's [`Principal`].
+//!
+//! Tokens of the built-in issuer are also checked against the [`ClientRoster`]: a removed client's
+//! tokens are refused, and the token's scopes and sites are narrowed to what the client holds
+//! now, within one roster refresh.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use eps_core::client::{Scope, ScopeSet};
+use eps_core::client::{ClientRoster, Scope, ScopeSet, SiteGrant};
 use eps_core::ids::ClientId;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::jwks::RemoteKeys;
 use crate::auth::keys::SigningKey;
-use crate::error::BearerChallenge;
+use crate::error::{ApiError, BearerChallenge};
 
-/// Who is calling, as the token says.
+/// The claim the built-in issuer writes the site grant to (and the default name read).
+pub const SITES_CLAIM: &str = "sites";
+
+/// Who is calling, as the token says (narrowed by the client table for built-in tokens).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The OAuth2 client (`sub`).
     pub client_id: ClientId,
     /// The scopes granted.
     pub scopes: ScopeSet,
+    /// The sites it may reach; none when the token carries no site claim.
+    pub sites: SiteGrant,
+    /// The token's `iat`, when it has one.
+    pub issued_at: Option<OffsetDateTime>,
 }
 
 /// Where verification keys come from.
@@ -40,6 +54,8 @@ pub struct TokenVerifier {
     issuer: String,
     audience: String,
     leeway: Duration,
+    sites_claim: String,
+    roster: Option<Arc<ClientRoster>>,
 }
 
 /// The claims read from any token.
@@ -48,8 +64,12 @@ struct IncomingClaims {
     sub: Option<String>,
     exp: Option<i64>,
     nbf: Option<i64>,
+    iat: Option<i64>,
     scope: Option<String>,
     scp: Option<ScopeClaim>,
+    /// Everything else; the site claim is looked up here by its configured name.
+    #[serde(flatten)]
+    other: HashMap<String, Value>,
 }
 
 /// `scp` as some issuers write it: a list or a space-separated string.
@@ -61,14 +81,29 @@ enum ScopeClaim {
 }
 
 impl TokenVerifier {
-    /// A verifier accepting tokens from `issuer` for `audience`, signed by `keys`.
+    /// A verifier accepting tokens from `issuer` for `audience`, signed by `keys`, reading the
+    /// site grant from the `sites` claim.
     pub fn new(keys: KeySource, issuer: String, audience: String, leeway: Duration) -> Self {
         Self {
             keys,
             issuer,
             audience,
             leeway,
+            sites_claim: SITES_CLAIM.to_owned(),
+            roster: None,
         }
+    }
+
+    /// Reads the site grant from the claim `name` instead.
+    pub fn with_sites_claim(mut self, name: String) -> Self {
+        self.sites_claim = name;
+        self
+    }
+
+    /// Checks every token's client against `roster` (the built-in issuer's clients).
+    pub fn with_roster(mut self, roster: Arc<ClientRoster>) -> Self {
+        self.roster = Some(roster);
+        self
     }
 
     /// The external keys, when tokens come from elsewhere.
@@ -79,12 +114,43 @@ impl TokenVerifier {
         }
     }
 
-    /// Checks `token` at `now`; the error is the challenge to answer with.
-    pub async fn verify(
+    /// Checks `token` at `now`: 401 with the challenge to answer, or 503 when the client table
+    /// cannot be read.
+    pub async fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Principal, ApiError> {
+        let principal = self
+            .decode(token, now)
+            .await
+            .map_err(ApiError::Unauthorized)?;
+        self.admit(principal, now).await
+    }
+
+    /// `principal` as the client table stands at `now` (for long-lived requests such as event
+    /// streams, re-checked while they run); the token's own claims are not read again.
+    pub async fn admit(
         &self,
-        token: &str,
+        mut principal: Principal,
         now: OffsetDateTime,
-    ) -> Result<Principal, BearerChallenge> {
+    ) -> Result<Principal, ApiError> {
+        let Some(roster) = &self.roster else {
+            return Ok(principal);
+        };
+        let refused = |why: &str| ApiError::Unauthorized(BearerChallenge::invalid_token(why));
+        let issued_at = principal
+            .issued_at
+            .ok_or_else(|| refused("the token has no iat"))?;
+        let standing = roster
+            .standing(&principal.client_id, issued_at, now)
+            .await?
+            // A token from before this registration was issued to a removed namesake.
+            .filter(|s| issued_at.unix_timestamp() >= s.registered_at.unix_timestamp())
+            .ok_or_else(|| refused("the token's client is no longer registered"))?;
+        principal.scopes = principal.scopes.intersection(&standing.scopes);
+        principal.sites = principal.sites.intersection(&standing.sites);
+        Ok(principal)
+    }
+
+    /// The token's signature and claims.
+    async fn decode(&self, token: &str, now: OffsetDateTime) -> Result<Principal, BearerChallenge> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| BearerChallenge::invalid_token("the token is not a JWT"))?;
         let (key, algorithms) = match &self.keys {
@@ -107,12 +173,13 @@ impl TokenVerifier {
         }
         let mut validation = Validation::new(header.alg);
         validation.algorithms = algorithms;
+        // Times are checked below against the server's clock, not the system's.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        validation.required_spec_claims = HashSet::new();
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        let claims = jsonwebtoken::decode::<IncomingClaims>(token, &key, &validation)
+        let mut claims = jsonwebtoken::decode::<IncomingClaims>(token, &key, &validation)
             .map_err(|e| BearerChallenge::invalid_token(describe(e.kind())))?
             .claims;
         self.check_times(&claims, now)?;
@@ -121,9 +188,17 @@ impl TokenVerifier {
             .ok_or_else(|| BearerChallenge::invalid_token("the token has no sub"))?;
         let client_id = ClientId::parse(&sub)
             .map_err(|e| BearerChallenge::invalid_token(format!("the token's sub {e}")))?;
+        let sites = sites_of(&self.sites_claim, claims.other.remove(&self.sites_claim))?;
+        let issued_at = claims
+            .iat
+            .map(OffsetDateTime::from_unix_timestamp)
+            .transpose()
+            .map_err(|_| BearerChallenge::invalid_token("the token's iat is out of range"))?;
         Ok(Principal {
             client_id,
             scopes: scopes_of(claims.scope, claims.scp),
+            sites,
+            issued_at,
         })
     }
 
@@ -150,23 +225,25 @@ impl TokenVerifier {
     }
 }
 
-/// The algorithms a JWK may verify: its `alg` if it names one, else what its key type allows.
+/// The algorithm a JWK verifies: the one its `alg` names (asymmetric signatures only), else the
+/// single algorithm of its key type and curve. Never `none` or an HMAC algorithm.
 fn algorithms_for(jwk: &Jwk) -> Vec<Algorithm> {
-    let from_alg = jwk.common.key_algorithm.and_then(|alg| match alg {
-        KeyAlgorithm::ES256 => Some(Algorithm::ES256),
-        KeyAlgorithm::ES384 => Some(Algorithm::ES384),
-        KeyAlgorithm::RS256 => Some(Algorithm::RS256),
-        KeyAlgorithm::RS384 => Some(Algorithm::RS384),
-        KeyAlgorithm::RS512 => Some(Algorithm::RS512),
-        KeyAlgorithm::PS256 => Some(Algorithm::PS256),
-        KeyAlgorithm::PS384 => Some(Algorithm::PS384),
-        KeyAlgorithm::PS512 => Some(Algorithm::PS512),
-        KeyAlgorithm::EdDSA => Some(Algorithm::EdDSA),
-        // Symmetric and encryption algorithms never verify an access token here.
-        _ => None,
-    });
-    if let Some(alg) = from_alg {
-        return vec![alg];
+    if let Some(alg) = jwk.common.key_algorithm {
+        let pinned = match alg {
+            KeyAlgorithm::ES256 => Some(Algorithm::ES256),
+            KeyAlgorithm::ES384 => Some(Algorithm::ES384),
+            KeyAlgorithm::RS256 => Some(Algorithm::RS256),
+            KeyAlgorithm::RS384 => Some(Algorithm::RS384),
+            KeyAlgorithm::RS512 => Some(Algorithm::RS512),
+            KeyAlgorithm::PS256 => Some(Algorithm::PS256),
+            KeyAlgorithm::PS384 => Some(Algorithm::PS384),
+            KeyAlgorithm::PS512 => Some(Algorithm::PS512),
+            KeyAlgorithm::EdDSA => Some(Algorithm::EdDSA),
+            // Symmetric and encryption algorithms never verify an access token here: such a key
+            // is unusable rather than given a default.
+            _ => None,
+        };
+        return pinned.into_iter().collect();
     }
     match &jwk.algorithm {
         AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
@@ -174,17 +251,32 @@ fn algorithms_for(jwk: &Jwk) -> Vec<Algorithm> {
             EllipticCurve::P384 => vec![Algorithm::ES384],
             _ => vec![],
         },
-        AlgorithmParameters::RSA(_) => vec![
-            Algorithm::RS256,
-            Algorithm::RS384,
-            Algorithm::RS512,
-            Algorithm::PS256,
-            Algorithm::PS384,
-            Algorithm::PS512,
-        ],
-        AlgorithmParameters::OctetKeyPair(_) => vec![Algorithm::EdDSA],
+        AlgorithmParameters::RSA(_) => vec![Algorithm::RS256],
+        AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
+            vec![Algorithm::EdDSA]
+        }
         _ => vec![],
     }
+}
+
+/// The site grant in claim `name`: a list of merchant ids (`["*"]`: every site) or a single one
+/// as a string; absent (or `null`): no site.
+fn sites_of(name: &str, claim: Option<Value>) -> Result<SiteGrant, BearerChallenge> {
+    let bad =
+        |why: String| BearerChallenge::invalid_token(format!("the token's {name} claim {why}"));
+    let values: Vec<String> = match claim {
+        None | Some(Value::Null) => return Ok(SiteGrant::none()),
+        Some(Value::String(one)) => vec![one],
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(site) => Ok(site),
+                _ => Err(bad("must list merchant ids as strings".to_owned())),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(bad("must be a list of merchant ids".to_owned())),
+    };
+    SiteGrant::from_values(&values).map_err(|e| bad(e.to_string()))
 }
 
 /// The known scopes in `scope` and `scp`; other names are ignored.
@@ -213,110 +305,4 @@ fn describe(kind: &jsonwebtoken::errors::ErrorKind) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use time::macros::datetime;
-
-    use super::*;
-    use crate::auth::keys::generate_pem;
-    use crate::auth::token::TokenIssuer;
-
-    fn setup() -> (TokenIssuer, TokenVerifier) {
-        setup_with(&generate_pem().unwrap())
-    }
-
-    fn setup_with(pem: &str) -> (TokenIssuer, TokenVerifier) {
-        let key = Arc::new(SigningKey::from_pem(pem).unwrap());
-        let issuer = TokenIssuer::new(
-            key.clone(),
-            "http://eps.test".into(),
-            "eps".into(),
-            Duration::hours(1),
-        );
-        let verifier = TokenVerifier::new(
-            KeySource::Local(key),
-            "http://eps.test".into(),
-            "eps".into(),
-            Duration::seconds(30),
-        );
-        (issuer, verifier)
-    }
-
-    #[tokio::test]
-    async fn issued_tokens_verify_within_their_lifetime() {
-        let (issuer, verifier) = setup();
-        let now = datetime!(2026-01-01 00:00 UTC);
-        let client = ClientId::parse("pos-1").unwrap();
-        let scopes = ScopeSet::parse("read write").unwrap();
-        let token = issuer.issue(&client, scopes.clone(), now).unwrap();
-        let principal = verifier.verify(&token.access_token, now).await.unwrap();
-        assert_eq!(principal.client_id, client);
-        assert_eq!(principal.scopes, scopes);
-        let late = now + Duration::hours(1) + Duration::seconds(31);
-        let err = verifier
-            .verify(&token.access_token, late)
-            .await
-            .unwrap_err();
-        assert!(err.description.contains("expired"));
-        let early = now - Duration::seconds(31);
-        let err = verifier
-            .verify(&token.access_token, early)
-            .await
-            .unwrap_err();
-        assert!(err.description.contains("not valid yet"));
-    }
-
-    #[tokio::test]
-    async fn foreign_keys_issuers_and_audiences_are_refused() {
-        let pem = generate_pem().unwrap();
-        let (issuer, verifier) = setup_with(&pem);
-        let (other_issuer, _) = setup();
-        let now = datetime!(2026-01-01 00:00 UTC);
-        let client = ClientId::parse("pos-1").unwrap();
-        let issue = |issuer: &TokenIssuer| {
-            issuer
-                .issue(&client, ScopeSet::default(), now)
-                .unwrap()
-                .access_token
-        };
-        let err = verifier
-            .verify(&issue(&other_issuer), now)
-            .await
-            .unwrap_err();
-        assert_eq!(err.error, Some("invalid_token"));
-        assert!(err.description.contains("signature"), "{err:?}");
-        let same_key = |iss: &str, aud: &str| {
-            TokenIssuer::new(
-                Arc::new(SigningKey::from_pem(&pem).unwrap()),
-                iss.into(),
-                aud.into(),
-                Duration::hours(1),
-            )
-        };
-        let err = verifier
-            .verify(&issue(&same_key("http://elsewhere", "eps")), now)
-            .await
-            .unwrap_err();
-        assert!(err.description.contains("issuer"), "{err:?}");
-        let err = verifier
-            .verify(&issue(&same_key("http://eps.test", "other")), now)
-            .await
-            .unwrap_err();
-        assert!(err.description.contains("audience"), "{err:?}");
-        let tampered = format!("{}x", issue(&issuer));
-        assert!(verifier.verify(&tampered, now).await.is_err());
-        assert!(verifier.verify("not.a.jwt", now).await.is_err());
-    }
-
-    #[test]
-    fn scopes_come_from_scope_and_scp() {
-        let set = scopes_of(
-            Some("read openid".into()),
-            Some(ScopeClaim::List(vec!["admin".into()])),
-        );
-        assert_eq!(set.to_string(), "admin read");
-        assert_eq!(
-            scopes_of(None, Some(ScopeClaim::Text("write".into()))).to_string(),
-            "write"
-        );
-    }
-}
+mod tests;

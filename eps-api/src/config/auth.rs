@@ -1,8 +1,13 @@
-//! The OAuth2 part of the configuration: the built-in issuer or an external one.
+//! The OAuth2 part of the configuration: the built-in issuer (with its token endpoint's limits)
+//! or an external one (its JWKS over https, and the claim its tokens carry the site grant in).
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
+
+use crate::auth::throttle::{BucketLimit, TokenLimits};
+use crate::auth::verify::SITES_CLAIM;
 
 /// Where access tokens come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -34,6 +39,96 @@ pub struct AuthConfig {
     pub jwks_refresh_secs: u64,
     /// Seconds of clock skew tolerated on `exp` and `nbf`.
     pub leeway_secs: u64,
+    /// External: the claim carrying the sites a token may reach (merchant ids, or `["*"]`).
+    pub sites_claim: String,
+    /// Built-in: limits of `/oauth/token`.
+    pub token_limits: TokenLimitsConfig,
+}
+
+/// `[auth.token_limits]` as read: the built-in token endpoint's concurrency and failure rates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenLimitsConfig {
+    /// Secret checks (argon2, on blocking threads) running at once.
+    pub concurrency: usize,
+    /// Milliseconds a request may wait for a free check before it gets 429.
+    pub queue_wait_ms: u64,
+    /// Failed attempts a `client_id` may make in a burst…
+    pub client_failure_burst: u32,
+    /// …and regains per minute.
+    pub client_failures_per_minute: u32,
+    /// Failed attempts a source address may make in a burst…
+    pub address_failure_burst: u32,
+    /// …and regains per minute.
+    pub address_failures_per_minute: u32,
+    /// Buckets remembered per kind (client ids, addresses); memory stays bounded.
+    pub tracked_keys: usize,
+}
+
+impl Default for TokenLimitsConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            queue_wait_ms: 250,
+            client_failure_burst: 10,
+            client_failures_per_minute: 10,
+            address_failure_burst: 30,
+            address_failures_per_minute: 60,
+            tracked_keys: 10_000,
+        }
+    }
+}
+
+impl TokenLimitsConfig {
+    fn limits(&self, problems: &mut Vec<String>) -> TokenLimits {
+        let mut check = |ok: bool, problem: &str| {
+            if !ok {
+                problems.push(format!("auth.token_limits.{problem}"));
+            }
+        };
+        check(
+            (1..=64).contains(&self.concurrency),
+            "concurrency must be 1..=64",
+        );
+        check(
+            (1..=10_000).contains(&self.queue_wait_ms),
+            "queue_wait_ms must be 1..=10000",
+        );
+        for (name, value) in [
+            ("client_failure_burst", self.client_failure_burst),
+            (
+                "client_failures_per_minute",
+                self.client_failures_per_minute,
+            ),
+            ("address_failure_burst", self.address_failure_burst),
+            (
+                "address_failures_per_minute",
+                self.address_failures_per_minute,
+            ),
+        ] {
+            check(
+                (1..=100_000).contains(&value),
+                &format!("{name} must be 1..=100000"),
+            );
+        }
+        check(
+            (100..=10_000_000).contains(&self.tracked_keys),
+            "tracked_keys must be 100..=10000000",
+        );
+        TokenLimits {
+            hashing_slots: self.concurrency,
+            slot_wait: std::time::Duration::from_millis(self.queue_wait_ms),
+            per_client: BucketLimit {
+                burst: self.client_failure_burst,
+                per_minute: self.client_failures_per_minute,
+            },
+            per_address: BucketLimit {
+                burst: self.address_failure_burst,
+                per_minute: self.address_failures_per_minute,
+            },
+            tracked: self.tracked_keys,
+        }
+    }
 }
 
 impl Default for AuthConfig {
@@ -47,6 +142,8 @@ impl Default for AuthConfig {
             jwks_url: None,
             jwks_refresh_secs: 300,
             leeway_secs: 30,
+            sites_claim: SITES_CLAIM.to_owned(),
+            token_limits: TokenLimitsConfig::default(),
         }
     }
 }
@@ -78,6 +175,8 @@ pub enum AuthSettings {
         token_lifetime: time::Duration,
         /// Clock skew tolerated.
         leeway: time::Duration,
+        /// Limits of the token endpoint.
+        limits: TokenLimits,
     },
     /// Tokens issued elsewhere.
     External {
@@ -89,6 +188,8 @@ pub enum AuthSettings {
         jwks: JwksSource,
         /// Clock skew tolerated.
         leeway: time::Duration,
+        /// The claim carrying the site grant.
+        sites_claim: String,
     },
 }
 
@@ -114,6 +215,12 @@ impl AuthConfig {
                             .to_owned(),
                     );
                 }
+                if self.sites_claim != SITES_CLAIM {
+                    problems.push(format!(
+                        "auth.sites_claim applies only with auth.mode = \"external\" (the \
+                         built-in issuer writes \"{SITES_CLAIM}\")"
+                    ));
+                }
                 AuthSettings::Builtin {
                     issuer: self.issuer.clone(),
                     audience: self.audience.clone(),
@@ -121,6 +228,7 @@ impl AuthConfig {
                         i64::try_from(self.token_lifetime_secs).unwrap_or(3_600),
                     ),
                     leeway,
+                    limits: self.token_limits.limits(problems),
                 }
             }
             AuthMode::External => {
@@ -131,17 +239,13 @@ impl AuthConfig {
                 }
                 let jwks = match (&self.jwks_file, &self.jwks_url) {
                     (Some(file), None) => Some(JwksSource::File(file.clone())),
-                    (None, Some(url)) => match reqwest::Url::parse(url) {
-                        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
-                            Some(JwksSource::Url {
-                                url: url.clone(),
-                                refresh: std::time::Duration::from_secs(
-                                    self.jwks_refresh_secs.max(10),
-                                ),
-                            })
-                        }
-                        _ => {
-                            problems.push(format!("auth.jwks_url {url:?} is not an http(s) URL"));
+                    (None, Some(url)) => match jwks_url(url) {
+                        Ok(()) => Some(JwksSource::Url {
+                            url: url.clone(),
+                            refresh: std::time::Duration::from_secs(self.jwks_refresh_secs.max(10)),
+                        }),
+                        Err(problem) => {
+                            problems.push(problem);
                             None
                         }
                     },
@@ -154,14 +258,128 @@ impl AuthConfig {
                         None
                     }
                 };
+                if self.sites_claim.trim().is_empty() {
+                    problems.push("auth.sites_claim must not be empty".to_owned());
+                }
                 AuthSettings::External {
                     issuer,
                     audience: self.audience.clone(),
                     jwks: jwks?,
                     leeway,
+                    sites_claim: self.sites_claim.clone(),
                 }
             }
         };
         (problems.len() == start).then_some(settings)
+    }
+}
+
+/// Accepts an `https://` URL, or `http://` to a loopback address (a sidecar or a test): keys
+/// fetched in clear from elsewhere could be swapped on the way.
+fn jwks_url(url: &str) -> Result<(), String> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| format!("auth.jwks_url {url:?} is not a URL: {e}"))?;
+    let host = parsed.host_str().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!(
+            "auth.jwks_url {url:?} must be https:// (plain http only to a loopback address)"
+        )),
+        _ => Err(format!("auth.jwks_url {url:?} must be an https:// URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{AuthSettings, Config};
+
+    fn problems(toml: &str) -> String {
+        match Config::from_toml(toml).unwrap().validate() {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const EXTERNAL: &str = "[auth]\nmode = \"external\"\nissuer = \"https://idp.example\"\n";
+
+    #[test]
+    fn jwks_urls_are_https_or_loopback() {
+        for ok in [
+            "https://idp.example/jwks",
+            "http://127.0.0.1:8081/jwks.json",
+            "http://[::1]/jwks",
+            "http://localhost:9000/certs",
+        ] {
+            let err = problems(&format!("{EXTERNAL}jwks_url = \"{ok}\"\n"));
+            assert!(err.is_empty(), "{ok}: {err}");
+        }
+        for bad in [
+            "http://idp.example/jwks",
+            "http://10.0.0.1/jwks",
+            "ftp://idp.example/jwks",
+            "not a url",
+        ] {
+            let err = problems(&format!("{EXTERNAL}jwks_url = \"{bad}\"\n"));
+            assert!(err.contains("auth.jwks_url"), "{bad}: {err}");
+        }
+        assert!(
+            problems(&format!(
+                "{EXTERNAL}jwks_url = \"http://idp.example/jwks\"\n"
+            ))
+            .contains("https://")
+        );
+    }
+
+    #[test]
+    fn the_sites_claim_is_named_for_external_issuers_only() {
+        let config = Config::from_toml(&format!(
+            "{EXTERNAL}jwks_file = \"/x.json\"\nsites_claim = \"eps_sites\"\n"
+        ))
+        .unwrap();
+        match config.validate().unwrap().auth {
+            AuthSettings::External { sites_claim, .. } => assert_eq!(sites_claim, "eps_sites"),
+            other => panic!("{other:?}"),
+        }
+        let default = Config::from_toml(&format!("{EXTERNAL}jwks_file = \"/x.json\"\n")).unwrap();
+        assert!(matches!(
+            default.validate().unwrap().auth,
+            AuthSettings::External { sites_claim, .. } if sites_claim == "sites"
+        ));
+        assert!(problems("[auth]\nsites_claim = \"eps_sites\"\n").contains("auth.sites_claim"));
+        assert!(
+            problems(&format!(
+                "{EXTERNAL}jwks_file = \"/x.json\"\nsites_claim = \" \"\n"
+            ))
+            .contains("auth.sites_claim")
+        );
+    }
+
+    #[test]
+    fn token_limits_default_and_are_checked() {
+        let settings = Config::default().validate().unwrap();
+        let AuthSettings::Builtin { limits, .. } = settings.auth else {
+            panic!("built-in by default");
+        };
+        assert_eq!(limits.hashing_slots, 2);
+        assert_eq!(limits.per_client.burst, 10);
+        let err = problems(
+            "[auth.token_limits]\nconcurrency = 0\nqueue_wait_ms = 0\naddress_failures_per_minute = 0\n",
+        );
+        for needle in [
+            "token_limits.concurrency",
+            "token_limits.queue_wait_ms",
+            "token_limits.address_failures_per_minute",
+        ] {
+            assert!(err.contains(needle), "{needle} missing from {err}");
+        }
+        let tuned = Config::from_toml("[auth.token_limits]\nconcurrency = 4\n").unwrap();
+        let AuthSettings::Builtin { limits, .. } = tuned.validate().unwrap().auth else {
+            panic!("built-in");
+        };
+        assert_eq!(limits.hashing_slots, 4);
     }
 }

@@ -105,6 +105,13 @@ impl Sites {
                 ));
                 continue;
             };
+            if merchant_id.as_str() == eps_core::client::ALL_SITES {
+                problems.push(format!(
+                    "sites[{s}].merchant_id must not be \"{}\": in a site grant it means every site",
+                    eps_core::client::ALL_SITES
+                ));
+                continue;
+            }
             let mut pois = Vec::new();
             for (p, poi) in config.pois.iter().enumerate() {
                 let at = format!("sites[{s}].pois[{p}]");
@@ -358,5 +365,18 @@ terminal = { id = "other", address = "b:1", callback = "0.0.0.0:2", workstation_
             .unwrap_err()
             .to_string();
         assert!(err.contains("configured twice"), "{err}");
+    }
+
+    #[test]
+    fn the_wildcard_is_no_merchant_id() {
+        let err = Config::from_toml("[[sites]]\nmerchant_id = \"*\"\n")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sites[0].merchant_id must not be \"*\""),
+            "{err}"
+        );
     }
 }

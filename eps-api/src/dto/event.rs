@@ -237,7 +237,8 @@ pub struct StreamClosedEvent {
     #[schema(format = DateTime)]
     pub timestamp: String,
     /// `tooSlow` (fell behind the per-subscriber buffer), `connectionClosed` (disconnected),
-    /// `connectionExpired` (missed heartbeats) or `shutdown` (the EPS is stopping).
+    /// `connectionExpired` (missed heartbeats), `accessRevoked` (the client was removed or its
+    /// site revoked), `shutdown` (the EPS is stopping) or `unavailable`.
     #[schema(example = "tooSlow")]
     pub reason: String,
     /// What to do about it.

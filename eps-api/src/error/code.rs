@@ -39,6 +39,9 @@ pub enum ErrorCode {
     /// The `merchantID` presented is not a configured site.
     #[serde(rename = "ERRCD_UNKNOWN_SITE")]
     UnknownSite,
+    /// The client is not granted the site (at connect, or on a connection since a revoke).
+    #[serde(rename = "ERRCD_SITE_NOT_GRANTED")]
+    SiteNotGranted,
     /// No such route or resource.
     #[serde(rename = "ERRCD_NOT_FOUND")]
     NotFound,
@@ -106,6 +109,7 @@ impl ErrorCode {
         Self::ConnectionExpired,
         Self::NoCurrentSite,
         Self::UnknownSite,
+        Self::SiteNotGranted,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::UnsupportedMediaType,
@@ -137,6 +141,7 @@ impl ErrorCode {
             Self::ConnectionExpired => "ERRCD_CONNECTION_EXPIRED",
             Self::NoCurrentSite => "ERRCD_NO_CURRENT_SITE",
             Self::UnknownSite => "ERRCD_UNKNOWN_SITE",
+            Self::SiteNotGranted => "ERRCD_SITE_NOT_GRANTED",
             Self::NotFound => "ERRCD_NOT_FOUND",
             Self::MethodNotAllowed => "ERRCD_METHOD_NOT_ALLOWED",
             Self::UnsupportedMediaType => "ERRCD_UNSUPPORTED_MEDIA_TYPE",
@@ -165,7 +170,9 @@ impl ErrorCode {
                 StatusCode::BAD_REQUEST
             }
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::InsufficientScope | Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::InsufficientScope | Self::Forbidden | Self::SiteNotGranted => {
+                StatusCode::FORBIDDEN
+            }
             Self::UnknownConnection
             | Self::NotFound
             | Self::UnknownPoi
@@ -207,6 +214,9 @@ impl ErrorCode {
                 "`siteSystemIDs` has no `merchantID` entry with `current: \"yes\"`."
             }
             Self::UnknownSite => "The `merchantID` presented is not a configured site.",
+            Self::SiteNotGranted => {
+                "The client is not granted this site (at connect, or on a connection since a revoke); the message names the site."
+            }
             Self::NotFound => "No such route or resource.",
             Self::MethodNotAllowed => "The route exists but not with this method.",
             Self::UnsupportedMediaType => "The body is not `application/json`.",

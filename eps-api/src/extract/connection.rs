@@ -63,7 +63,8 @@ pub(crate) fn parse_connection_id(field: &str, value: &str) -> Result<Connection
     }
 }
 
-/// A caller with scope `S` and the live connection it presented, which is its own.
+/// A caller with scope `S` and the live connection it presented, which is its own and for a
+/// site the caller is (still) granted.
 #[derive(Debug)]
 pub struct Session<S> {
     /// Who is calling.
@@ -81,7 +82,10 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Session<S> {
         let ConnectionHeader(id) =
             <ConnectionHeader as FromRequestParts<AppState>>::from_request_parts(parts, state)
                 .await?;
-        let connection = state.connections.authorize(&caller.client_id, &id).await?;
+        let connection = state
+            .connections
+            .authorize(&caller.client_id, &caller.sites, &id)
+            .await?;
         Ok(Self {
             caller,
             connection,

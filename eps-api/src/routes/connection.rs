@@ -28,9 +28,11 @@ pub struct Doc;
 /// Used to establish a connection to the EPS or to verify the EPS is connected. Without the
 /// `openretailing-connection-id` header it opens a connection for the site whose `merchantID`
 /// has `current: "yes"` (a repeat with the same `transmissionID` within one heartbeat interval
-/// returns the same `connectionID`). With the header it is the heartbeat: the connection's
-/// expiry moves forward and its id is returned. An unknown or expired id is refused
-/// (`ERRCD_UNKNOWN_CONNECTION` 404, `ERRCD_CONNECTION_EXPIRED` 410): connect again without it.
+/// returns the same `connectionID`). The client must be granted that site (its token's `sites`
+/// claim, narrowed by the client's current grant): otherwise 403 `ERRCD_SITE_NOT_GRANTED`,
+/// naming the site. With the header it is the heartbeat: the connection's expiry moves forward
+/// and its id is returned. An unknown or expired id is refused (`ERRCD_UNKNOWN_CONNECTION` 404,
+/// `ERRCD_CONNECTION_EXPIRED` 410): connect again without it.
 #[utoipa::path(
     post,
     path = "/connection",
@@ -43,7 +45,7 @@ pub struct Doc;
         (status = 200, description = "Connected (or heartbeat accepted)", body = ConnectResponse),
         (status = 400, description = "`ERRCD_BADREQUEST` (a field outside its limits or malformed JSON; the message names it), `ERRCD_NO_CURRENT_SITE`, `ERRCD_UNKNOWN_SITE`", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`: no or invalid bearer token", body = ErrorResponse),
-        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`); `ERRCD_FORBIDDEN`: the connection is another client's", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`); `ERRCD_FORBIDDEN`: the connection is another client's; `ERRCD_SITE_NOT_GRANTED`: the client is not granted the site it connects for (the message names it), or no longer the heartbeat's connection's site", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`: heartbeat for an unknown connection", body = ErrorResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`: heartbeat for an expired connection", body = ErrorResponse),
         (status = 413, description = "`ERRCD_PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorResponse),
@@ -61,14 +63,17 @@ pub async fn connect(
     let transmission_id = request.transmission_id.value();
     let connection = match header {
         Some(ConnectionHeader(id)) => {
-            let record = state.connections.heartbeat(&caller.client_id, &id).await?;
+            let record = state
+                .connections
+                .heartbeat(&caller.client_id, &caller.sites, &id)
+                .await?;
             tracing::debug!(connection = %id, client = %caller.client_id, "heartbeat");
             record
         }
         None => {
             let connected = state
                 .connections
-                .connect(&caller.client_id, request)
+                .connect(&caller.client_id, &caller.sites, request)
                 .await?;
             let record = connected.connection;
             tracing::info!(

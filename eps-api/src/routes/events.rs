@@ -62,7 +62,8 @@ pub struct Doc;
 /// stream starts with the next event. Events purged by retention are announced by an
 /// `eventsLostEvent`. `heartBeatEvent` arrives at the configured interval (default 15 s) and has
 /// no `id:` line. The stream ends with a `streamClosedEvent` naming the reason: `tooSlow`,
-/// `connectionClosed`, `connectionExpired`, `shutdown` or `unavailable`.
+/// `connectionClosed`, `connectionExpired`, `accessRevoked` (checked at every heartbeat),
+/// `shutdown` or `unavailable`.
 ///
 /// Browsers' `EventSource` cannot send headers: on this route and `/events/ws` only, the bearer
 /// token may be sent as `access_token` and the connection as `connectionID` in the query.
@@ -88,7 +89,7 @@ pub struct Doc;
             content_type = "text/event-stream", body = EventMessage),
         (status = 400, description = "`ERRCD_BADREQUEST`: connection missing or malformed, `Last-Event-ID` malformed or beyond the newest event", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
-        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`); `ERRCD_FORBIDDEN`: another client's connection", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`); `ERRCD_FORBIDDEN`: another client's connection; `ERRCD_SITE_NOT_GRANTED`: the connection\'s site is no longer granted to the client", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`", body = ErrorResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
     ),
@@ -106,7 +107,8 @@ pub async fn site_events(
 ///
 /// The same stream as `GET /events` over a WebSocket: each `EventMessage` is one text message;
 /// `streamClosedEvent` is followed by a close frame (1013 `tooSlow`, 1008 `connectionClosed` /
-/// `connectionExpired`, 1001 `shutdown`, 1011 `unavailable`). Resume with `lastEventID`.
+/// `connectionExpired` / `accessRevoked`, 1001 `shutdown`, 1011 `unavailable`). Resume with
+/// `lastEventID`.
 /// A client that stops reading is disconnected once a send has waited the send timeout.
 #[utoipa::path(
     get,
@@ -128,7 +130,7 @@ pub async fn site_events(
             content_type = "application/json", body = EventMessage),
         (status = 400, description = "`ERRCD_BADREQUEST`: not a WebSocket handshake; connection missing or malformed; `lastEventID` malformed or beyond the newest event", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
-        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`); `ERRCD_FORBIDDEN`: another client's connection", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`); `ERRCD_FORBIDDEN`: another client's connection; `ERRCD_SITE_NOT_GRANTED`: the connection\'s site is no longer granted to the client", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`", body = ErrorResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
     ),

@@ -1,14 +1,19 @@
 //! The built-in issuer: `POST /oauth/token` (client credentials, RFC 6749 §4.4, errors per §5.2),
 //! `GET /.well-known/jwks.json` and `GET /.well-known/oauth-authorization-server` (RFC 8414).
 //! Mounted only when `auth.mode` is `builtin`.
+//!
+//! The token endpoint is guarded ([`crate::auth::throttle`]): failed attempts per `client_id`
+//! and per TCP peer address are limited, and secret checks run a few at a time on blocking
+//! threads; past either, the answer is 429 `temporarily_unavailable` with `Retry-After`.
+//! `X-Forwarded-For` is not read: behind a proxy every client shares the proxy's address.
 
-use axum::extract::State;
 use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Extension, Form, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use eps_core::client::ScopeSet;
@@ -17,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::clients::ClientError;
+use crate::auth::throttle::Throttled;
 use crate::error::REALM;
+use crate::listener::PeerAddr;
 use crate::state::AppState;
 
 /// The routes of the built-in issuer.
@@ -66,7 +73,8 @@ pub struct TokenResponse {
 /// An RFC 6749 §5.2 error response.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OAuthErrorBody {
-    /// `invalid_request`, `invalid_client`, `unsupported_grant_type`, `invalid_scope`, …
+    /// `invalid_request`, `invalid_client`, `unsupported_grant_type`, `invalid_scope`,
+    /// `temporarily_unavailable` (429: too many failures or requests; see `Retry-After`), …
     pub error: String,
     /// What is wrong.
     pub error_description: String,
@@ -91,11 +99,15 @@ pub struct ServerMetadata {
     pub response_types_supported: Vec<String>,
 }
 
+/// The `error` of a throttled token request (with status 429 and `Retry-After`).
+pub const THROTTLED_ERROR: &str = "temporarily_unavailable";
+
 /// A token-endpoint failure.
 #[derive(Debug)]
 pub struct OAuthError {
     error: &'static str,
     description: String,
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -103,6 +115,21 @@ impl OAuthError {
         Self {
             error,
             description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    fn throttled(why: Throttled) -> Self {
+        let reason = match why {
+            Throttled::ClientFailures { .. } => "client",
+            Throttled::AddressFailures { .. } => "address",
+            Throttled::Busy => "busy",
+        };
+        metrics::counter!("eps_token_requests_throttled_total", "reason" => reason).increment(1);
+        Self {
+            error: THROTTLED_ERROR,
+            description: why.description(),
+            retry_after: Some(why.retry_after()),
         }
     }
 }
@@ -112,6 +139,7 @@ impl IntoResponse for OAuthError {
         let status = match self.error {
             "invalid_client" => StatusCode::UNAUTHORIZED,
             "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+            THROTTLED_ERROR => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         };
         let body = OAuthErrorBody {
@@ -119,6 +147,11 @@ impl IntoResponse for OAuthError {
             error_description: self.description,
         };
         let mut response = (status, no_store(), Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             let challenge = format!("Basic realm=\"{REALM}\"");
             if let Ok(value) = HeaderValue::from_str(&challenge) {
@@ -135,6 +168,11 @@ impl IntoResponse for OAuthError {
 /// (`client_secret_basic`) or with `client_id` and `client_secret` in the form
 /// (`client_secret_post`), not both. Errors follow RFC 6749 §5.2, not `statusReturn`.
 /// Served only by the built-in issuer.
+///
+/// The token carries the client's scopes and its site grant (`sites`: merchant ids, or `["*"]`).
+/// Failed attempts are limited per `client_id` (known or not) and per source address, and only a
+/// few secret checks run at once: past that the answer is 429 `temporarily_unavailable` with
+/// `Retry-After`.
 #[utoipa::path(
     post,
     path = "/oauth/token",
@@ -145,11 +183,14 @@ impl IntoResponse for OAuthError {
         (status = 200, description = "A token", body = TokenResponse),
         (status = 400, description = "`invalid_request`, `unsupported_grant_type` or `invalid_scope`", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`: unknown client or wrong secret", body = OAuthErrorBody),
+        (status = 429, description = "`temporarily_unavailable`: too many failed attempts for this client_id or from this address, or too many requests at once; `Retry-After` says when to retry", body = OAuthErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     ),
     security((), ("client_secret_basic" = []))
 )]
 pub async fn token(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<PeerAddr>>>,
     headers: HeaderMap,
     form: Result<Form<TokenRequest>, FormRejection>,
 ) -> Result<Response, OAuthError> {
@@ -173,19 +214,43 @@ pub async fn token(
         None => return Err(OAuthError::new("invalid_request", "grant_type is required")),
     }
     let (client_id, secret) = client_credentials(&headers, form.client_id, form.client_secret)?;
-    let client = state
-        .clients
-        .authenticate(&client_id, &secret)
-        .await
-        .map_err(|e| match e {
-            ClientError::BadCredentials => {
-                OAuthError::new("invalid_client", "unknown client or wrong secret")
-            }
-            other => {
-                tracing::error!(error = %other, "client authentication failed");
-                OAuthError::new("server_error", "client authentication failed")
-            }
-        })?;
+    let (Some(issuer), Some(throttle)) = (&state.issuer, &state.throttle) else {
+        return Err(OAuthError::new("server_error", "no built-in issuer"));
+    };
+    let address = peer.map(|Extension(ConnectInfo(PeerAddr(addr)))| addr.ip());
+    let attempt = throttle
+        .attempt(&client_id, address, state.clock.now())
+        .map_err(OAuthError::throttled)?;
+    let slot = match throttle.hashing_slot().await {
+        Ok(slot) => slot,
+        Err(busy) => {
+            throttle.give_back(attempt, state.clock.now());
+            return Err(OAuthError::throttled(busy));
+        }
+    };
+    let client = match state.clients.authenticate(&client_id, &secret, slot).await {
+        Ok(client) => {
+            throttle.give_back(attempt, state.clock.now());
+            client
+        }
+        Err(ClientError::BadCredentials) => {
+            // The attempt's tokens stay taken: this is what the failure limits count.
+            drop(attempt);
+            tracing::debug!(address = ?address, "token request with an unknown client or a wrong secret");
+            return Err(OAuthError::new(
+                "invalid_client",
+                "unknown client or wrong secret",
+            ));
+        }
+        Err(other) => {
+            throttle.give_back(attempt, state.clock.now());
+            tracing::error!(error = %other, "client authentication failed");
+            return Err(OAuthError::new(
+                "server_error",
+                "client authentication failed",
+            ));
+        }
+    };
     let scope = match form.scope.as_deref().map(str::trim) {
         None | Some("") => client.scopes.clone(),
         Some(wanted) => {
@@ -204,16 +269,13 @@ pub async fn token(
     if scope.is_empty() {
         return Err(OAuthError::new("invalid_scope", "the client has no scopes"));
     }
-    let Some(issuer) = &state.issuer else {
-        return Err(OAuthError::new("server_error", "no built-in issuer"));
-    };
     let issued = issuer
-        .issue(&client.client_id, scope, state.clock.now())
+        .issue(&client.client_id, scope, &client.sites, state.clock.now())
         .map_err(|e| {
             tracing::error!(error = %e, "signing a token failed");
             OAuthError::new("server_error", "signing the token failed")
         })?;
-    tracing::info!(client = %client.client_id, scope = %issued.scope, "issued a token");
+    tracing::info!(client = %client.client_id, scope = %issued.scope, sites = %client.sites, "issued a token");
     let body = TokenResponse {
         access_token: issued.access_token,
         token_type: "Bearer".to_owned(),

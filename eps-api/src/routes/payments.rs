@@ -66,7 +66,7 @@ pub struct Doc;
             headers(("Location" = String, description = "/transactions/{transactionID}"))),
         (status = 400, description = "`ERRCD_BADREQUEST` (a field, `Prefer`, `Idempotency-Key` or `posTransactionID` malformed, or the last two different; the message names it), `ERRCD_INVALID_AMOUNT` (negative, zero, too many decimals, unknown currency, too large)", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
-        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`: another client's connection", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`: another client's connection; `ERRCD_SITE_NOT_GRANTED`: the connection\'s site is no longer granted to the client", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_POI` (not a POI of the caller's site)", body = ErrorResponse),
         (status = 409, description = "`ERRCD_POI_BUSY` (with `Retry-After` and `activeTransactionID`), `ERRCD_POI_BLOCKED` (the terminal has a transaction of unknown outcome: `blockingTransactionID`), `ERRCD_IDEMPOTENCY_MISMATCH`", body = PoiBusyResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),

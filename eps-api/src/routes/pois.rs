@@ -38,7 +38,7 @@ pub struct Doc;
         (status = 200, description = "The site's POIs", body = PoisResponse),
         (status = 400, description = "`ERRCD_BADREQUEST`: header missing or outside 1..1024 characters; `ERRCD_UNKNOWN_SITE`: the site is no longer configured", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
-        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`); `ERRCD_FORBIDDEN`: another client's connection", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`); `ERRCD_FORBIDDEN`: another client's connection; `ERRCD_SITE_NOT_GRANTED`: the connection\'s site is no longer granted to the client", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`", body = ErrorResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
     ),

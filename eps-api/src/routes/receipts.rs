@@ -47,7 +47,7 @@ pub struct Doc;
     responses(
         (status = 200, description = "The receipt", body = ReceiptResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
-        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`), `ERRCD_FORBIDDEN`; `ERRCD_SITE_NOT_GRANTED`: the connection\'s site is no longer granted to the client", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_NOT_FOUND` (no such receipt of the caller's site)", body = ErrorResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
     ),
@@ -86,7 +86,7 @@ pub async fn show_receipt(
     responses(
         (status = 200, description = "The receipts", body = ReceiptListResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
-        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `read`), `ERRCD_FORBIDDEN`; `ERRCD_SITE_NOT_GRANTED`: the connection\'s site is no longer granted to the client", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_TRANSACTION`", body = ErrorResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),
     ),

@@ -58,7 +58,7 @@ pub struct Doc;
             headers(("Location" = String, description = "/transactions/{transactionID}"))),
         (status = 400, description = "`ERRCD_BADREQUEST` (also `Idempotency-Key` and `posTransactionID` different), `ERRCD_INVALID_AMOUNT` (also: another currency than the original's)", body = ErrorResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
-        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `write`), `ERRCD_FORBIDDEN`; `ERRCD_SITE_NOT_GRANTED`: the connection\'s site is no longer granted to the client", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_CONNECTION`, `ERRCD_UNKNOWN_POI`, `ERRCD_UNKNOWN_TRANSACTION` (the original)", body = ErrorResponse),
         (status = 409, description = "`ERRCD_POI_BUSY`, `ERRCD_POI_BLOCKED` (the terminal has a transaction of unknown outcome: `blockingTransactionID`), `ERRCD_FOLLOW_UP_CONFLICT` (a reversal of the original is open or approved, or the refunds approved, running or unknown would exceed it: `blockingTransactionID`, the message names each), `ERRCD_IDEMPOTENCY_MISMATCH`, `ERRCD_INVALID_STATE` (the original is not an approved payment or completion, or the amount alone exceeds it)", body = PoiBusyResponse),
         (status = 410, description = "`ERRCD_CONNECTION_EXPIRED`", body = ErrorResponse),

@@ -1,5 +1,6 @@
-//! The `eps` binary itself: `client add/list/remove`, `openapi`, and `serve` configured through
-//! `EPS_*` variables, answering, and stopping cleanly on SIGTERM.
+//! The `eps` binary itself: `client add/list/remove/grant/revoke` (sites with `--sites`, every
+//! site only with `--all-sites`), `openapi`, and `serve` configured through `EPS_*` variables,
+//! logging how many clients reach no site, answering, and stopping cleanly on SIGTERM.
 
 use serde_json::Value;
 
@@ -24,6 +25,7 @@ async fn clients_are_added_listed_and_removed() {
     let (ok, out, _) = output(eps(dir.path()).args(["client", "list"])).await;
     assert!(ok);
     assert!(out.starts_with("pos-1\tread write\t"), "{out}");
+    assert!(out.starts_with("pos-1\tread write\t1234567890\t"), "{out}");
     assert!(!out.contains(&secret));
 
     let (ok, _, _) = output(eps(dir.path()).args(["client", "remove", "pos-1"])).await;
@@ -31,6 +33,73 @@ async fn clients_are_added_listed_and_removed() {
     let (ok, _, err) = output(eps(dir.path()).args(["client", "remove", "pos-1"])).await;
     assert!(!ok);
     assert!(err.contains("no client"), "{err}");
+}
+
+#[tokio::test]
+async fn sites_are_granted_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut command = eps(dir.path());
+        command.args(args);
+        async move { output(&mut command).await }
+    };
+    let (ok, out, err) = run(&["client", "add", "pos-1", "--sites", "1234567890, 555"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("sites:         1234567890,555"), "{out}");
+    assert!(
+        err.contains("site 555 is not in this configuration"),
+        "{err}"
+    );
+
+    // Every site only with the explicit flag.
+    let (ok, _, err) = run(&["client", "add", "hq", "--sites", "*"]).await;
+    assert!(!ok);
+    assert!(err.contains("--all-sites"), "{err}");
+    let (ok, _, err) = run(&["client", "add", "hq", "--sites", "*,555"]).await;
+    assert!(!ok);
+    assert!(err.contains("cannot be combined"), "{err}");
+    let (ok, _, err) = run(&["client", "add", "hq", "--sites", "1", "--all-sites"]).await;
+    assert!(!ok, "{err}");
+    let (ok, out, err) = run(&["client", "add", "hq", "--all-sites"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("sites:         *"), "{out}");
+    // No site: allowed (an operator's admin client), with a note.
+    let (ok, out, err) = run(&["client", "add", "ops", "--scopes", "admin"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("sites:         (none)"), "{out}");
+    assert!(err.contains("eps client grant ops --sites"), "{err}");
+
+    let (ok, out, _) = run(&["client", "list"]).await;
+    assert!(ok);
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split('\t').collect()).collect();
+    let sites: Vec<(&str, &str)> = rows.iter().map(|r| (r[0], r[2])).collect();
+    assert_eq!(
+        sites,
+        [("hq", "*"), ("ops", "(none)"), ("pos-1", "1234567890,555")]
+    );
+
+    // Grant adds, revoke takes away; revoking a site not granted is an error.
+    let (ok, out, err) = run(&["client", "grant", "ops", "--sites", "1234567890"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "ops sites: 1234567890");
+    let (ok, out, err) = run(&["client", "revoke", "pos-1", "--sites", "555"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "pos-1 sites: 1234567890");
+    let (ok, _, err) = run(&["client", "revoke", "pos-1", "--sites", "555"]).await;
+    assert!(!ok);
+    assert!(err.contains("not granted: 555"), "{err}");
+    let (ok, _, err) = run(&["client", "revoke", "hq", "--sites", "555"]).await;
+    assert!(!ok);
+    assert!(err.contains("every site"), "{err}");
+    let (ok, out, err) = run(&["client", "revoke", "hq", "--all-sites"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "hq sites: (none)");
+    let (ok, _, err) = run(&["client", "grant", "pos-1"]).await;
+    assert!(!ok);
+    assert!(err.contains("--sites"), "{err}");
+    let (ok, _, err) = run(&["client", "grant", "nobody", "--sites", "1"]).await;
+    assert!(!ok);
+    assert!(err.contains("no client named nobody"), "{err}");
 }
 
 #[tokio::test]
@@ -62,10 +131,13 @@ async fn a_bad_configuration_is_refused_with_its_reasons() {
 async fn serve_answers_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let secret = add_client(&mut eps(dir.path()), "read,admin").await;
+    let (ok, _, err) = output(eps(dir.path()).args(["client", "add", "legacy"])).await;
+    assert!(ok, "{err}");
 
     let Serving {
         child,
         address,
+        log,
         rest,
         ..
     } = serve(
@@ -85,6 +157,14 @@ async fn serve_answers_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(health["store"], "sqlite");
+    // Start-up says how many clients reach no site, as a warning.
+    let warning = log
+        .iter()
+        .find(|e| e["fields"]["without_site"].is_number())
+        .expect("a line counting clients without a site");
+    assert_eq!(warning["level"], "WARN", "{warning}");
+    assert_eq!(warning["fields"]["without_site"], 1);
+    assert_eq!(warning["fields"]["names"], "legacy");
 
     let token = access_token(&http, &base, "pos-1", &secret).await;
     let response = connect(&http, &base, &token).await;

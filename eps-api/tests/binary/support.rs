@@ -51,9 +51,16 @@ pub(crate) fn client_secret(printed: &str) -> String {
         .to_owned()
 }
 
-/// Runs `command` (an [`eps`]) with `client add pos-1 --scopes <scopes>`; returns the secret.
+/// The site clients are granted: the default configuration's, merchant 1234567890.
+pub(crate) const SITE: &str = "1234567890";
+
+/// Runs `command` (an [`eps`]) with `client add pos-1 --scopes <scopes> --sites <SITE>`; returns
+/// the secret.
 pub(crate) async fn add_client(command: &mut Command, scopes: &str) -> String {
-    let (ok, out, err) = output(command.args(["client", "add", "pos-1", "--scopes", scopes])).await;
+    let (ok, out, err) = output(command.args([
+        "client", "add", "pos-1", "--scopes", scopes, "--sites", SITE,
+    ]))
+    .await;
     assert!(ok, "{err}");
     client_secret(&out)
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use crate::client::{ClientRecord, ScopeSet};
+use crate::client::{ClientRecord, ScopeSet, SiteGrant};
 use crate::connection::ConnectionRecord;
 use crate::error::{Error, Result};
 use crate::event::{EventRecord, NewEvent};
@@ -133,6 +133,7 @@ pub(crate) struct ClientRow {
     pub(crate) name: String,
     pub(crate) secret_hash: String,
     pub(crate) scopes: String,
+    pub(crate) sites: String,
     pub(crate) created_at: i64,
 }
 
@@ -144,6 +145,7 @@ impl ClientRow {
             name: record.name.clone(),
             secret_hash: record.secret_hash.clone(),
             scopes: record.scopes.to_string(),
+            sites: to_json(&record.sites)?,
             created_at: millis(record.created_at)?,
         })
     }
@@ -155,6 +157,7 @@ impl ClientRow {
             name: self.name,
             secret_hash: self.secret_hash,
             scopes: parsed("clients.scopes", ScopeSet::parse(&self.scopes))?,
+            sites: from_json::<SiteGrant>("clients.sites", &self.sites)?,
             created_at: instant("clients.created_at", self.created_at)?,
         })
     }

@@ -143,3 +143,58 @@ impl Session for SqliteSession {
         Ok(self.tx.rollback().await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::SiteGrant;
+    use crate::ids::ClientId;
+    use crate::store::ClientStore;
+
+    /// Clients registered before site grants existed (migration 0003) reach no site.
+    #[tokio::test]
+    async fn clients_from_before_grants_get_no_site() {
+        let dir = tempfile_dir();
+        let url = format!("sqlite://{}", dir.join("eps.db").display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        let mut before = sqlx::migrate::Migrator {
+            migrations: MIGRATOR.migrations.clone(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        before.migrations = before
+            .migrations
+            .iter()
+            .filter(|m| m.version < 3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO clients (client_id, name, secret_hash, scopes, created_at) \
+             VALUES ('pos-1', 'pos-1', 'h', 'read write', 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = SqliteStore::open(&url).await.unwrap();
+        let client = store
+            .client(&ClientId::parse("pos-1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(client.sites, SiteGrant::none());
+        store.close().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("eps-core-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

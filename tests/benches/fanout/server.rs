@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use eps_api::config::SiteConfig;
 use eps_api::{Config, Server};
-use eps_core::client::ScopeSet;
+use eps_core::client::{ScopeSet, SiteGrant};
 use eps_core::connection::{ConnectRequest, SiteSystemId};
 use eps_core::event::{EventKind, NewEvent};
 use eps_core::ids::{MerchantId, PoiId, TransactionId, TransmissionId};
@@ -57,7 +57,11 @@ pub(crate) async fn run(scenario: Scenario) {
 
     let client = state
         .clients
-        .add("bench", ScopeSet::parse("read").expect("scope"))
+        .add(
+            "bench",
+            ScopeSet::parse("read").expect("scope"),
+            SiteGrant::parse_list(SITE).expect("site"),
+        )
         .await
         .expect("client");
     let token = token(addr, client.secret.expose_secret()).await;
@@ -66,7 +70,11 @@ pub(crate) async fn run(scenario: Scenario) {
     for n in 0..scenario.subscribers {
         let connected = state
             .connections
-            .connect(&client.record.client_id, connect_request(n))
+            .connect(
+                &client.record.client_id,
+                &client.record.sites,
+                connect_request(n),
+            )
             .await
             .expect("connection");
         connections.push_str(&connected.connection.id.to_string());

@@ -80,7 +80,10 @@ impl FromRequestParts<AppState> for SiteStream {
         };
         // Watch before checking, so a disconnect racing this request still ends the stream.
         let closure = state.connections.watch_closure(id);
-        let connection = state.connections.authorize(&caller.client_id, &id).await?;
+        let connection = state
+            .connections
+            .authorize(&caller.client_id, &caller.sites, &id)
+            .await?;
         Ok(Self {
             caller,
             connection,

@@ -1,18 +1,20 @@
 //! One open stream, whatever carries it: the subscriber's feed, its heartbeats, and the reasons
-//! it ends (too slow, connection closed or expired, shutdown), each announced by a final
-//! `streamClosedEvent`.
+//! it ends (too slow, connection closed or expired, access revoked, shutdown), each announced by
+//! a final `streamClosedEvent`.
 
 use std::future::Future;
 use std::pin::Pin;
 
+use eps_core::client::Scope;
 use eps_core::connection::ConnectionRecord;
 use eps_core::event::{Feed, FeedItem};
-use eps_core::ids::{ClientId, EventId};
+use eps_core::ids::EventId;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::caller::{OperatorStream, SiteStream};
 use super::frame::Frame;
+use crate::auth::Principal;
 use crate::dto::event::EventMessage;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -26,6 +28,8 @@ pub(crate) enum EndReason {
     ConnectionClosed,
     /// Its connection missed its heartbeats.
     ConnectionExpired,
+    /// Its client was removed, or no longer granted the connection's site.
+    AccessRevoked,
     /// The EPS is stopping.
     Shutdown,
     /// The event log could not be read.
@@ -39,6 +43,7 @@ impl EndReason {
             Self::TooSlow => "tooSlow",
             Self::ConnectionClosed => "connectionClosed",
             Self::ConnectionExpired => "connectionExpired",
+            Self::AccessRevoked => "accessRevoked",
             Self::Shutdown => "shutdown",
             Self::Unavailable => "unavailable",
         }
@@ -52,6 +57,9 @@ impl EndReason {
             }
             Self::ConnectionClosed => "the connection was disconnected; connect again",
             Self::ConnectionExpired => "the connection missed its heartbeats; connect again",
+            Self::AccessRevoked => {
+                "the client was removed or is no longer granted this site; ask the EPS operator"
+            }
             Self::Shutdown => {
                 "the EPS is stopping; reconnect with Last-Event-ID set to this eventID to resume"
             }
@@ -64,13 +72,14 @@ impl EndReason {
 
 /// Whose stream it is.
 enum Audience {
-    /// A site system: its connection is checked at every heartbeat.
+    /// A site system: its connection, and its client's standing, are checked at every
+    /// heartbeat.
     Site {
-        client: ClientId,
+        caller: Box<Principal>,
         connection: Box<ConnectionRecord>,
     },
-    /// An operator: every event, until shutdown.
-    Operator,
+    /// An operator: every event, while its client stays registered with `admin`.
+    Operator { caller: Box<Principal> },
 }
 
 /// A wait kept across calls, so it registers once rather than at every message.
@@ -111,7 +120,7 @@ impl Subscription {
             "event stream opened"
         );
         let audience = Audience::Site {
-            client: request.caller.client_id,
+            caller: Box::new(request.caller),
             connection: Box::new(request.connection),
         };
         let mut watch = request.closure;
@@ -137,7 +146,9 @@ impl Subscription {
         tracing::info!(client = %request.caller.client_id, after = %after, channel, "operator event stream opened");
         Ok(Self::new(
             state,
-            Audience::Operator,
+            Audience::Operator {
+                caller: Box::new(request.caller),
+            },
             None,
             feed,
             after,
@@ -216,25 +227,28 @@ impl Subscription {
         }
     }
 
-    /// A heartbeat, after checking that a site system's connection is still live.
+    /// A heartbeat, after checking that the subscriber's client is still registered (with
+    /// `admin` for an operator) and, for a site system, that its connection is still live and
+    /// its site still granted.
     async fn beat(&mut self) -> Result<Frame, EndReason> {
-        if let Audience::Site { client, connection } = &self.audience {
-            match self
-                .state
-                .connections
-                .authorize(client, &connection.id)
-                .await
-            {
-                Ok(_) => {}
-                Err(eps_core::Error::ConnectionExpired) => {
-                    return Err(EndReason::ConnectionExpired);
-                }
-                Err(
-                    eps_core::Error::UnknownConnection | eps_core::Error::ConnectionOfAnotherClient,
-                ) => return Err(EndReason::ConnectionClosed),
-                // The store may be back at the next heartbeat; the stream is not at fault.
-                Err(e) => tracing::warn!(error = %e, "a stream's connection could not be checked"),
+        use eps_core::Error as D;
+        match check(&self.state, &self.audience).await {
+            Ok(()) => {}
+            Err(ApiError::Domain(D::ConnectionExpired)) => {
+                return Err(EndReason::ConnectionExpired);
             }
+            Err(ApiError::Domain(D::UnknownConnection | D::ConnectionOfAnotherClient)) => {
+                return Err(EndReason::ConnectionClosed);
+            }
+            Err(
+                ApiError::Domain(D::SiteNotGranted(_))
+                | ApiError::Unauthorized(_)
+                | ApiError::InsufficientScope(_),
+            ) => {
+                return Err(EndReason::AccessRevoked);
+            }
+            // The store may be back at the next heartbeat; the stream is not at fault.
+            Err(e) => tracing::warn!(error = %e, "a stream's subscriber could not be checked"),
         }
         Ok(Frame::of(&EventMessage::heartbeat(
             self.delivered,
@@ -254,7 +268,7 @@ impl Subscription {
                 channel = self.channel,
                 "event stream ended"
             ),
-            Audience::Operator => tracing::info!(
+            Audience::Operator { .. } => tracing::info!(
                 reason = reason.as_str(),
                 last = %self.delivered,
                 channel = self.channel,
@@ -274,6 +288,28 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         metrics::gauge!("eps_event_streams", "channel" => self.channel).decrement(1.0);
     }
+}
+
+/// The subscriber as the client table stands now: an operator still with `admin`, a site system
+/// with its connection for a site it may still reach.
+async fn check(state: &AppState, audience: &Audience) -> ApiResult<()> {
+    let now = state.clock.now();
+    match audience {
+        Audience::Operator { caller } => {
+            let caller = state.tokens.admit((**caller).clone(), now).await?;
+            if !caller.scopes.contains(Scope::Admin) {
+                return Err(ApiError::InsufficientScope(Scope::Admin));
+            }
+        }
+        Audience::Site { caller, connection } => {
+            let caller = state.tokens.admit((**caller).clone(), now).await?;
+            state
+                .connections
+                .authorize(&caller.client_id, &caller.sites, &connection.id)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Resolves when a site system's connection is disconnected; never for an operator.

@@ -60,7 +60,9 @@ async fn send(socket: &mut WebSocket, message: Message, timeout: Duration) -> bo
 fn code_for(reason: EndReason) -> u16 {
     match reason {
         EndReason::TooSlow => close_code::AGAIN,
-        EndReason::ConnectionClosed | EndReason::ConnectionExpired => close_code::POLICY,
+        EndReason::ConnectionClosed | EndReason::ConnectionExpired | EndReason::AccessRevoked => {
+            close_code::POLICY
+        }
         EndReason::Shutdown => close_code::AWAY,
         EndReason::Unavailable => close_code::ERROR,
     }

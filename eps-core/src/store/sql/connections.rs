@@ -21,7 +21,7 @@ macro_rules! connection_columns {
 
 macro_rules! client_columns {
     () => {
-        "client_id, name, secret_hash, scopes, created_at"
+        "client_id, name, secret_hash, scopes, sites, created_at"
     };
 }
 
@@ -135,14 +135,15 @@ impl<E: Engine> ClientStore for SqlStore<E> {
         let statement = Statement::new(concat!(
             "INSERT INTO clients (",
             client_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id) DO UPDATE SET",
+            ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO UPDATE SET",
             " name = excluded.name, secret_hash = excluded.secret_hash,",
-            " scopes = excluded.scopes, created_at = excluded.created_at"
+            " scopes = excluded.scopes, sites = excluded.sites, created_at = excluded.created_at"
         ))
         .text(row.client_id)
         .text(row.name)
         .text(row.secret_hash)
         .text(row.scopes)
+        .text(row.sites)
         .int(row.created_at);
         self.engine.execute(statement).await?;
         Ok(())

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::client::{Scope, ScopeSet};
+use crate::client::{Scope, ScopeSet, SiteGrant};
 use crate::ids::{ConnectionId, TransmissionId};
 use crate::store::Store;
 
@@ -134,6 +134,7 @@ pub(super) async fn clients_round_trip(store: Arc<dyn Store>) {
     let a = client("pos-a");
     let mut no_scopes = client("Z-upper");
     no_scopes.scopes = ScopeSet::default();
+    no_scopes.sites = SiteGrant::none();
     for c in [&b, &a, &no_scopes] {
         store.upsert_client(c).await.unwrap();
     }
@@ -153,6 +154,7 @@ pub(super) async fn clients_round_trip(store: Arc<dyn Store>) {
     replaced.name = "Renamed".into();
     replaced.secret_hash = "$argon2id$other".into();
     replaced.scopes = ScopeSet::new([Scope::Admin]);
+    replaced.sites = SiteGrant::AllSites;
     replaced.created_at = at(99);
     store.upsert_client(&replaced).await.unwrap();
     assert_eq!(

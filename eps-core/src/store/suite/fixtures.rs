@@ -3,7 +3,7 @@
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::client::{ClientRecord, Scope, ScopeSet};
+use crate::client::{ClientRecord, Scope, ScopeSet, SiteGrant};
 use crate::connection::{ConnectionRecord, SiteSystemId, Vendor};
 use crate::event::{EventKind, NewEvent};
 use crate::idempotency::IdempotencyRecord;
@@ -89,6 +89,7 @@ pub(super) fn client(id: &str) -> ClientRecord {
         name: format!("Client {id}"),
         secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         scopes: ScopeSet::new([Scope::Read, Scope::Write]),
+        sites: SiteGrant::sites([merchant("m-1"), merchant("555")]),
         created_at: at(5),
     }
 }
