@@ -2,8 +2,12 @@
 //! here; each type converts to or from `eps-core` types at the edge.
 
 pub mod admin;
+pub mod admin_node;
+pub mod admin_search;
+pub mod admin_terminal;
 pub mod admin_transaction;
 pub mod amount;
+pub mod audit;
 pub mod connection;
 pub mod event;
 pub mod poi;

@@ -13,10 +13,14 @@ use crate::extract::BODY_LIMIT;
 use crate::middleware::{record_metrics, request_span, response_clock};
 use crate::state::AppState;
 
+pub mod admin_audit;
 pub mod admin_connections;
+pub mod admin_nodes;
+pub mod admin_terminals;
 pub mod admin_transactions;
 pub mod authorizations;
 pub mod connection;
+pub mod console;
 pub mod docs;
 pub mod events;
 pub mod health;
@@ -46,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         .merge(reconciliations::router())
         .merge(admin_transactions::router())
         .merge(admin_connections::router())
+        .merge(admin_terminals::router())
+        .merge(admin_audit::router())
+        .merge(admin_nodes::router())
+        .merge(console::router())
         .merge(events::router())
         .merge(health::router())
         .merge(metrics::router())
@@ -84,6 +92,9 @@ pub fn docs() -> Vec<utoipa::openapi::OpenApi> {
         reconciliations::Doc::openapi(),
         admin_connections::Doc::openapi(),
         admin_transactions::Doc::openapi(),
+        admin_terminals::Doc::openapi(),
+        admin_audit::Doc::openapi(),
+        admin_nodes::Doc::openapi(),
         events::Doc::openapi(),
         oauth::Doc::openapi(),
         health::Doc::openapi(),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use eps_core::audit::AuditLog;
 use eps_core::clock::{SharedClock, SystemClock};
 use eps_core::connection::ConnectionService;
 use eps_core::event::EventLog;
@@ -163,6 +164,8 @@ impl ServerBuilder {
             settings.payments,
         );
         let state = AppState {
+            audit: AuditLog::new(store.clone(), clock.clone()),
+            started_at: clock.now(),
             sites: settings.sites.directory.clone(),
             settings: Arc::new(settings),
             public_url,

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use eps_core::audit::AuditLog;
 use eps_core::clock::SharedClock;
 use eps_core::connection::ConnectionService;
 use eps_core::event::EventLog;
@@ -10,6 +11,7 @@ use eps_core::payments::PaymentService;
 use eps_core::site::SiteDirectory;
 use eps_core::store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
+use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::clients::ClientRegistry;
@@ -48,6 +50,10 @@ pub struct AppState {
     pub clients: Arc<ClientRegistry>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The log of operator actions and client changes.
+    pub audit: AuditLog,
+    /// When this node started.
+    pub started_at: OffsetDateTime,
     /// Fires when the server shuts down; long-lived responses (event streams) end on it.
     pub shutdown: CancellationToken,
 }

@@ -8,6 +8,7 @@
 //! - [`money`], [`ids`]: newtypes parsed once at the edge.
 //! - [`clock`]: the one wall clock, and a manual clock for tests.
 //! - [`site`]: configured sites and their POIs.
+//! - [`audit`]: the append-only log of operator actions and client changes.
 //! - [`client`], [`connection`]: OAuth2 clients and site-system connections.
 //! - [`transaction`], [`receipt`], [`prompt`], [`reconciliation`]: stored records and states.
 //! - [`idempotency`]: the one reader and writer of idempotency keys (`Idempotency-Key` or
@@ -25,6 +26,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod audit;
 pub mod client;
 pub mod clock;
 pub mod connection;

@@ -17,6 +17,7 @@
 //! - `outcome`: terminal answer → state; `recovery`: lost outcomes (and when "never completed"
 //!   is proved); `retries`: background retries at growing intervals; `reconcile`: end of day.
 //! - `waiting`: waits for an outcome; `operator`: resolutions of `unknown` transactions.
+//! - `terminals`: terminals as operators see them; their Login, Logoff and Diagnosis.
 
 mod admit;
 mod dispatch;
@@ -32,6 +33,7 @@ mod request;
 mod retries;
 mod service;
 mod shared;
+mod terminals;
 mod waiting;
 mod watch;
 mod workers;
@@ -48,6 +50,7 @@ pub use reconcile::ReconciliationRequest;
 pub use request::{Caller, TransactionRequest, check_request};
 pub use service::{PaymentService, Started};
 pub use shared::PaymentPolicy;
+pub use terminals::TerminalView;
 pub use workers::{ClaimError, Occupant, TerminalWorkers, WorkerClaim};
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::audit::{AuditEntry, AuditQuery, NewAuditEntry};
 use crate::client::ClientRecord;
 use crate::connection::ConnectionRecord;
 use crate::error::Result;
@@ -30,6 +31,7 @@ use crate::ids::{
 use crate::prompt::{PromptAnswer, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
 use crate::reconciliation::ReconciliationRecord;
+use crate::transaction::search::TransactionSearch;
 use crate::transaction::{JournalEntry, TransactionQuery, TransactionRecord};
 
 mod codec;
@@ -175,6 +177,9 @@ pub trait TransactionStore: Send + Sync {
     ) -> Result<Vec<EventRecord>>;
     /// A page of a site's transactions, newest first.
     async fn transactions(&self, query: &TransactionQuery) -> Result<Vec<TransactionRecord>>;
+    /// A page of every site's transactions as operators search them (see [`TransactionSearch`]).
+    async fn search_transactions(&self, search: &TransactionSearch)
+    -> Result<Vec<TransactionRecord>>;
     /// Every transaction in `pending`, `inProgress` or `unknown`, oldest first.
     async fn unresolved_transactions(&self) -> Result<Vec<TransactionRecord>>;
     /// The transactions that refer to `original` (completions, reversals, refunds), oldest first.
@@ -314,6 +319,15 @@ pub trait EventStore: Send + Sync {
     ) -> Result<Vec<EventRecord>>;
 }
 
+/// The audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an entry; returns it with its position.
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry>;
+    /// A page of entries, newest first.
+    async fn audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
+}
+
 /// Every store a node needs.
 #[async_trait]
 pub trait Store:
@@ -325,6 +339,7 @@ pub trait Store:
     + ReconciliationStore
     + IdempotencyStore
     + EventStore
+    + AuditStore
     + Send
     + Sync
     + 'static

@@ -20,6 +20,10 @@ use crate::receipt::ReceiptCopy;
 use crate::reconciliation::ReconciliationTotal;
 use crate::transaction::{Authorisation, TransactionKind};
 
+mod service;
+
+pub use service::{DiagnosisResult, LinkState, TerminalHealth, TerminalService};
+
 /// How the terminal identified the transaction a follow-up refers to.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OriginalTransaction {
@@ -350,6 +354,13 @@ pub trait Terminal: Send + Sync {
 
     /// The terminal's health, updated by the backend's periodic checks.
     fn status(&self) -> watch::Receiver<TerminalStatus>;
+
+    /// Sends an operator's non-financial request (Login, Logoff, Diagnosis) and returns the
+    /// terminal's result. The caller holds the terminal's claim, as for a card operation.
+    async fn service(&self, service: TerminalService) -> Result<TerminalResult, TerminalError>;
+
+    /// The link, session and last Diagnosis as last observed.
+    fn health(&self) -> TerminalHealth;
 }
 
 /// A shared terminal handle.

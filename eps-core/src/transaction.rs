@@ -17,6 +17,8 @@ use crate::ids::{
 use crate::money::Amount;
 use crate::redact::MaskedText;
 
+pub mod search;
+
 /// What a transaction asks of the card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

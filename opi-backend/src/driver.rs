@@ -7,6 +7,7 @@
 
 mod actor;
 mod callback;
+mod health;
 pub(crate) mod io;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +24,7 @@ use tokio::task::JoinHandle;
 pub(crate) use actor::Command;
 use actor::{Actor, Channels, Settings};
 use callback::Route;
+pub(crate) use health::SharedHealth;
 
 use crate::config::{ConfigError, OpiTerminalConfig};
 use crate::session::Identity;
@@ -112,6 +114,7 @@ impl OpiBackend {
             let (commands_tx, commands) = mpsc::channel(16);
             let (inbound_tx, inbound) = mpsc::unbounded_channel();
             let (status_tx, status) = watch::channel(TerminalStatus::Unknown);
+            let health = SharedHealth::default();
             routes
                 .entry(config.channel1_listen)
                 .or_default()
@@ -142,6 +145,7 @@ impl OpiBackend {
                 commands,
                 inbound,
                 status: status_tx,
+                health: health.clone(),
                 stop: stop_drivers.subscribe(),
             };
             terminals.insert(
@@ -151,6 +155,7 @@ impl OpiBackend {
                     connect_timeout,
                     commands_tx,
                     status,
+                    health,
                     hard_cap,
                 )),
             );

@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use eps_core::ids::{TerminalId, TerminalRequestId};
 use eps_core::terminal::{
     LastResult, OperationObserver, ReconciliationOutcome, Terminal, TerminalError, TerminalOutcome,
-    TerminalRequest, TerminalResponse, TerminalStatus,
+    TerminalHealth, TerminalRequest, TerminalResponse, TerminalResult, TerminalService,
+    TerminalStatus,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::driver::Command;
+use crate::driver::{Command, SharedHealth};
 
 /// An OPI terminal as the domain drives it. Cheap to share; every call goes to the terminal's
 /// driver task, which runs one request at a time (a second one while busy is refused as busy).
@@ -20,6 +21,7 @@ pub struct OpiTerminal {
     connect_timeout: std::time::Duration,
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<TerminalStatus>,
+    health: SharedHealth,
     hard_cap: std::time::Duration,
 }
 
@@ -31,6 +33,7 @@ impl OpiTerminal {
         connect_timeout: std::time::Duration,
         commands: mpsc::Sender<Command>,
         status: watch::Receiver<TerminalStatus>,
+        health: SharedHealth,
         hard_cap: std::time::Duration,
     ) -> Self {
         Self {
@@ -38,6 +41,7 @@ impl OpiTerminal {
             connect_timeout,
             commands,
             status,
+            health,
             hard_cap,
         }
     }
@@ -61,6 +65,7 @@ impl std::fmt::Debug for Command {
             Self::LastResult { .. } => "LastResult",
             Self::Reprint { .. } => "Reprint",
             Self::Reconcile { .. } => "Reconcile",
+            Self::Service { .. } => "Service",
         })
     }
 }
@@ -172,5 +177,17 @@ impl Terminal for OpiTerminal {
 
     fn status(&self) -> watch::Receiver<TerminalStatus> {
         self.status.clone()
+    }
+
+    async fn service(&self, service: TerminalService) -> Result<TerminalResult, TerminalError> {
+        match self.ask(|reply| Command::Service { service, reply }).await {
+            Some(Ok(result)) => result,
+            None => Err(TerminalError::Unreachable(STOPPED.to_owned())),
+            Some(Err(_)) => Err(TerminalError::Lost(STOPPED.to_owned())),
+        }
+    }
+
+    fn health(&self) -> TerminalHealth {
+        self.health.snapshot()
     }
 }

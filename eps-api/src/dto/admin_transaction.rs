@@ -2,10 +2,12 @@
 //! transactions left `unknown`.
 
 use eps_core::payments::Resolution;
+use eps_core::receipt::ReceiptRecord;
 use eps_core::transaction::{JournalEntry, TransactionRecord, TransactionState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::dto::receipt::ReceiptBody;
 use crate::dto::status::{StatusReturn, format_timestamp};
 use crate::dto::transaction::TransactionBody;
 use crate::error::{ApiError, ApiResult};
@@ -61,6 +63,8 @@ pub struct AdminTransactionResponse {
     pub terminal_request_id: String,
     /// Every step, oldest first.
     pub journal: Vec<JournalEntryBody>,
+    /// Every receipt copy the terminal printed for it, oldest first.
+    pub receipts: Vec<ReceiptBody>,
 }
 
 impl AdminTransactionResponse {
@@ -69,6 +73,7 @@ impl AdminTransactionResponse {
         status_return: StatusReturn,
         record: &TransactionRecord,
         journal: &[JournalEntry],
+        receipts: &[ReceiptRecord],
     ) -> Self {
         Self {
             status_return,
@@ -79,6 +84,7 @@ impl AdminTransactionResponse {
             terminal_id: record.terminal_id.to_string(),
             terminal_request_id: record.terminal_request_id.to_string(),
             journal: journal.iter().map(Into::into).collect(),
+            receipts: receipts.iter().map(Into::into).collect(),
         }
     }
 }

@@ -3,10 +3,12 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use eps_core::audit::{AuditAction, AuditOutcome};
 use eps_core::ids::ConnectionId;
 use utoipa::OpenApi;
 
 use crate::auth::{Admin, Auth};
+use crate::routes::admin_audit::audit;
 use crate::dto::admin::{AdminConnection, AdminConnectionList, AdminConnectionResponse};
 use crate::dto::status::{ErrorResponse, StatusReturn};
 use crate::error::{ApiError, ApiResult};
@@ -88,7 +90,7 @@ pub async fn show_connection(
 /// Force a disconnect.
 ///
 /// Closes the connection whoever owns it; its id is refused afterwards and the site system must
-/// connect again.
+/// connect again, and its event streams end. Recorded in the audit log.
 #[utoipa::path(
     delete,
     path = "/admin/connections/{connectionID}",
@@ -108,7 +110,14 @@ pub async fn force_disconnect(
     Path(id): Path<String>,
     State(state): State<AppState>,
 ) -> ApiResult<Json<AdminConnectionResponse>> {
-    let record = state.connections.force_disconnect(&parse_id(&id)?).await?;
+    let id = parse_id(&id)?;
+    let closed = state.connections.force_disconnect(&id).await;
+    let (outcome, detail) = match &closed {
+        Ok(record) => (AuditOutcome::Success, format!("closed; owned by {}", record.client_id)),
+        Err(error) => (AuditOutcome::Failure, error.to_string()),
+    };
+    audit(&state, caller.client_id.as_str(), AuditAction::ForceDisconnect, &id.to_string(), None, outcome, &detail).await;
+    let record = closed?;
     tracing::info!(connection = %record.id, owner = %record.client_id, by = %caller.client_id, "force-disconnected");
     let now = state.clock.now();
     Ok(Json(AdminConnectionResponse {

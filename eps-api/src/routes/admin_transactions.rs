@@ -1,25 +1,30 @@
-//! `/admin/transactions`: operators inspect a transaction with its journal and resolve one the
-//! EPS left `unknown`.
+//! `/admin/transactions`: operators search every site's transactions, inspect one with its
+//! journal and receipts, and resolve one the EPS left `unknown` (recorded in the audit log).
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use eps_core::audit::{AuditAction, AuditOutcome};
 use eps_core::ids::TransactionId;
 use utoipa::OpenApi;
 
 use crate::auth::{Admin, Auth};
+use crate::dto::admin_search::{AdminTransactionList, AdminTransactionQuery};
 use crate::dto::admin_transaction::{AdminTransactionResponse, ResolutionRequest};
 use crate::dto::status::{ErrorResponse, StatusReturn};
 use crate::dto::transaction_request::transaction_id;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Keyed;
 use crate::idempotency;
+use crate::routes::admin_audit::audit;
 use crate::state::AppState;
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/admin/transactions", get(list_transactions))
         .route("/admin/transactions/{transactionID}", get(show_transaction))
         .route(
             "/admin/transactions/{transactionID}/resolution",
@@ -29,13 +34,55 @@ pub fn router() -> Router<AppState> {
 
 /// The OpenAPI part of this resource.
 #[derive(OpenApi)]
-#[openapi(paths(show_transaction, resolve_transaction))]
+#[openapi(paths(list_transactions, show_transaction, resolve_transaction))]
 pub struct Doc;
 
-/// Show a transaction with its journal.
+/// Search transactions.
+///
+/// Every site's transactions, newest first, filtered by site (`merchantID`), `poiID`, `state`,
+/// `type`, creation time (`from` inclusive, `to` exclusive) and requested amount (`minAmount`,
+/// `maxAmount`, both inclusive, in `currency`); `limit` per page (1..100, default 20). With
+/// `state=unknown` the list is the queue of outcomes waiting for a person, oldest first. `next`
+/// names the following page while there may be one.
+#[utoipa::path(
+    get,
+    path = "/admin/transactions",
+    tag = "admin",
+    operation_id = "adminListTransactions",
+    params(AdminTransactionQuery),
+    responses(
+        (status = 200, description = "A page of transactions", body = AdminTransactionList),
+        (status = 400, description = "`ERRCD_BADREQUEST`: a filter is malformed (the message names it)", body = ErrorResponse),
+        (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
+        (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `admin`)", body = ErrorResponse),
+    ),
+    security(("oauth2" = ["admin"]))
+)]
+pub async fn list_transactions(
+    _: Auth<Admin>,
+    State(state): State<AppState>,
+    query: Result<Query<AdminTransactionQuery>, QueryRejection>,
+) -> ApiResult<Json<AdminTransactionList>> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let (search, limit) = query.check()?;
+    let mut page = state.payments.search(&search).await?;
+    let more = page.len() > limit as usize;
+    page.truncate(limit as usize);
+    let next = match page.last() {
+        Some(last) if more => Some(query.next_link(limit, &last.id.to_string())),
+        _ => None,
+    };
+    Ok(Json(AdminTransactionList {
+        status_return: StatusReturn::success(state.clock.now()),
+        transactions: page.iter().map(Into::into).collect(),
+        next,
+    }))
+}
+
+/// Show a transaction with its journal and receipts.
 ///
 /// Any site's transaction, with who asked for it, the OPI RequestID the terminal knows it by,
-/// and every journalled step (card numbers masked).
+/// every journalled step and every receipt copy (card numbers masked).
 #[utoipa::path(
     get,
     path = "/admin/transactions/{transactionID}",
@@ -43,7 +90,7 @@ pub struct Doc;
     operation_id = "adminShowTransaction",
     params(("transactionID" = String, Path, description = "The transaction id")),
     responses(
-        (status = 200, description = "The transaction and its journal", body = AdminTransactionResponse),
+        (status = 200, description = "The transaction, its journal and receipts", body = AdminTransactionResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `admin`)", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_TRANSACTION`", body = ErrorResponse),
@@ -64,7 +111,7 @@ pub async fn show_transaction(
 /// For a transaction left `unknown` (the EPS could not prove its outcome from the terminal),
 /// an operator who checked the terminal's own records sets `approved` (with the terminal's trace
 /// number `stan`, and `approvalCode` when shown), `declined` or `failed`, with a note that is
-/// kept in the journal. The original of an approved completion, reversal
+/// kept in the journal and, as the reason, in the audit log. The original of an approved completion, reversal
 /// or refund is settled as if the terminal had answered. Refused while recovery is running on
 /// it, and for any other state.
 #[utoipa::path(
@@ -106,12 +153,17 @@ pub async fn resolve_transaction(
         match resolved {
             Ok(record) => {
                 tracing::warn!(transaction = %id, operator = %operator, state = %record.state, "transaction resolved by an operator");
+                let detail = format!("resolved to {}", record.state);
+                audit(&state, operator.as_str(), AuditAction::ResolveTransaction, &id.to_string(), Some(&note), AuditOutcome::Success, &detail).await;
                 match view(&state, &id).await {
                     Ok(view) => Json(view).into_response(),
                     Err(err) => err.into_response(),
                 }
             }
-            Err(err) => ApiError::from(err).into_response(),
+            Err(err) => {
+                audit(&state, operator.as_str(), AuditAction::ResolveTransaction, &id.to_string(), Some(&note), AuditOutcome::Failure, &err.to_string()).await;
+                ApiError::from(err).into_response()
+            }
         }
     })
     .await
@@ -120,9 +172,14 @@ pub async fn resolve_transaction(
 async fn view(state: &AppState, id: &TransactionId) -> ApiResult<AdminTransactionResponse> {
     let record = state.payments.find(id).await?;
     let journal = state.payments.journal(id).await?;
+    let receipts = state
+        .payments
+        .transaction_receipts(&record.merchant_id, id)
+        .await?;
     Ok(AdminTransactionResponse::new(
         StatusReturn::success(state.clock.now()),
         &record,
         &journal,
+        &receipts,
     ))
 }

@@ -16,6 +16,7 @@ use crate::receipt::ReceiptRecord;
 use crate::site::{Poi, SiteDirectory};
 use crate::store::Store;
 use crate::terminal::{SharedTerminal, TerminalStatus};
+use crate::transaction::search::TransactionSearch;
 use crate::transaction::{
     JournalEntry, TransactionKind, TransactionQuery, TransactionRecord, TransactionState,
 };
@@ -192,6 +193,11 @@ impl PaymentService {
     /// A page of a site's transactions.
     pub async fn transactions(&self, query: &TransactionQuery) -> Result<Vec<TransactionRecord>> {
         self.shared.store.transactions(query).await
+    }
+
+    /// A page of every site's transactions, as operators search them.
+    pub async fn search(&self, search: &TransactionSearch) -> Result<Vec<TransactionRecord>> {
+        self.shared.store.search_transactions(search).await
     }
 
     /// Waits up to `timeout` for the transaction's running operation (recovery included) to end,

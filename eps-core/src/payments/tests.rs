@@ -236,6 +236,14 @@ impl Terminal for ScriptedTerminal {
     fn status(&self) -> watch::Receiver<TerminalStatus> {
         self.status.subscribe()
     }
+
+    async fn service(&self, _service: TerminalService) -> Result<TerminalResult, TerminalError> {
+        Ok(TerminalResult::Success)
+    }
+
+    fn health(&self) -> TerminalHealth {
+        TerminalHealth::default()
+    }
 }
 
 struct Harness {

@@ -11,6 +11,7 @@ use super::Store;
 use super::engine::{Engine, Statement};
 use crate::error::Result;
 
+mod audit;
 mod connections;
 mod events;
 mod idempotency;

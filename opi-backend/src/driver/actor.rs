@@ -9,15 +9,17 @@ use std::time::Instant;
 use eps_core::clock::{Clock, SystemClock};
 use eps_core::ids::{TerminalId, TerminalRequestId};
 use eps_core::money::Currency;
+use eps_core::redact::MaskedText;
 use eps_core::terminal::{
-    LastResult, OperationObserver, ReconciliationOutcome, TerminalError, TerminalOutcome,
-    TerminalRequest, TerminalResponse, TerminalResult, TerminalStatus,
+    DiagnosisResult, LastResult, LinkState, OperationObserver, ReconciliationOutcome, TerminalError, TerminalOutcome,
+    TerminalRequest, TerminalResponse, TerminalResult, TerminalService, TerminalStatus,
 };
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
 use tracing::{debug, info, warn};
 
+use super::SharedHealth;
 use super::callback::Inbound;
 use super::io::{self, Connection, IoEvent};
 use crate::codec;
@@ -55,6 +57,10 @@ pub(crate) enum Command {
         observer: Arc<dyn OperationObserver>,
         reply: oneshot::Sender<ReconciliationOutcome>,
     },
+    Service {
+        service: TerminalService,
+        reply: oneshot::Sender<Result<TerminalResult, TerminalError>>,
+    },
 }
 
 /// A terminal's fixed settings.
@@ -72,6 +78,7 @@ pub(crate) struct Channels {
     pub(crate) commands: mpsc::Receiver<Command>,
     pub(crate) inbound: mpsc::UnboundedReceiver<Inbound>,
     pub(crate) status: watch::Sender<TerminalStatus>,
+    pub(crate) health: SharedHealth,
     pub(crate) stop: watch::Receiver<bool>,
 }
 
@@ -199,7 +206,7 @@ impl Actor {
             self.drive(&mut run, true).await;
         }
         if self.settings.profile.end_session_on_stop && self.logged_in {
-            self.end_session().await;
+            let _ = self.end_session().await;
         }
         for command in self.deferred.drain(..) {
             refuse(
@@ -215,6 +222,7 @@ impl Actor {
         self.serving = true;
         self.serve_command(command).await;
         self.serving = false;
+        self.publish_session();
         self.schedule_health();
     }
 
@@ -274,6 +282,16 @@ impl Actor {
                     }
                     other => Err(error_of(other)),
                 };
+                let _ = reply.send(result);
+            }
+            Command::Service { service, reply } => {
+                self.set_status(TerminalStatus::Busy);
+                let result = match service {
+                    TerminalService::Login => self.operator_login().await,
+                    TerminalService::Logoff => self.end_session().await,
+                    TerminalService::Diagnosis => self.diagnosis().await,
+                };
+                info!(terminal = %self.settings.id, service = service.as_str(), ?result, "operator's request answered");
                 let _ = reply.send(result);
             }
             Command::Reconcile {
@@ -397,13 +415,52 @@ impl Actor {
         } else {
             let id = self.fresh_id();
             let finished = self.converse(id, Operation::Diagnosis, None).await;
+            self.note_diagnosis(&finished);
             if matches!(&finished, Finished::Answered(a) if a.result() == TerminalResult::LoggedOut)
             {
                 self.logged_in = false;
                 let _ = self.start_session().await;
             }
         }
+        self.publish_session();
         self.schedule_health();
+    }
+
+    /// An operator's Diagnosis (after a fresh session if the terminal logged out).
+    async fn diagnosis(&mut self) -> Result<TerminalResult, TerminalError> {
+        let id = self.fresh_id();
+        let finished = self
+            .with_session_retry(id, Operation::Diagnosis, None)
+            .await;
+        self.note_diagnosis(&finished);
+        match finished {
+            Finished::Answered(answer) if answer.result() == TerminalResult::Busy => {
+                Err(TerminalError::Busy)
+            }
+            Finished::Answered(answer) => Ok(answer.result()),
+            other => Err(error_of(other)),
+        }
+    }
+
+    /// Keeps an answered Diagnosis as the terminal's last one.
+    fn note_diagnosis(&self, finished: &Finished) {
+        if let Finished::Answered(answer) = finished {
+            let result = answer.result();
+            self.channels.health.update(|health| {
+                health.last_diagnosis = Some(DiagnosisResult {
+                    at: SystemClock.now(),
+                    result,
+                });
+            });
+        }
+    }
+
+    /// Publishes whether the session is open.
+    fn publish_session(&self) {
+        let logged_in = self.logged_in;
+        self.channels
+            .health
+            .update(|health| health.logged_in = logged_in);
     }
 
     fn schedule_health(&mut self) {
@@ -479,6 +536,19 @@ impl Actor {
             Finished::Lost { .. } => TerminalStatus::Unknown,
         };
         self.set_status(status);
+        let (link, error) = match finished {
+            Finished::Answered(_) => (LinkState::Up, None),
+            Finished::NotSent { reason } if !connected => (LinkState::Down, Some(reason)),
+            Finished::NotSent { reason } => (LinkState::Up, Some(reason)),
+            Finished::Lost { reason } => (LinkState::Down, Some(reason)),
+        };
+        let now = SystemClock.now();
+        self.channels.health.update(|health| {
+            health.note_link(link, now);
+            if let Some(error) = error {
+                health.last_error = Some(MaskedText::new(error));
+            }
+        });
     }
 
     /// A callback while no request runs (late receipts, strays): answered, reported, not passed on.
@@ -523,6 +593,7 @@ impl Actor {
     }
 
     fn set_status(&self, status: TerminalStatus) {
+        self.publish_session();
         self.channels.status.send_if_modified(|current| {
             let changed = *current != status;
             *current = status;
@@ -557,6 +628,9 @@ fn refuse(command: Command, reason: &str, busy: bool) {
         }
         Command::Reconcile { reply, .. } => {
             let _ = reply.send(ReconciliationOutcome::NotSent { reason });
+        }
+        Command::Service { reply, .. } => {
+            let _ = reply.send(Err(query_error()));
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::ids::{TerminalId, TerminalRequestId, TransactionId};
 use crate::store::codec::{JournalRow, TransactionRow, millis};
 use crate::store::engine::{Engine, Session, Statement, Value};
 use crate::store::{Created, FollowUpDecision, Settlement, TransactionStore, TransactionWrite};
+use crate::transaction::search::TransactionSearch;
 use crate::transaction::{JournalEntry, TransactionQuery, TransactionRecord};
 
 macro_rules! transaction_columns {
@@ -255,6 +256,61 @@ fn list(query: &TransactionQuery) -> Result<Statement> {
         .clause(" LIMIT $?", Value::Int(Some(i64::from(query.limit)))))
 }
 
+/// The page `search` asks for across sites: newest first, or oldest first for the queue of
+/// unknown outcomes (by creation time, then id).
+fn search(search: &TransactionSearch) -> Result<Statement> {
+    let mut statement = Statement::new(concat!(
+        "SELECT ",
+        transaction_columns!(),
+        " FROM transactions WHERE 1 = 1"
+    ));
+    if let Some(merchant) = &search.merchant_id {
+        statement = statement.clause(" AND merchant_id = $?", text(merchant.as_str()));
+    }
+    if let Some(poi) = search.poi_id {
+        statement = statement.clause(" AND poi_id = $?", text(&poi.to_string()));
+    }
+    if let Some(state) = search.state {
+        statement = statement.clause(" AND state = $?", text(state.as_str()));
+    }
+    if let Some(kind) = search.kind {
+        statement = statement.clause(" AND kind = $?", text(kind.as_str()));
+    }
+    if let Some(from) = search.created_from {
+        statement = statement.clause(" AND created_at >= $?", Value::Int(Some(millis(from)?)));
+    }
+    if let Some(to) = search.created_to {
+        statement = statement.clause(" AND created_at < $?", Value::Int(Some(millis(to)?)));
+    }
+    if let Some(range) = &search.amount {
+        statement = statement.clause(" AND currency = $?", text(range.currency.code()));
+        if let Some(min) = range.min {
+            statement = statement.clause(" AND amount_minor >= $?", Value::Int(Some(min)));
+        }
+        if let Some(max) = range.max {
+            statement = statement.clause(" AND amount_minor <= $?", Value::Int(Some(max)));
+        }
+    }
+    let oldest_first = search.oldest_first();
+    if let Some(after) = search.after {
+        // Rows after the cursor row in the listing order; an unknown cursor matches nothing.
+        let fragment = if oldest_first {
+            " AND (created_at, id) > (SELECT created_at, id FROM transactions WHERE id = $?)"
+        } else {
+            " AND (created_at, id) < (SELECT created_at, id FROM transactions WHERE id = $?)"
+        };
+        statement = statement.clause(fragment, text(&after.to_string()));
+    }
+    let order = if oldest_first {
+        " ORDER BY created_at, id"
+    } else {
+        " ORDER BY created_at DESC, id DESC"
+    };
+    Ok(statement
+        .push(order)
+        .clause(" LIMIT $?", Value::Int(Some(i64::from(search.limit)))))
+}
+
 fn text(value: &str) -> Value {
     Value::Text(Some(value.to_owned()))
 }
@@ -387,6 +443,18 @@ impl<E: Engine> TransactionStore for SqlStore<E> {
     async fn transactions(&self, query: &TransactionQuery) -> Result<Vec<TransactionRecord>> {
         self.engine
             .fetch_all::<TransactionRow>(list(query)?)
+            .await?
+            .into_iter()
+            .map(TransactionRow::decode)
+            .collect()
+    }
+
+    async fn search_transactions(
+        &self,
+        query: &TransactionSearch,
+    ) -> Result<Vec<TransactionRecord>> {
+        self.engine
+            .fetch_all::<TransactionRow>(search(query)?)
             .await?
             .into_iter()
             .map(TransactionRow::decode)

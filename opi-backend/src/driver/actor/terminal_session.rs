@@ -9,7 +9,7 @@ enum Opening {
     /// Accepted.
     Opened,
     /// Answered with a refusal (the terminal does not take this request).
-    Refused(String),
+    Refused(TerminalResult, String),
     /// Lost, not sent, or a temporary refusal (Busy, DeviceUnavailable, TimedOut).
     Failed(String),
 }
@@ -31,18 +31,13 @@ impl Actor {
             self.logged_in = true;
             return Ok(());
         }
-        let mut opening = self.open_session(start).await;
-        if let (SessionStart::ActivateTerminal, Opening::Refused(reason)) = (start, &opening) {
-            info!(terminal = %self.settings.id, %reason, "falling back to Login");
-            opening = self.open_session(SessionStart::Login).await;
-        }
-        match opening {
+        match self.opening(start).await {
             Opening::Opened => {
                 self.logged_in = true;
                 self.set_status(TerminalStatus::Online);
                 Ok(())
             }
-            Opening::Refused(reason) => {
+            Opening::Refused(_, reason) => {
                 self.logged_in = false;
                 self.set_status(TerminalStatus::LoggedOut);
                 Err(reason)
@@ -52,6 +47,39 @@ impl Actor {
                 Err(reason)
             }
         }
+    }
+
+    /// An operator's Login: the profile's session start (a plain Login for a profile that
+    /// opens none), answered with the terminal's result.
+    pub(super) async fn operator_login(&mut self) -> Result<TerminalResult, TerminalError> {
+        let start = match self.settings.profile.session_start {
+            SessionStart::None => SessionStart::Login,
+            start => start,
+        };
+        match self.opening(start).await {
+            Opening::Opened => {
+                self.logged_in = true;
+                self.set_status(TerminalStatus::Online);
+                Ok(TerminalResult::Success)
+            }
+            Opening::Refused(result, reason) => {
+                info!(terminal = %self.settings.id, %reason, "operator's login refused");
+                self.logged_in = false;
+                self.set_status(TerminalStatus::LoggedOut);
+                Ok(result)
+            }
+            Opening::Failed(reason) => Err(TerminalError::Unreachable(reason)),
+        }
+    }
+
+    /// Opens the session with `start`, falling back from a refused ActivateTerminal to Login.
+    async fn opening(&mut self, start: SessionStart) -> Opening {
+        let opening = self.open_session(start).await;
+        if let (SessionStart::ActivateTerminal, Opening::Refused(_, reason)) = (start, &opening) {
+            info!(terminal = %self.settings.id, %reason, "falling back to Login");
+            return self.open_session(SessionStart::Login).await;
+        }
+        opening
     }
 
     async fn open_session(&mut self, start: SessionStart) -> Opening {
@@ -69,7 +97,7 @@ impl Actor {
                 | TerminalResult::TimedOut) => {
                     Opening::Failed(format!("{name} not taken now: {result:?}"))
                 }
-                other => Opening::Refused(format!("{name} refused: {other:?}")),
+                other => Opening::Refused(other.clone(), format!("{name} refused: {other:?}")),
             },
             Finished::Lost { reason } | Finished::NotSent { reason } => {
                 Opening::Failed(format!("{name} failed: {reason}"))
@@ -77,10 +105,14 @@ impl Actor {
         }
     }
 
-    /// Ends the session (Logoff, or DeactivateTerminal with a Logoff fallback); the outcome is
-    /// only logged, as the driver is stopping.
-    pub(super) async fn end_session(&mut self) {
-        let start = self.settings.profile.session_start;
+    /// Ends the session (Logoff, or DeactivateTerminal with a Logoff fallback; a plain Logoff
+    /// for a profile that opens none) and returns the terminal's last answer.
+    pub(super) async fn end_session(&mut self) -> Result<TerminalResult, TerminalError> {
+        let start = match self.settings.profile.session_start {
+            SessionStart::None => SessionStart::Login,
+            start => start,
+        };
+        let mut refused = TerminalResult::Failure;
         let mut ends = vec![start];
         if start == SessionStart::ActivateTerminal {
             ends.push(SessionStart::Login);
@@ -93,17 +125,24 @@ impl Actor {
                 Finished::Answered(answer) if answer.result() == TerminalResult::Success => {
                     info!(terminal = %self.settings.id, "{name} accepted");
                     self.logged_in = false;
-                    return;
+                    self.set_status(TerminalStatus::LoggedOut);
+                    return Ok(TerminalResult::Success);
                 }
                 Finished::Answered(answer) => {
                     warn!(terminal = %self.settings.id, result = ?answer.result(), "{name} refused");
+                    refused = answer.result();
                 }
-                Finished::Lost { reason } | Finished::NotSent { reason } => {
+                Finished::Lost { reason } => {
                     warn!(terminal = %self.settings.id, %reason, "{name} failed");
-                    return;
+                    return Err(TerminalError::Lost(reason));
+                }
+                Finished::NotSent { reason } => {
+                    warn!(terminal = %self.settings.id, %reason, "{name} failed");
+                    return Err(TerminalError::Unreachable(reason));
                 }
             }
         }
+        Ok(refused)
     }
 
     /// Totals, closing the batch when `closure` is set, as the profile asks: one request, or
