@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use eps_core::client::{ScopeSet, SiteGrant};
+use eps_core::audit::{AuditAction, AuditLog, AuditOutcome};
 use eps_core::clock::SystemClock;
 use eps_core::site::SiteDirectory;
 use secrecy::ExposeSecret;
@@ -192,6 +193,7 @@ async fn clients(config: Config, command: ClientCommand) -> anyhow::Result<()> {
     let store = eps_core::store::open(settings.database_url.expose_secret())
         .await
         .context("opening the store")?;
+    let audit = CliAudit(AuditLog::new(store.clone(), Arc::new(SystemClock)));
     let registry = ClientRegistry::new(store, Arc::new(SystemClock));
     match command {
         ClientCommand::Add {
@@ -204,7 +206,12 @@ async fn clients(config: Config, command: ClientCommand) -> anyhow::Result<()> {
             })?;
             let sites = sites.grant()?.unwrap_or_default();
             note_unconfigured(&settings, &sites);
-            let client = registry.add(&name, scopes, sites).await?;
+            let added = registry.add(&name, scopes, sites).await;
+            audit.record(AuditAction::ClientAdd, &name, &added, |c| {
+                format!("added with scopes {} and sites {}", c.record.scopes, c.record.sites)
+            })
+            .await?;
+            let client = added?;
             println!("client_id:     {}", client.record.client_id);
             println!("client_secret: {}", client.secret.expose_secret());
             println!("scopes:        {}", client.record.scopes);
@@ -228,25 +235,66 @@ async fn clients(config: Config, command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Grant { name, sites } => {
             let added = sites.required()?;
             note_unconfigured(&settings, &added);
-            let client = registry.grant(&name, &added).await?;
+            let granted = registry.grant(&name, &added).await;
+            audit.record(AuditAction::ClientGrant, &name, &granted, |c| format!("sites now {}", c.sites))
+                .await?;
+            let client = granted?;
             println!("{name} sites: {}", client.sites);
         }
         ClientCommand::Revoke { name, sites } => {
             let removed = sites.required()?;
-            let client = registry
-                .revoke(&name, &removed)
-                .await
-                .with_context(|| format!("cannot revoke from {name}"))?;
+            let revoked = registry.revoke(&name, &removed).await;
+            audit.record(AuditAction::ClientRevoke, &name, &revoked, |c| format!("sites now {}", c.sites))
+                .await?;
+            let client = revoked.with_context(|| format!("cannot revoke from {name}"))?;
             println!("{name} sites: {}", client.sites);
         }
         ClientCommand::Remove { name } => {
-            if !registry.remove(&name).await? {
-                bail!("no client named {name}");
+            let removed = match registry.remove(&name).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(format!("no client named {name}")),
+                Err(error) => Err(error.to_string()),
+            };
+            audit
+                .record(AuditAction::ClientRemove, &name, &removed, |()| {
+                    "removed".to_owned()
+                })
+                .await?;
+            if let Err(error) = removed {
+                bail!(error);
             }
             println!("removed {name}");
         }
     }
     Ok(())
+}
+
+/// Records `eps client` changes in the audit log as `cli:` and the operating-system user.
+struct CliAudit(AuditLog);
+
+impl CliAudit {
+    /// Records `action` on client `name` and how it ended; the change is not reported done
+    /// unless its record is durable.
+    async fn record<T, E: std::fmt::Display>(
+        &self,
+        action: AuditAction,
+        name: &str,
+        result: &Result<T, E>,
+        detail: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<()> {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".to_owned());
+        let (outcome, detail) = match result {
+            Ok(value) => (AuditOutcome::Success, detail(value)),
+            Err(error) => (AuditOutcome::Failure, error.to_string()),
+        };
+        self.0
+            .record(&format!("cli:{user}"), action, name, None, outcome, &detail)
+            .await
+            .context("recording the change in the audit log")?;
+        Ok(())
+    }
 }
 
 /// Warns about granted sites this configuration does not have (a typo, or a site to come).
