@@ -4,6 +4,7 @@
 mod admin;
 mod busy;
 mod connection;
+mod console;
 mod events;
 mod events_lifecycle;
 mod events_payment;

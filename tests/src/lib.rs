@@ -18,6 +18,7 @@
 pub mod app;
 pub mod at_rest;
 pub mod backend;
+pub mod browser;
 pub mod client;
 pub mod issuer;
 pub mod leaks;
