@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use eps_core::client::{ScopeSet, SiteGrant};
 use eps_core::audit::{AuditAction, AuditLog, AuditOutcome};
+use eps_core::client::{ScopeSet, SiteGrant};
 use eps_core::clock::SystemClock;
 use eps_core::site::SiteDirectory;
 use secrecy::ExposeSecret;
@@ -207,10 +207,14 @@ async fn clients(config: Config, command: ClientCommand) -> anyhow::Result<()> {
             let sites = sites.grant()?.unwrap_or_default();
             note_unconfigured(&settings, &sites);
             let added = registry.add(&name, scopes, sites).await;
-            audit.record(AuditAction::ClientAdd, &name, &added, |c| {
-                format!("added with scopes {} and sites {}", c.record.scopes, c.record.sites)
-            })
-            .await?;
+            audit
+                .record(AuditAction::ClientAdd, &name, &added, |c| {
+                    format!(
+                        "added with scopes {} and sites {}",
+                        c.record.scopes, c.record.sites
+                    )
+                })
+                .await?;
             let client = added?;
             println!("client_id:     {}", client.record.client_id);
             println!("client_secret: {}", client.secret.expose_secret());
@@ -236,7 +240,10 @@ async fn clients(config: Config, command: ClientCommand) -> anyhow::Result<()> {
             let added = sites.required()?;
             note_unconfigured(&settings, &added);
             let granted = registry.grant(&name, &added).await;
-            audit.record(AuditAction::ClientGrant, &name, &granted, |c| format!("sites now {}", c.sites))
+            audit
+                .record(AuditAction::ClientGrant, &name, &granted, |c| {
+                    format!("sites now {}", c.sites)
+                })
                 .await?;
             let client = granted?;
             println!("{name} sites: {}", client.sites);
@@ -244,7 +251,10 @@ async fn clients(config: Config, command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Revoke { name, sites } => {
             let removed = sites.required()?;
             let revoked = registry.revoke(&name, &removed).await;
-            audit.record(AuditAction::ClientRevoke, &name, &revoked, |c| format!("sites now {}", c.sites))
+            audit
+                .record(AuditAction::ClientRevoke, &name, &revoked, |c| {
+                    format!("sites now {}", c.sites)
+                })
                 .await?;
             let client = revoked.with_context(|| format!("cannot revoke from {name}"))?;
             println!("{name} sites: {}", client.sites);

@@ -178,8 +178,10 @@ pub trait TransactionStore: Send + Sync {
     /// A page of a site's transactions, newest first.
     async fn transactions(&self, query: &TransactionQuery) -> Result<Vec<TransactionRecord>>;
     /// A page of every site's transactions as operators search them (see [`TransactionSearch`]).
-    async fn search_transactions(&self, search: &TransactionSearch)
-    -> Result<Vec<TransactionRecord>>;
+    async fn search_transactions(
+        &self,
+        search: &TransactionSearch,
+    ) -> Result<Vec<TransactionRecord>>;
     /// Every transaction in `pending`, `inProgress` or `unknown`, oldest first.
     async fn unresolved_transactions(&self) -> Result<Vec<TransactionRecord>>;
     /// The transactions that refer to `original` (completions, reversals, refunds), oldest first.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use eps_core::ids::{TerminalId, TerminalRequestId};
 use eps_core::terminal::{
-    LastResult, OperationObserver, ReconciliationOutcome, Terminal, TerminalError, TerminalOutcome,
-    TerminalHealth, TerminalRequest, TerminalResponse, TerminalResult, TerminalService,
+    LastResult, OperationObserver, ReconciliationOutcome, Terminal, TerminalError, TerminalHealth,
+    TerminalOutcome, TerminalRequest, TerminalResponse, TerminalResult, TerminalService,
     TerminalStatus,
 };
 use tokio::sync::{mpsc, oneshot, watch};

@@ -35,25 +35,39 @@ async fn an_operator_works_the_console() {
     for asset in ["/console/", "/console/console.js", "/console/console.css"] {
         let response = site.app.http.get(site.app.url(asset)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{asset}");
-        let csp = response.headers()["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+            "{csp}"
+        );
     }
 
     // Log in with the admin client's credentials; the live stream connects.
     browser.open(&site.app.url("/console/")).await;
-    browser.type_into("#login-client", &operator.client_id).await;
+    browser
+        .type_into("#login-client", &operator.client_id)
+        .await;
     browser.type_into("#login-secret", &operator.secret).await;
     browser.click("#login-submit").await;
     browser.wait_text("#who", "Logged in as operator").await;
     browser.wait_text("#stream", "Live").await;
     browser
-        .wait_text("#terminal-table tbody", site.terminal(eps_e2e::LANE).as_str())
+        .wait_text(
+            "#terminal-table tbody",
+            site.terminal(eps_e2e::LANE).as_str(),
+        )
         .await;
     browser.screenshot("01-logged-in-terminals").await;
     let stored = browser
         .script("return [sessionStorage.length, localStorage.length, document.cookie]")
         .await;
-    assert_eq!(stored, serde_json::json!([0, 0, ""]), "the token stays in memory");
+    assert_eq!(
+        stored,
+        serde_json::json!([0, 0, ""]),
+        "the token stays in memory"
+    );
 
     // A payment made through the REST API appears without a reload.
     browser.click("nav button[data-page=transactions]").await;
@@ -82,7 +96,10 @@ async fn an_operator_works_the_console() {
     site.lane().clear_script();
     browser.click("nav button[data-page=unknown]").await;
     browser
-        .wait_text(&format!("#unknown-table tr[data-id=\"{lost_id}\"]"), "15.66")
+        .wait_text(
+            &format!("#unknown-table tr[data-id=\"{lost_id}\"]"),
+            "15.66",
+        )
         .await;
     browser.wait_text("#unknown-count", "(1)").await;
     browser
@@ -145,7 +162,10 @@ async fn an_operator_works_the_console() {
     browser.resize(390, 844).await;
     browser.click("nav button[data-page=terminals]").await;
     browser
-        .wait_text("#terminal-table tbody", site.terminal(eps_e2e::LANE).as_str())
+        .wait_text(
+            "#terminal-table tbody",
+            site.terminal(eps_e2e::LANE).as_str(),
+        )
         .await;
     browser.screenshot("09-narrow-terminals").await;
 

@@ -2,6 +2,7 @@
 //! PostgreSQL when `EPS_TEST_DATABASE_URL` is set. One module per feature.
 
 mod admin;
+mod admin_api;
 mod busy;
 mod connection;
 mod console;

@@ -79,7 +79,10 @@ impl Browser {
             if ready {
                 break;
             }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let capabilities = json!({"capabilities": {"alwaysMatch": {
@@ -230,7 +233,8 @@ impl Browser {
 
     /// Picks `value` in the select `css` matches.
     pub async fn select(&self, css: &str, value: &str) {
-        self.click(&format!("{css} option[value=\"{value}\"]")).await;
+        self.click(&format!("{css} option[value=\"{value}\"]"))
+            .await;
     }
 
     /// Runs `script` in the page and returns its value.

@@ -63,14 +63,18 @@ impl AdminTransactionQuery {
             PoiId::parse(v).map_err(|_| ApiError::field("poiID", "must be a poiID"))
         })?;
         let state = optional(&self.state, |v| {
-            TransactionState::parse(v)
-                .ok_or_else(|| ApiError::field("state", format!("{v:?} is not a transaction state")))
+            TransactionState::parse(v).ok_or_else(|| {
+                ApiError::field("state", format!("{v:?} is not a transaction state"))
+            })
         })?;
         let kind = optional(&self.kind, |v| {
-            kind(v).ok_or_else(|| ApiError::field("type", format!("{v:?} is not a transaction type")))
+            kind(v)
+                .ok_or_else(|| ApiError::field("type", format!("{v:?} is not a transaction type")))
         })?;
         let time = |field: &str, value: &Option<String>| {
-            optional(value, |v| timestamp::parse(v).map_err(|e| ApiError::field(field, e)))
+            optional(value, |v| {
+                timestamp::parse(v).map_err(|e| ApiError::field(field, e))
+            })
         };
         let limit = match self.limit.as_deref() {
             None => DEFAULT_PAGE,
@@ -149,7 +153,10 @@ impl AdminTransactionQuery {
             .map(|(name, value)| {
                 format!(
                     "{name}={}",
-                    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+                    percent_encoding::utf8_percent_encode(
+                        value,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
                 )
             })
             .collect();

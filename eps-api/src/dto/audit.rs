@@ -40,7 +40,9 @@ impl AuditListQuery {
                 .ok_or_else(|| ApiError::field("action", format!("{v:?} is not an audited action")))
         })?;
         let time = |field: &str, value: &Option<String>| {
-            optional(value, |v| timestamp::parse(v).map_err(|e| ApiError::field(field, e)))
+            optional(value, |v| {
+                timestamp::parse(v).map_err(|e| ApiError::field(field, e))
+            })
         };
         let limit = match self.limit.as_deref() {
             None => DEFAULT_PAGE,
@@ -97,7 +99,10 @@ impl AuditListQuery {
             .map(|(name, value)| {
                 format!(
                     "{name}={}",
-                    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+                    percent_encoding::utf8_percent_encode(
+                        value,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
                 )
             })
             .collect();

@@ -8,10 +8,10 @@ use eps_core::ids::ConnectionId;
 use utoipa::OpenApi;
 
 use crate::auth::{Admin, Auth};
-use crate::routes::admin_audit::audit;
 use crate::dto::admin::{AdminConnection, AdminConnectionList, AdminConnectionResponse};
 use crate::dto::status::{ErrorResponse, StatusReturn};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::admin_audit::audit;
 use crate::state::AppState;
 
 /// The routes of this resource.
@@ -113,10 +113,22 @@ pub async fn force_disconnect(
     let id = parse_id(&id)?;
     let closed = state.connections.force_disconnect(&id).await;
     let (outcome, detail) = match &closed {
-        Ok(record) => (AuditOutcome::Success, format!("closed; owned by {}", record.client_id)),
+        Ok(record) => (
+            AuditOutcome::Success,
+            format!("closed; owned by {}", record.client_id),
+        ),
         Err(error) => (AuditOutcome::Failure, error.to_string()),
     };
-    audit(&state, caller.client_id.as_str(), AuditAction::ForceDisconnect, &id.to_string(), None, outcome, &detail).await;
+    audit(
+        &state,
+        caller.client_id.as_str(),
+        AuditAction::ForceDisconnect,
+        &id.to_string(),
+        None,
+        outcome,
+        &detail,
+    )
+    .await;
     let record = closed?;
     tracing::info!(connection = %record.id, owner = %record.client_id, by = %caller.client_id, "force-disconnected");
     let now = state.clock.now();

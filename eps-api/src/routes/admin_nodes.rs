@@ -37,7 +37,10 @@ pub struct Doc;
     ),
     security(("oauth2" = ["admin"]))
 )]
-pub async fn list_nodes(_: Auth<Admin>, State(state): State<AppState>) -> ApiResult<Json<NodeList>> {
+pub async fn list_nodes(
+    _: Auth<Admin>,
+    State(state): State<AppState>,
+) -> ApiResult<Json<NodeList>> {
     let terminals = state.payments.terminal_views().await?;
     Ok(Json(NodeList {
         status_return: StatusReturn::success(state.clock.now()),

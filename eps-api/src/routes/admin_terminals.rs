@@ -188,10 +188,22 @@ async fn serve(
     };
     let answered = state.payments.terminal_service(&terminal, service).await;
     let (outcome, detail) = match &answered {
-        Ok(result) => (AuditOutcome::Success, format!("terminal answered {}", result_name(result))),
+        Ok(result) => (
+            AuditOutcome::Success,
+            format!("terminal answered {}", result_name(result)),
+        ),
         Err(error) => (AuditOutcome::Failure, error.to_string()),
     };
-    audit(state, caller.client_id.as_str(), action, terminal.as_str(), None, outcome, &detail).await;
+    audit(
+        state,
+        caller.client_id.as_str(),
+        action,
+        terminal.as_str(),
+        None,
+        outcome,
+        &detail,
+    )
+    .await;
     let result = answered?;
     let view = state.payments.terminal_view(&terminal).await?;
     Ok(Json(TerminalServiceResponse::new(

@@ -11,8 +11,9 @@ use eps_core::ids::{TerminalId, TerminalRequestId};
 use eps_core::money::Currency;
 use eps_core::redact::MaskedText;
 use eps_core::terminal::{
-    DiagnosisResult, LastResult, LinkState, OperationObserver, ReconciliationOutcome, TerminalError, TerminalOutcome,
-    TerminalRequest, TerminalResponse, TerminalResult, TerminalService, TerminalStatus,
+    DiagnosisResult, LastResult, LinkState, OperationObserver, ReconciliationOutcome,
+    TerminalError, TerminalOutcome, TerminalRequest, TerminalResponse, TerminalResult,
+    TerminalService, TerminalStatus,
 };
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};

@@ -12,7 +12,10 @@ pub(crate) struct SharedHealth(Arc<Mutex<TerminalHealth>>);
 impl SharedHealth {
     /// The health as it is now.
     pub(crate) fn snapshot(&self) -> TerminalHealth {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Changes the health in place.

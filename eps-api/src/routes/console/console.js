@@ -195,7 +195,11 @@
   function fill(tableId, rows) {
     const body = $(tableId).tBodies[0];
     body.replaceChildren(...rows);
-    if (rows.length === 0) body.append(row(["(none)"]));
+    if (rows.length === 0) {
+      const empty = row(["(none)"]);
+      empty.firstChild.colSpan = $(tableId).tHead.rows[0].cells.length;
+      body.append(empty);
+    }
   }
 
   const amount = (a) => a ? a.value + " " + a.currency : null;
@@ -314,7 +318,7 @@
         ["Approved", amount(t.approvedAmount)], ["Site", json.merchantID], ["POI", t.poiID],
         ["Terminal", json.terminalID], ["OPI RequestID", json.terminalRequestID],
         ["Client", json.clientID], ["Connection", json.connectionID], ["Reason", t.reason],
-        ["Card", t.authorization && t.authorization.maskedPan], ["Created", t.createdAt], ["Updated", t.updatedAt],
+        ["Card", t.authorization && t.authorization.maskedPAN], ["Created", t.createdAt], ["Updated", t.updatedAt],
       ];
       for (const [k, v] of fields) {
         const dt = document.createElement("dt"); dt.textContent = k;
@@ -332,6 +336,7 @@
       }
       if (json.receipts.length === 0) receipts.textContent = "(none)";
       $("tx-detail").hidden = false;
+      $("tx-detail").scrollIntoView();
     } catch (e) {
       $("tx-error").textContent = e.message;
     }
