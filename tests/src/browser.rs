@@ -6,11 +6,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
+use tokio::time::Instant;
 
 /// Debian's Chromium.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
