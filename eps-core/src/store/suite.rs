@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{ClientStore, ConnectionStore, PostgresStore, SqliteStore, Store};
 
+mod admin;
 mod connections;
 mod events;
 mod fixtures;
@@ -20,6 +21,7 @@ mod follow_ups;
 mod payments;
 mod records;
 
+use admin::*;
 use connections::*;
 use events::*;
 use follow_ups::*;
@@ -146,6 +148,8 @@ macro_rules! suite {
 }
 
 suite!(
+    search_spans_sites_filters_and_pages,
+    audit_entries_append_and_filter,
     connections_round_trip,
     connection_lookup_by_transmission,
     connections_refresh_delete_and_purge,
