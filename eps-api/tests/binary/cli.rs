@@ -103,6 +103,67 @@ async fn sites_are_granted_listed_and_revoked() {
 }
 
 #[tokio::test]
+async fn client_changes_are_in_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut command = eps(dir.path());
+        command.args(args).env("USER", "alice");
+        async move { output(&mut command).await }
+    };
+    assert!(
+        run(&["client", "add", "pos-1", "--sites", "1234567890"])
+            .await
+            .0
+    );
+    assert!(!run(&["client", "add", "pos-1"]).await.0);
+    assert!(run(&["client", "grant", "pos-1", "--sites", "555"]).await.0);
+    assert!(
+        run(&["client", "revoke", "pos-1", "--sites", "555"])
+            .await
+            .0
+    );
+    assert!(run(&["client", "remove", "pos-1"]).await.0);
+    assert!(!run(&["client", "remove", "pos-1"]).await.0);
+
+    let url = format!("sqlite://{}", dir.path().join("eps.db").display());
+    let store = eps_core::store::open(&url).await.unwrap();
+    let entries = store
+        .audit_entries(&eps_core::audit::AuditQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let rows: Vec<(&str, &str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.entry.actor.as_str(),
+                e.entry.action.as_str(),
+                e.entry.target.as_str(),
+                e.entry.outcome.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("cli:alice", "clientRemove", "pos-1", "failure"),
+            ("cli:alice", "clientRemove", "pos-1", "success"),
+            ("cli:alice", "clientRevoke", "pos-1", "success"),
+            ("cli:alice", "clientGrant", "pos-1", "success"),
+            ("cli:alice", "clientAdd", "pos-1", "failure"),
+            ("cli:alice", "clientAdd", "pos-1", "success"),
+        ]
+    );
+    assert_eq!(entries[2].entry.detail.as_str(), "sites now 1234567890");
+    let secretless = entries
+        .iter()
+        .all(|e| !e.entry.detail.as_str().contains("secret"));
+    assert!(secretless, "{entries:?}");
+}
+
+#[tokio::test]
 async fn openapi_prints_the_committed_document() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, _) = output(eps(dir.path()).arg("openapi")).await;
