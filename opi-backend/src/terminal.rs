@@ -9,6 +9,7 @@ use eps_core::terminal::{
     TerminalRequest, TerminalResponse, TerminalStatus,
 };
 use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Span;
 
 use crate::driver::Command;
 
@@ -91,6 +92,7 @@ impl Terminal for OpiTerminal {
                 request,
                 observer,
                 reply,
+                span: Span::current(),
             })
             .await
         {
@@ -117,7 +119,11 @@ impl Terminal for OpiTerminal {
         request_id: TerminalRequestId,
     ) -> Result<LastResult, TerminalError> {
         match self
-            .ask(|reply| Command::LastResult { request_id, reply })
+            .ask(|reply| Command::LastResult {
+                request_id,
+                reply,
+                span: Span::current(),
+            })
             .await
         {
             Some(Ok(result)) => result,
@@ -136,6 +142,7 @@ impl Terminal for OpiTerminal {
                 request_id,
                 observer,
                 reply,
+                span: Span::current(),
             })
             .await
         {
@@ -157,6 +164,7 @@ impl Terminal for OpiTerminal {
                 closure,
                 observer,
                 reply,
+                span: Span::current(),
             })
             .await
         {

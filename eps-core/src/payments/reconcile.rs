@@ -1,6 +1,7 @@
 //! Reconciliation: end-of-day totals from a terminal, run like a card operation (one at a time).
 
 use std::sync::Arc;
+use tracing::Instrument;
 
 use crate::durable::{self, DurableStep};
 use crate::error::{Error, Result};
@@ -108,7 +109,9 @@ impl PaymentService {
             .journal_best_effort(record.id, "created", format!("closure {}", record.closure))
             .await;
         durable::reached(DurableStep::ReconciliationCreated, record.id).await;
-        tokio::spawn(run(shared.clone(), claim, record.clone()));
+        tokio::spawn(
+            run(shared.clone(), claim, record.clone()).instrument(tracing::Span::current()),
+        );
         Ok((record, false))
     }
 

@@ -1,6 +1,7 @@
 //! The payment service: starts card transactions on the right terminal, durably, exactly once.
 
 use std::sync::Arc;
+use tracing::Instrument;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -132,10 +133,22 @@ impl PaymentService {
         let reference = original
             .as_ref()
             .filter(|original| original.terminal_id == record.terminal_id);
+        let record_amount = record.amount;
         let operation = card_operation(request.kind, record.amount, reference);
         let tracking = Arc::new(Tracking::new(record, dispatched));
         let bound = dispatch_bound(claim.terminal().as_ref());
-        tokio::spawn(operation::run(shared.clone(), claim, tracking, operation));
+        tracing::info!(
+            transaction = %id,
+            kind = request.kind.as_str(),
+            poi = %poi.poi_id,
+            amount = %record_amount,
+            "transaction accepted"
+        );
+        // The operation outlives the request; its lines keep the request's span (request ID).
+        tokio::spawn(
+            operation::run(shared.clone(), claim, tracking, operation)
+                .instrument(tracing::Span::current()),
+        );
         // Past the bound the answer is `pending` and the operation goes on (a terminal that
         // takes long over its Login must not make the site system's HTTP call time out and
         // retry blindly).
@@ -332,12 +345,10 @@ impl PaymentService {
         if let Some(spec) = &prompt.input {
             check_answer(spec, &answer)?;
         }
-        let task = tokio::spawn(deliver_answer(
-            self.shared.clone(),
-            prompt,
-            client.clone(),
-            answer,
-        ));
+        let task = tokio::spawn(
+            deliver_answer(self.shared.clone(), prompt, client.clone(), answer)
+                .instrument(tracing::Span::current()),
+        );
         task.await
             .map_err(|err| Error::Internal(format!("the prompt answer task failed: {err}")))??;
         self.prompt(merchant, id).await

@@ -167,7 +167,11 @@ impl Session for PgSession {
     }
 
     async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+        let started = tokio::time::Instant::now();
+        let committed = self.tx.commit().await;
+        metrics::histogram!("eps_store_commit_seconds", "store" => "postgres")
+            .record(started.elapsed().as_secs_f64());
+        Ok(committed?)
     }
 
     async fn rollback(self) -> Result<()> {
