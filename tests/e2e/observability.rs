@@ -2,6 +2,7 @@
 //! the capture (`eps_e2e::logs`) sees the EPS's lines, request-scoped ones carry the request ID
 //! down to the terminal driver, and no token or secret is among them.
 
+use eps_e2e::sse::SseStream;
 use eps_e2e::{Backend, LANE, Reply, SimSite, eur, logs};
 use reqwest::Method;
 use serde_json::json;
@@ -118,6 +119,14 @@ async fn metrics_cover_terminals_opi_transactions_store_tokens_and_build() {
     let pos = site.pos("pos-metrics", "read,write").await;
     let reply = pos.pay(&pos.lane, "12.34").await.ok();
     assert_eq!(reply.state(), "approved");
+    // A stream replaying the payment's events: their delivery lag is measured.
+    let mut stream = SseStream::expect(
+        pos.request(Method::GET, "/events")
+            .header("last-event-id", "0"),
+    )
+    .await;
+    let first = stream.next_event().await;
+    assert!(!first.event.is_empty());
     let brewed = Reply::read(
         app.http
             .request(Method::from_bytes(b"BREW").unwrap(), app.url("/POIs")),
@@ -147,6 +156,8 @@ async fn metrics_cover_terminals_opi_transactions_store_tokens_and_build() {
         "eps_store_commit_seconds_bucket{store=\"sqlite\"".to_owned(),
         "eps_token_requests_total{result=\"issued\"}".to_owned(),
         "eps_build_info{".to_owned(),
+        "eps_event_streams{channel=\"sse\"}".to_owned(),
+        "eps_event_delivery_lag_seconds_count{channel=\"sse\"}".to_owned(),
         "eps_http_requests_total{method=\"other\",route=\"/POIs\",status=\"405\"}".to_owned(),
     ] {
         assert!(
