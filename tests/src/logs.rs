@@ -99,26 +99,35 @@ pub fn lines_with(needle: &str) -> Vec<String> {
 /// Checks one formatted line and keeps it.
 fn record(line: String) {
     let mut captured = captured();
-    let mut found = Vec::new();
+    // What was found, and the words to hide when the leak is reported.
+    let mut found: Vec<(String, String)> = Vec::new();
     if let Some(token) = jwt_in(&line) {
-        found.push(format!(
-            "an access token ({}…)",
-            &token[..token.len().min(12)]
-        ));
+        let what = format!("an access token ({}…)", &token[..token.len().min(12)]);
+        found.push((what, token.to_owned()));
     }
     for word in base64url_words(&line, SECRET_LEN) {
         if captured.secrets.contains(word) {
-            found.push(format!("a client secret ({}…)", &word[..6]));
+            found.push((
+                format!("a client secret ({}…)", &word[..6]),
+                word.to_owned(),
+            ));
         }
         captured.words.insert(word.to_owned());
     }
     for pan in FULL_PANS {
         if line.contains(pan) {
-            found.push(format!("a whole card number ({}…)", &pan[..6]));
+            found.push((
+                format!("a whole card number ({}…)", &pan[..6]),
+                pan.to_owned(),
+            ));
         }
     }
-    for what in found {
-        captured.leaks.push(format!("{what} in: {line}"));
+    let mut shown = line.clone();
+    for (_, word) in &found {
+        shown = shown.replace(word.as_str(), "[hidden]");
+    }
+    for (what, _) in found {
+        captured.leaks.push(format!("{what} in: {shown}"));
     }
     if captured.lines.len() == KEPT_LINES {
         captured.lines.pop_front();

@@ -4,6 +4,7 @@
 //! reversal can name the transaction to the terminal.
 
 use std::sync::Arc;
+
 use tracing::Instrument;
 
 use crate::durable::{self, DurableStep};

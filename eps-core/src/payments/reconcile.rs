@@ -1,6 +1,7 @@
 //! Reconciliation: end-of-day totals from a terminal, run like a card operation (one at a time).
 
 use std::sync::Arc;
+
 use tracing::Instrument;
 
 use crate::durable::{self, DurableStep};

@@ -1,10 +1,10 @@
 //! The payment service: starts card transactions on the right terminal, durably, exactly once.
 
 use std::sync::Arc;
-use tracing::Instrument;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::clock::SharedClock;
 use crate::durable::{self, DurableStep};
@@ -133,17 +133,16 @@ impl PaymentService {
         let reference = original
             .as_ref()
             .filter(|original| original.terminal_id == record.terminal_id);
-        let record_amount = record.amount;
-        let operation = card_operation(request.kind, record.amount, reference);
-        let tracking = Arc::new(Tracking::new(record, dispatched));
-        let bound = dispatch_bound(claim.terminal().as_ref());
         tracing::info!(
             transaction = %id,
             kind = request.kind.as_str(),
             poi = %poi.poi_id,
-            amount = %record_amount,
+            amount = %record.amount,
             "transaction accepted"
         );
+        let operation = card_operation(request.kind, record.amount, reference);
+        let tracking = Arc::new(Tracking::new(record, dispatched));
+        let bound = dispatch_bound(claim.terminal().as_ref());
         // The operation outlives the request; its lines keep the request's span (request ID).
         tokio::spawn(
             operation::run(shared.clone(), claim, tracking, operation)

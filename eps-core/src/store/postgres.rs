@@ -1,4 +1,5 @@
-//! The PostgreSQL engine: one database shared by several EPS nodes, through a pool.
+//! The PostgreSQL engine, through a pool. One EPS node per database for now (several nodes are
+//! not supported yet); the row locking below is what concurrent writers rely on either way.
 //!
 //! Transactions run at READ COMMITTED. What makes concurrent writers safe is row locking, not the
 //! isolation level: the unique key of `idempotency_keys` picks one creator, the version predicate of
