@@ -17,9 +17,16 @@ use crate::auth::clients::ClientRegistry;
 use crate::config::{AuthMode, Config, Settings};
 use crate::dto::status::format_timestamp;
 
-/// The Open Retailing EPS.
+/// An Open Retailing EPS (Electronic Payment Server): serves the Open Retailing EPS REST API to
+/// site systems (POS lanes, kiosks, forecourt controllers) and drives their payment terminals
+/// over OPI.
+///
+/// Configuration: built-in defaults, then the TOML file (`--config`), then `EPS_*` environment
+/// variables (levels joined by `__`, e.g. `EPS_DATABASE_URL`, `EPS_LOG__FORMAT=json`). Start
+/// with `eps demo` (simulated terminals), check a configuration with `eps config check`, run
+/// with `eps serve`.
 #[derive(Debug, Parser)]
-#[command(name = "eps", version, about)]
+#[command(name = "eps", version)]
 pub struct Cli {
     /// A TOML configuration file (`EPS_*` variables override it).
     #[arg(long, short, global = true, env = "EPS_CONFIG")]
@@ -56,6 +63,21 @@ pub enum Command {
     },
     /// Print the OpenAPI document (`spec/openapi.json`).
     Openapi,
+    /// Work with the configuration without starting anything.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// Configuration commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and validate the configuration (defaults, `--config FILE`, `EPS_*`) and report every
+    /// problem with its key; exits non-zero when there is one. Opens nothing: no port, no
+    /// database, no terminal.
+    Check,
 }
 
 /// Client commands. A running EPS applies changes made here within 30 seconds.
@@ -161,6 +183,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load(&cli.config, cli.data_dir)?;
             clients(config, command).await
         }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => check(&cli.config, cli.data_dir),
     }
 }
 
@@ -172,13 +197,50 @@ fn load(file: &Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<Con
     Ok(config)
 }
 
+/// `eps config check`: what `serve` would refuse, without starting anything.
+fn check(file: &Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let config = load(file, data_dir)?;
+    let settings = config.validate()?;
+    let terminals = settings.sites.terminals.len();
+    let source = file.as_ref().map_or_else(
+        || "built-in defaults".to_owned(),
+        |f| f.display().to_string(),
+    );
+    println!(
+        "configuration OK ({source}): {} site(s), {terminals} terminal(s), store {}, listen {}",
+        settings.sites.directory.sites().len(),
+        store_kind(settings.database_url.expose_secret()),
+        settings.listen,
+    );
+    Ok(())
+}
+
+/// The store engine a database URL selects (never the URL: it may hold a password).
+fn store_kind(url: &str) -> &'static str {
+    if url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    }
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     crate::telemetry::init(&config.log);
     config.validate()?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    crate::run(config, listener, shutdown_signal()).await?;
+    let server = crate::Server::builder(config).start(listener).await?;
+    // Listening, the store open and the terminals started: systemd (`Type=notify`) may route
+    // traffic here now.
+    #[cfg(unix)]
+    crate::systemd::notify_ready();
+    let shutdown = async {
+        shutdown_signal().await;
+        #[cfg(unix)]
+        crate::systemd::notify_stopping();
+    };
+    server.serve(shutdown).await?;
     Ok(())
 }
 

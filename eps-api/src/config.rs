@@ -15,6 +15,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 mod auth;
+#[cfg(test)]
+mod deploy;
 mod runtime;
 mod sites;
 
@@ -230,6 +232,9 @@ impl Config {
         if c.purge_interval_secs == 0 {
             problems.push("connection.purge_interval_secs must be at least 1".to_owned());
         }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
+            problems.push(format!("log.filter {:?}: {e}", self.log.filter));
+        }
         if self.data_dir.as_os_str().is_empty() {
             problems.push("data_dir must not be empty".to_owned());
         }
@@ -379,6 +384,15 @@ mod tests {
             example.sites.directory.sites(),
             defaults.sites.directory.sites()
         );
+    }
+
+    #[test]
+    fn a_bad_log_filter_is_refused_naming_its_key() {
+        let config = Config::from_toml("[log]\nfilter = \"eps_api=loud\"\n").unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("log.filter \"eps_api=loud\""), "{err}");
+        let good = Config::from_toml("[log]\nfilter = \"eps_api=debug,info\"\n").unwrap();
+        good.validate().unwrap();
     }
 
     #[test]

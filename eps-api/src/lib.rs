@@ -18,6 +18,8 @@
 //! - [`openapi`]: the document behind `/openapi.json` and `spec/openapi.json`.
 //! - [`cli`]: the `eps` command line; [`demo`]: `eps demo` (simulated terminals, a demo client).
 //! - [`listener`]: the TCP listener (`TCP_NODELAY`, a deadline on blocked writes).
+//! - [`telemetry`]: log output and the Prometheus metrics; `middleware`: request IDs, the
+//!   request span, the access log; [`systemd`]: readiness notification.
 
 pub mod auth;
 pub mod card;
@@ -34,14 +36,16 @@ pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod state;
+#[cfg(unix)]
+pub mod systemd;
 pub mod telemetry;
 
 pub use auth::clients::{ClientRegistry, NewClient};
 pub use config::Config;
 pub use error::{ApiError, ErrorCode};
-pub use middleware::metrics_handle;
 pub use startup::{Server, ServerBuilder, StartError, run};
 pub use state::AppState;
+pub use telemetry::metrics::metrics_handle;
 
 /// Installs rustls' ring provider for outgoing TLS (JWKS fetches); later calls do nothing.
 pub fn install_crypto_provider() {

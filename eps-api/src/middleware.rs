@@ -1,20 +1,23 @@
-//! Middleware of the whole router: the response clock, request metrics, and the request span
-//! (whose URI never shows an `access_token`).
+//! Middleware of the whole router: request IDs, the request span (whose fields every log line
+//! of the request carries), the access log, request metrics and the response clock.
 
-use std::sync::OnceLock;
-
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::dto::status::with_response_clock;
+use crate::listener::PeerAddr;
 use crate::state::AppState;
 
-/// Latency buckets in seconds.
-const BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0,
-];
+/// The request ID header, kept from the client when valid, else generated; on every response.
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest request ID kept from a client.
+const REQUEST_ID_MAX: usize = 64;
+
+/// The connection header, shown in the request span when it looks like a connection ID.
+const CONNECTION_HEADER: &str = "openretailing-connection-id";
 
 /// Stamps error bodies with the server's clock (see `dto::status`).
 pub(crate) async fn response_clock(
@@ -25,33 +28,113 @@ pub(crate) async fn response_clock(
     with_response_clock(state.clock.clone(), next.run(request)).await
 }
 
-/// Counts requests and records their latency by method, route template and status.
-pub(crate) async fn record_metrics(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
-    let start = tokio::time::Instant::now();
-    let response = next.run(request).await;
-    let labels = [
-        ("method", method),
-        ("route", route),
-        ("status", response.status().as_u16().to_string()),
-    ];
-    metrics::counter!("eps_http_requests_total", &labels).increment(1);
-    metrics::histogram!("eps_http_request_duration_seconds", &labels)
-        .record(start.elapsed().as_secs_f64());
+/// Keeps a valid incoming `x-request-id` (1 to 64 of `A-Z a-z 0-9 - _ . : /`) or replaces it
+/// with a generated one, so the span and the response carry the same ID.
+pub(crate) async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = match request.headers().get(&REQUEST_ID) {
+        Some(value) if valid_request_id(value.as_bytes()) => value.clone(),
+        _ => generated_request_id(),
+    };
+    request.headers_mut().insert(REQUEST_ID, id.clone());
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(REQUEST_ID, id);
     response
 }
 
-/// The span of each request, as `tower-http`'s default but with `access_token` redacted.
+/// True for an ID safe to echo and log: bounded, and only characters that need no escaping.
+fn valid_request_id(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= REQUEST_ID_MAX
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/'))
+}
+
+fn generated_request_id() -> HeaderValue {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("unidentified"))
+}
+
+/// The access log (one `info` line per request, target `eps_api::access`) and the request
+/// metrics, by method (unknown ones as `other`), route template and status.
+pub(crate) async fn observe(request: Request, next: Next) -> Response {
+    let route = route_label(&request);
+    let method = method_label(request.method());
+    let uri = redacted_uri(request.uri());
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<PeerAddr>>()
+        .map(|ConnectInfo(PeerAddr(address))| address.to_string());
+    let start = tokio::time::Instant::now();
+    let response = next.run(request).await;
+    let latency = start.elapsed();
+    let status = response.status().as_u16();
+    tracing::info!(
+        target: "eps_api::access",
+        method,
+        route = %route,
+        uri = %uri,
+        status,
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        peer = peer.as_deref().unwrap_or("-"),
+        "request"
+    );
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("eps_http_requests_total", &labels).increment(1);
+    metrics::histogram!("eps_http_request_duration_seconds", &labels).record(latency.as_secs_f64());
+    response
+}
+
+/// The matched route template, or `unmatched`: a bounded label whatever the path.
+fn route_label<B>(request: &axum::http::Request<B>) -> String {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned())
+}
+
+/// The method as a bounded label: the standard ones by name, anything else `other`.
+pub(crate) fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// The span of each request, at `info` so that its fields are on every line the request
+/// causes: the request ID, method, route, the connection when the header names one, and the
+/// OAuth2 client once its token is verified (recorded by the `Auth` extractor).
 pub(crate) fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
-    tracing::debug_span!(
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let connection = request
+        .headers()
+        .get(CONNECTION_HEADER)
+        .map(|v| v.as_bytes())
+        .filter(|v| valid_request_id(v))
+        .and_then(|v| std::str::from_utf8(v).ok());
+    tracing::info_span!(
         "request",
-        method = %request.method(),
-        uri = %redacted_uri(request.uri()),
-        version = ?request.version(),
+        request_id = %id,
+        method = method_label(request.method()),
+        route = %route_label(request),
+        connection = connection.map(tracing::field::display),
+        client = tracing::field::Empty,
     )
 }
 
@@ -76,29 +159,6 @@ pub(crate) fn redacted_uri(uri: &axum::http::Uri) -> String {
         })
         .collect();
     format!("{}?{}", uri.path(), pairs.join("&"))
-}
-
-/// The process's Prometheus recorder, installed on first use.
-pub fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let builder = PrometheusBuilder::new();
-            let builder = match builder.set_buckets_for_metric(
-                Matcher::Full("eps_http_request_duration_seconds".to_owned()),
-                BUCKETS,
-            ) {
-                Ok(with_buckets) => with_buckets,
-                Err(_) => PrometheusBuilder::new(),
-            };
-            let recorder = builder.build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("another metrics recorder is installed; /metrics stays empty");
-            }
-            handle
-        })
-        .clone()
 }
 
 #[cfg(test)]

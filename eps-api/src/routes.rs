@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 
 use crate::error::{ApiError, method_not_allowed, route_not_found};
 use crate::extract::BODY_LIMIT;
-use crate::middleware::{record_metrics, request_span, response_clock};
+use crate::middleware::{observe, request_id, request_span, response_clock};
 use crate::state::AppState;
 
 pub mod admin_audit;
@@ -68,8 +68,9 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".to_owned()).into_response()
         }))
-        .layer(axum::middleware::from_fn(record_metrics))
+        .layer(axum::middleware::from_fn(observe))
         .layer(TraceLayer::new_for_http().make_span_with(request_span::<axum::body::Body>))
+        .layer(axum::middleware::from_fn(request_id))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             response_clock,

@@ -31,9 +31,9 @@ use crate::auth::token::TokenIssuer;
 use crate::auth::verify::{KeySource, TokenVerifier};
 use crate::config::{AuthSettings, Config, ConfigError, JwksSource, Settings};
 use crate::listener::{PeerAddr, TimedListener};
-use crate::middleware::metrics_handle;
 use crate::routes;
 use crate::state::AppState;
+use crate::telemetry::metrics::{follow_terminal, metrics_handle, record_build_info};
 
 /// How often the Prometheus recorder's upkeep runs.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
@@ -197,7 +197,14 @@ impl ServerBuilder {
             report_clients_without_sites(&state).await;
             state.clients.warm_up().await;
         }
-        let background = spawn_background(&state);
+        let mut background = spawn_background(&state);
+        record_build_info(state.store.backend());
+        for terminal in opi.terminals().into_values() {
+            background.push(tokio::spawn(follow_terminal(
+                terminal,
+                state.shutdown.clone(),
+            )));
+        }
         match state.payments.recover_unresolved().await {
             Ok(0) => {}
             Ok(count) => tracing::warn!(

@@ -6,24 +6,47 @@
 use std::io::{self, Write};
 
 use eps_core::redact::mask_pans;
-use tracing_subscriber::EnvFilter;
+use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogConfig, LogFormat};
+
+pub mod metrics;
 
 /// Installs the global subscriber; a second call does nothing.
 pub fn init(log: &LogConfig) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&log.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(MaskingWriter::new(io::stderr));
-    let _ = match log.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(layer(log.format, ansi, io::stderr))
+        .try_init();
+}
+
+/// The formatting layer `eps serve` logs through: `format` lines, masked by [`MaskingWriter`],
+/// to the writers `make` makes. (The e2e harness captures the EPS's logs through this layer.)
+pub fn layer<S, M>(
+    format: LogFormat,
+    ansi: bool,
+    make: M,
+) -> Box<dyn Layer<S> + Send + Sync + 'static>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    M: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(ansi)
+        .with_writer(MaskingWriter::new(make));
+    match format {
+        LogFormat::Text => Box::new(fmt),
+        LogFormat::Json => Box::new(fmt.json()),
+    }
 }
 
 /// Makes writers that mask card numbers in each formatted log line before it reaches `inner`.

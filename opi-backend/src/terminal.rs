@@ -10,6 +10,7 @@ use eps_core::terminal::{
     TerminalStatus,
 };
 use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Span;
 
 use crate::driver::{Command, SharedHealth};
 
@@ -96,6 +97,7 @@ impl Terminal for OpiTerminal {
                 request,
                 observer,
                 reply,
+                span: Span::current(),
             })
             .await
         {
@@ -122,7 +124,11 @@ impl Terminal for OpiTerminal {
         request_id: TerminalRequestId,
     ) -> Result<LastResult, TerminalError> {
         match self
-            .ask(|reply| Command::LastResult { request_id, reply })
+            .ask(|reply| Command::LastResult {
+                request_id,
+                reply,
+                span: Span::current(),
+            })
             .await
         {
             Some(Ok(result)) => result,
@@ -141,6 +147,7 @@ impl Terminal for OpiTerminal {
                 request_id,
                 observer,
                 reply,
+                span: Span::current(),
             })
             .await
         {
@@ -162,6 +169,7 @@ impl Terminal for OpiTerminal {
                 closure,
                 observer,
                 reply,
+                span: Span::current(),
             })
             .await
         {

@@ -16,6 +16,7 @@ mod full_pan;
 mod idempotency;
 mod limits;
 mod oauth;
+mod observability;
 mod operations;
 mod opi_edges;
 mod payment_errors;

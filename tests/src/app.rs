@@ -114,6 +114,7 @@ impl TestApp {
             )
             .await
             .expect("register client");
+        crate::logs::register_secret(secret.expose_secret());
         Credentials {
             client_id: record.client_id.to_string(),
             secret: secret.expose_secret().to_owned(),
@@ -178,6 +179,8 @@ impl TestApp {
     /// Stops the server and removes its PostgreSQL schema.
     pub async fn stop(mut self) {
         self.shutdown_server().await;
+        // Whatever any test's EPS logged so far holds no token, secret or card number.
+        crate::logs::assert_clean();
         if let (Backend::Postgres(url), Some(schema)) = (&self.backend, &self.schema) {
             let store = PostgresStore::open_in_schema(url, schema)
                 .await

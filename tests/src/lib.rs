@@ -9,6 +9,8 @@
 //! - [`issuer`]: an external OAuth2 issuer for tests (key, JWKS, token minting).
 //! - [`leaks`]: what must never be written down: logs captured in memory (JSON and text), the
 //!   store's content as text, card numbers searched in them.
+//! - [`logs`]: the EPS's logs of the whole suite, captured as `eps serve` writes them and
+//!   searched for tokens, client secrets and card numbers (checked at every `TestApp::stop`).
 //! - [`sim`]: [`SimSite`], the EPS with its terminals played by `opi-sim` over loopback, and
 //!   checks against the simulators' ledgers; [`pos`]: [`Pos`], a connected site system that pays.
 //! - [`proxy`]: [`proxy::LinkProxy`], a TCP link a test cuts and restores (a database that goes
@@ -22,6 +24,7 @@ pub mod browser;
 pub mod client;
 pub mod issuer;
 pub mod leaks;
+pub mod logs;
 pub mod pos;
 pub mod proxy;
 pub mod sim;
@@ -34,17 +37,16 @@ pub use client::{ApiClient, CONNECTION_HEADER, Credentials, Reply, connect_body}
 pub use pos::{Pos, eur};
 pub use sim::{LANE, PUMP, SimSite};
 
-/// Process-wide set-up: the TLS provider, and logs when `TEST_LOG` is set (e.g. `debug`).
+/// Process-wide set-up: the TLS provider, and the log capture of the whole suite ([`logs`];
+/// also to stderr when `TEST_LOG` is set to a filter, e.g. `debug`).
 pub fn init() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         eps_api::install_crypto_provider();
-        if let Ok(filter) = std::env::var("TEST_LOG") {
-            eps_api::telemetry::init(&eps_api::config::LogConfig {
-                filter,
-                ..Default::default()
-            });
-        }
+        assert!(
+            logs::install(),
+            "another global subscriber was installed first"
+        );
     });
 }
 

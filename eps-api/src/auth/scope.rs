@@ -60,6 +60,8 @@ impl<S: RequiredScope> Auth<S> {
     /// Checks `token` (however it was sent) and that it carries scope `S`.
     pub(crate) async fn verify(state: &AppState, token: &str) -> Result<Self, ApiError> {
         let caller = state.tokens.verify(token, state.clock.now()).await?;
+        // The request span (see `middleware::request_span`) names the client from here on.
+        tracing::Span::current().record("client", tracing::field::display(&caller.client_id));
         if !caller.scopes.contains(S::SCOPE) {
             return Err(ApiError::InsufficientScope(S::SCOPE));
         }

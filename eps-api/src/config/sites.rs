@@ -175,6 +175,9 @@ fn build_poi(
     }
     if matches!(&t.profile, ProfileRef::Named(name) if name.is_empty()) {
         problems.push(format!("{at}.terminal.profile must not be empty"));
+    } else if let Err(e) = t.profile.resolve() {
+        // An unknown profile name or an inline profile that does not hold together.
+        problems.push(format!("{at}.terminal.profile: {e}"));
     }
     if let Some(code) = &t.currency
         && eps_core::money::Currency::parse(code).is_err()
@@ -268,10 +271,22 @@ terminal = { address = "10.0.0.5:20002", callback = "0.0.0.0:20007", workstation
 logical_id = "002"
 workstation_type = "pointOfService"
 poi_id = "3e08c0a1-c08b-41b6-a9b9-78cb81b868d9"
-terminal = { id = "lane-2", address = "pos2.local:20002", callback = "0.0.0.0:20008", workstation_id = "POS2", profile = "ingenico" }
+terminal = { id = "lane-2", address = "pos2.local:20002", callback = "0.0.0.0:20008", workstation_id = "POS2", profile = "ccv" }
 [[sites]]
 merchant_id = "m2"
 "#;
+
+    #[test]
+    fn an_unknown_terminal_profile_is_refused_naming_its_key() {
+        let text = TWO_SITES.replace("profile = \"ccv\"", "profile = \"ingenico\"");
+        let err = Config::from_toml(&text)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sites[0].pois[1].terminal.profile"), "{err}");
+        assert!(err.contains("ingenico"), "{err}");
+    }
 
     #[test]
     fn sites_pois_and_terminals_from_toml() {
@@ -290,10 +305,7 @@ merchant_id = "m2"
         let terminals = &settings.sites.terminals;
         assert_eq!(terminals.len(), 2);
         assert_eq!(terminals[1].terminal_id.as_str(), "lane-2");
-        assert_eq!(
-            terminals[1].config.profile,
-            ProfileRef::Named("ingenico".into())
-        );
+        assert_eq!(terminals[1].config.profile, ProfileRef::Named("ccv".into()));
         assert_eq!(terminals[0].config.profile, ProfileRef::default());
     }
 

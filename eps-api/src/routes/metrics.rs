@@ -8,6 +8,7 @@ use axum::routing::get;
 use utoipa::OpenApi;
 
 use crate::state::AppState;
+use crate::telemetry::metrics::record_unknown_outcomes;
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -21,8 +22,9 @@ pub struct Doc;
 
 /// Prometheus metrics.
 ///
-/// `eps_http_requests_total{method,route,status}` and
-/// `eps_http_request_duration_seconds{method,route,status}`.
+/// HTTP requests, terminal states, OPI round trips, transactions by kind and final state,
+/// unknown outcomes, store commits, event streams and delivery lag, token requests and build
+/// information (the README lists every metric).
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -32,6 +34,7 @@ pub struct Doc;
     security(())
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    record_unknown_outcomes(state.store.as_ref()).await;
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

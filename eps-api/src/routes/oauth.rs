@@ -189,6 +189,20 @@ impl IntoResponse for OAuthError {
     security((), ("client_secret_basic" = []))
 )]
 pub async fn token(
+    state: State<AppState>,
+    peer: Option<Extension<ConnectInfo<PeerAddr>>>,
+    headers: HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+) -> Result<Response, OAuthError> {
+    let answer = issue_token(state, peer, headers, form).await;
+    // `issued`, or the OAuth2 error code: a bounded label.
+    let result = answer.as_ref().map_or_else(|e| e.error, |_| "issued");
+    metrics::counter!("eps_token_requests_total", "result" => result).increment(1);
+    answer
+}
+
+/// The token endpoint's work; [`token`] counts its result.
+async fn issue_token(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<PeerAddr>>>,
     headers: HeaderMap,

@@ -1,6 +1,7 @@
 //! The `eps` binary run as a process: its command line and `serve` (`cli`),
 //! SIGKILL mid-payment and recovery on restart (`crash`), `eps demo` (`demo`), and what its log
-//! never shows (`event_logs`, `secrets`). One test binary, so `support` holds the process helpers once:
+//! never shows (`event_logs`, `secrets`), `--help`, `config check` and systemd readiness
+//! (`operations`). One test binary, so `support` holds the process helpers once:
 //! building the command, starting `eps serve` and reading its JSON log until it is ready,
 //! stopping it with SIGTERM, and a token and a connection over HTTP.
 
@@ -8,5 +9,6 @@ mod cli;
 mod crash;
 mod demo;
 mod event_logs;
+mod operations;
 mod secrets;
 mod support;

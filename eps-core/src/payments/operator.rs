@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::durable::{self, DurableStep};
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, TransactionId};
@@ -83,13 +85,16 @@ impl PaymentService {
                 "stan: an approval needs the terminal's trace number from its records".into(),
             ));
         }
-        let task = tokio::spawn(resolve_now(
-            self.shared.clone(),
-            *id,
-            resolution,
-            operator.clone(),
-            note.to_owned(),
-        ));
+        let task = tokio::spawn(
+            resolve_now(
+                self.shared.clone(),
+                *id,
+                resolution,
+                operator.clone(),
+                note.to_owned(),
+            )
+            .instrument(tracing::Span::current()),
+        );
         task.await
             .map_err(|err| Error::Internal(format!("the resolution task failed: {err}")))?
     }

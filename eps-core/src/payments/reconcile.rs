@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::durable::{self, DurableStep};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, NewEvent};
@@ -108,7 +110,9 @@ impl PaymentService {
             .journal_best_effort(record.id, "created", format!("closure {}", record.closure))
             .await;
         durable::reached(DurableStep::ReconciliationCreated, record.id).await;
-        tokio::spawn(run(shared.clone(), claim, record.clone()));
+        tokio::spawn(
+            run(shared.clone(), claim, record.clone()).instrument(tracing::Span::current()),
+        );
         Ok((record, false))
     }
 

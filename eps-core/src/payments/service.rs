@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::clock::SharedClock;
 use crate::durable::{self, DurableStep};
@@ -133,10 +134,21 @@ impl PaymentService {
         let reference = original
             .as_ref()
             .filter(|original| original.terminal_id == record.terminal_id);
+        tracing::info!(
+            transaction = %id,
+            kind = request.kind.as_str(),
+            poi = %poi.poi_id,
+            amount = %record.amount,
+            "transaction accepted"
+        );
         let operation = card_operation(request.kind, record.amount, reference);
         let tracking = Arc::new(Tracking::new(record, dispatched));
         let bound = dispatch_bound(claim.terminal().as_ref());
-        tokio::spawn(operation::run(shared.clone(), claim, tracking, operation));
+        // The operation outlives the request; its lines keep the request's span (request ID).
+        tokio::spawn(
+            operation::run(shared.clone(), claim, tracking, operation)
+                .instrument(tracing::Span::current()),
+        );
         // Past the bound the answer is `pending` and the operation goes on (a terminal that
         // takes long over its Login must not make the site system's HTTP call time out and
         // retry blindly).
@@ -338,12 +350,10 @@ impl PaymentService {
         if let Some(spec) = &prompt.input {
             check_answer(spec, &answer)?;
         }
-        let task = tokio::spawn(deliver_answer(
-            self.shared.clone(),
-            prompt,
-            client.clone(),
-            answer,
-        ));
+        let task = tokio::spawn(
+            deliver_answer(self.shared.clone(), prompt, client.clone(), answer)
+                .instrument(tracing::Span::current()),
+        );
         task.await
             .map_err(|err| Error::Internal(format!("the prompt answer task failed: {err}")))??;
         self.prompt(merchant, id).await

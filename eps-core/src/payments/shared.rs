@@ -237,6 +237,7 @@ impl Shared {
                 .await?;
         }
         self.events.committed();
+        committed_state(record.state, &write.record);
         self.watch.publish(&write.record);
         *record = write.record;
         Ok(())
@@ -314,5 +315,29 @@ impl Shared {
                 terminal: id.clone(),
                 reason: "not driven by this node".into(),
             })
+    }
+}
+
+/// Telemetry of a state change, only once it is committed: a lifecycle line at `info` with the
+/// transaction's ID, `eps_transactions_total{kind,state}` when it reaches a final state, and
+/// `eps_transactions_unknown_total{kind}` when its outcome becomes unknown.
+fn committed_state(from: TransactionState, record: &TransactionRecord) {
+    let kind = record.kind.as_str();
+    tracing::info!(
+        transaction = %record.id,
+        kind,
+        terminal = %record.terminal_id,
+        from = %from,
+        to = %record.state,
+        "transaction state"
+    );
+    if from == record.state {
+        return;
+    }
+    if record.state == TransactionState::Unknown {
+        metrics::counter!("eps_transactions_unknown_total", "kind" => kind).increment(1);
+    } else if !record.state.is_unresolved() {
+        metrics::counter!("eps_transactions_total", "kind" => kind, "state" => record.state.as_str())
+            .increment(1);
     }
 }

@@ -1,4 +1,5 @@
-//! The PostgreSQL engine: one database shared by several EPS nodes, through a pool.
+//! The PostgreSQL engine, through a pool. One EPS node per database for now (several nodes are
+//! not supported yet); the row locking below is what concurrent writers rely on either way.
 //!
 //! Transactions run at READ COMMITTED. What makes concurrent writers safe is row locking, not the
 //! isolation level: the unique key of `idempotency_keys` picks one creator, the version predicate of
@@ -167,7 +168,11 @@ impl Session for PgSession {
     }
 
     async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+        let started = tokio::time::Instant::now();
+        let committed = self.tx.commit().await;
+        metrics::histogram!("eps_store_commit_seconds", "store" => "postgres")
+            .record(started.elapsed().as_secs_f64());
+        Ok(committed?)
     }
 
     async fn rollback(self) -> Result<()> {

@@ -136,7 +136,11 @@ impl Session for SqliteSession {
     }
 
     async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+        let started = tokio::time::Instant::now();
+        let committed = self.tx.commit().await;
+        metrics::histogram!("eps_store_commit_seconds", "store" => "sqlite")
+            .record(started.elapsed().as_secs_f64());
+        Ok(committed?)
     }
 
     async fn rollback(self) -> Result<()> {

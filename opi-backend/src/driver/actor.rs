@@ -18,7 +18,7 @@ use eps_core::terminal::{
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
-use tracing::{debug, info, warn};
+use tracing::{Instrument, Span, debug, info, warn};
 
 use super::SharedHealth;
 use super::callback::Inbound;
@@ -33,12 +33,14 @@ use crate::session::{
 mod run;
 mod terminal_session;
 
-/// What the terminal handle asks of its driver.
+/// What the terminal handle asks of its driver. Each request carries the caller's span, so the
+/// driver's lines about it carry the caller's fields (the HTTP request ID among them).
 pub(crate) enum Command {
     Card {
         request: TerminalRequest,
         observer: Arc<dyn OperationObserver>,
         reply: oneshot::Sender<TerminalOutcome>,
+        span: Span,
     },
     Abort {
         reply: oneshot::Sender<Result<(), TerminalError>>,
@@ -46,22 +48,38 @@ pub(crate) enum Command {
     LastResult {
         request_id: TerminalRequestId,
         reply: oneshot::Sender<Result<LastResult, TerminalError>>,
+        span: Span,
     },
     Reprint {
         request_id: TerminalRequestId,
         observer: Arc<dyn OperationObserver>,
         reply: oneshot::Sender<Result<TerminalResponse, TerminalError>>,
+        span: Span,
     },
     Reconcile {
         request_id: TerminalRequestId,
         closure: bool,
         observer: Arc<dyn OperationObserver>,
         reply: oneshot::Sender<ReconciliationOutcome>,
+        span: Span,
     },
     Service {
         service: TerminalService,
         reply: oneshot::Sender<Result<TerminalResult, TerminalError>>,
     },
+}
+
+impl Command {
+    /// The span the driver serves it in.
+    fn span(&self) -> Span {
+        match self {
+            Self::Card { span, .. }
+            | Self::LastResult { span, .. }
+            | Self::Reprint { span, .. }
+            | Self::Reconcile { span, .. } => span.clone(),
+            Self::Abort { .. } => Span::none(),
+        }
+    }
 }
 
 /// A terminal's fixed settings.
@@ -221,7 +239,8 @@ impl Actor {
 
     async fn serve(&mut self, command: Command) {
         self.serving = true;
-        self.serve_command(command).await;
+        let span = command.span();
+        self.serve_command(command).instrument(span).await;
         self.serving = false;
         self.publish_session();
         self.schedule_health();
@@ -233,6 +252,7 @@ impl Actor {
                 request,
                 observer,
                 reply,
+                ..
             } => {
                 let outcome = self.card(request, observer).await;
                 let _ = reply.send(outcome);
@@ -242,7 +262,9 @@ impl Actor {
                     "no request in progress to abort".to_owned(),
                 )));
             }
-            Command::LastResult { request_id, reply } => {
+            Command::LastResult {
+                request_id, reply, ..
+            } => {
                 self.set_status(TerminalStatus::Busy);
                 let finished = self
                     .with_session_retry(
@@ -263,6 +285,7 @@ impl Actor {
                 request_id,
                 observer,
                 reply,
+                ..
             } => {
                 self.set_status(TerminalStatus::Busy);
                 let finished = self
@@ -300,6 +323,7 @@ impl Actor {
                 closure,
                 observer,
                 reply,
+                ..
             } => {
                 self.set_status(TerminalStatus::Busy);
                 let finished = self
@@ -501,6 +525,8 @@ impl Actor {
         };
         debug!(terminal = %self.settings.id, request = %conversation.request_id(),
             kind = conversation.request_type(), "request started");
+        let request_type = conversation.request_type().to_owned();
+        let started = tokio::time::Instant::now();
         let mut run = Running {
             conversation,
             generation: self.generation,
@@ -517,6 +543,13 @@ impl Actor {
         let finished = run.outcome.take().unwrap_or_else(|| Finished::Lost {
             reason: "the conversation ended without an outcome".to_owned(),
         });
+        // Request types are the OPI names (a profile may rename reversals): a bounded set.
+        metrics::histogram!(
+            "eps_opi_round_trip_seconds",
+            "request_type" => request_type,
+            "outcome" => outcome_name(&finished),
+        )
+        .record(started.elapsed().as_secs_f64());
         self.note_status(&finished, run.connected);
         if !run.conversation.is_done() {
             self.lingering = Some(run);

@@ -208,6 +208,12 @@ impl Subscription {
         match item {
             Ok(FeedItem::Event(event)) => {
                 self.delivered = event.id;
+                // From the event's commit to its hand-over to this subscriber.
+                let lag = (self.state.clock.now() - event.at)
+                    .as_seconds_f64()
+                    .max(0.0);
+                metrics::histogram!("eps_event_delivery_lag_seconds", "channel" => self.channel)
+                    .record(lag);
                 Ok(Frame::of_event(&event))
             }
             Ok(FeedItem::Lost { after, through }) => {
