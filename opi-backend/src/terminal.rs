@@ -188,7 +188,14 @@ impl Terminal for OpiTerminal {
     }
 
     async fn service(&self, service: TerminalService) -> Result<TerminalResult, TerminalError> {
-        match self.ask(|reply| Command::Service { service, reply }).await {
+        match self
+            .ask(|reply| Command::Service {
+                service,
+                reply,
+                span: Span::current(),
+            })
+            .await
+        {
             Some(Ok(result)) => result,
             None => Err(TerminalError::Unreachable(STOPPED.to_owned())),
             Some(Err(_)) => Err(TerminalError::Lost(STOPPED.to_owned())),

@@ -66,6 +66,7 @@ pub(crate) enum Command {
     Service {
         service: TerminalService,
         reply: oneshot::Sender<Result<TerminalResult, TerminalError>>,
+        span: Span,
     },
 }
 
@@ -76,7 +77,8 @@ impl Command {
             Self::Card { span, .. }
             | Self::LastResult { span, .. }
             | Self::Reprint { span, .. }
-            | Self::Reconcile { span, .. } => span.clone(),
+            | Self::Reconcile { span, .. }
+            | Self::Service { span, .. } => span.clone(),
             Self::Abort { .. } => Span::none(),
         }
     }
@@ -308,7 +310,7 @@ impl Actor {
                 };
                 let _ = reply.send(result);
             }
-            Command::Service { service, reply } => {
+            Command::Service { service, reply, .. } => {
                 self.set_status(TerminalStatus::Busy);
                 let result = match service {
                     TerminalService::Login => self.operator_login().await,
