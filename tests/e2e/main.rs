@@ -13,6 +13,7 @@ mod follow_ups;
 mod full_pan;
 mod idempotency;
 mod limits;
+mod matrix_auth;
 mod oauth;
 mod operations;
 mod opi_edges;
