@@ -36,14 +36,25 @@ pub struct Operation {
     pub site_scoped: bool,
     /// The names of its path parameters, in order.
     pub path_params: Vec<String>,
-    /// The statuses its `responses` document.
-    pub statuses: BTreeSet<u16>,
+    /// The statuses its `responses` document, each with its description (which names the
+    /// `ERRCD_` codes it may carry).
+    pub statuses: BTreeMap<u16, String>,
     /// Its JSON request body, built from the schema's `example` (`{}` when the schema has none),
     /// when it takes one.
     pub body: Option<Value>,
     /// Whether a success is a stream (`text/event-stream` or a WebSocket upgrade), never read to
     /// its end.
     pub streams: bool,
+}
+
+impl Operation {
+    /// Whether the document says `status` with `code` can answer this operation: the status is
+    /// listed, and its description names the code (when it names any code).
+    pub fn documents(&self, status: u16, code: &str) -> bool {
+        self.statuses.get(&status).is_some_and(|description| {
+            !description.contains("ERRCD_") || (!code.is_empty() && description.contains(code))
+        })
+    }
 }
 
 /// The routes the router serves and the operations the document declares.
@@ -124,7 +135,10 @@ pub fn routed(router: &axum::Router) -> BTreeSet<Route> {
             "GET".to_owned()
         };
         for method in methods.split(',').filter(|m| !m.is_empty() && *m != "HEAD") {
-            routes.insert((Method::from_bytes(method.as_bytes()).expect("a method"), path.clone()));
+            routes.insert((
+                Method::from_bytes(method.as_bytes()).expect("a method"),
+                path.clone(),
+            ));
         }
     }
     assert!(
@@ -184,10 +198,16 @@ fn operation(document: &Value, method: Method, path: &str, op: &Value) -> Operat
     let statuses = op["responses"]
         .as_object()
         .expect("responses")
-        .keys()
-        .map(|code| code.parse().expect("a numeric status"))
-        .collect::<BTreeSet<u16>>();
-    let streams = statuses.contains(&101)
+        .iter()
+        .map(|(code, response)| {
+            let description = response["description"].as_str().unwrap_or_default();
+            (
+                code.parse().expect("a numeric status"),
+                description.to_owned(),
+            )
+        })
+        .collect::<BTreeMap<u16, String>>();
+    let streams = statuses.contains_key(&101)
         || op["responses"]["200"]["content"]
             .as_object()
             .is_some_and(|content| content.contains_key("text/event-stream"));
@@ -227,7 +247,9 @@ fn declared_scope(security: &Value) -> Option<Scope> {
         scopes.len() <= 1,
         "one scope per operation expected, found {scopes:?}"
     );
-    scopes.first().map(|s| Scope::parse(s).expect("a known scope"))
+    scopes
+        .first()
+        .map(|s| Scope::parse(s).expect("a known scope"))
 }
 
 /// The example of `schema` (following `$ref`s), or `{}` when it has none.

@@ -223,5 +223,7 @@ async fn next_prompt_of(
 /// Whether `body` (as JSON text) names any of `ids`.
 pub fn names_any(body: &Value, ids: &[&str]) -> Option<String> {
     let text = body.to_string();
-    ids.iter().find(|id| text.contains(**id)).map(|id| (*id).to_owned())
+    ids.iter()
+        .find(|id| text.contains(**id))
+        .map(|id| (*id).to_owned())
 }
