@@ -14,6 +14,7 @@ mod full_pan;
 mod idempotency;
 mod limits;
 mod matrix_auth;
+mod matrix_sites;
 mod oauth;
 mod operations;
 mod opi_edges;

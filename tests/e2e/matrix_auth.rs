@@ -17,7 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use eps_core::client::Scope;
 use eps_e2e::surface::{Operation, Surface};
-use eps_e2e::two_sites::{Resources, TwoSites, names_any};
+use eps_e2e::two_sites::{TwoSites, names_any};
 use eps_e2e::{Backend, CONNECTION_HEADER, TestApp};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
@@ -214,7 +214,7 @@ fn judge(op: &Operation, scope: Scope, case: Case, answer: &Answer) -> Result<()
 /// connect to site A, not granted); a list shows none of site A's ids.
 async fn another_site(world: &TwoSites, op: &Operation) -> Option<Result<(), String>> {
     let resources = &world.resources;
-    let body = op.body.as_ref().map(|b| with_ids(b, resources));
+    let body = op.body.as_ref().map(|b| resources.body(b));
     let connects = body
         .as_ref()
         .is_some_and(|b| b.get("siteSystemIDs").is_some());
@@ -274,9 +274,9 @@ async fn send(world: &TwoSites, op: &Operation, probe: Probe<'_>) -> Answer {
     }
     if let Some(body) = &op.body {
         let body = if probe.real_ids {
-            with_ids(body, &world.resources)
+            world.resources.body(body)
         } else {
-            without_ids(body)
+            eps_e2e::two_sites::without_ids(body)
         };
         request = request.json(&body);
     }
@@ -307,41 +307,6 @@ async fn send(world: &TwoSites, op: &Operation, probe: Probe<'_>) -> Answer {
     tokio::time::timeout(eps_e2e::client::ANSWER_BOUND, exchange)
         .await
         .unwrap_or_else(|_| panic!("no answer to {} {path}", op.method))
-}
-
-/// The document's example with site A's ids: its POI (by `poiID`, replacing a `logicalID`
-/// selector, which site B would read as one of its own) and its payment; no `posTransactionID`
-/// (each call is a new request).
-fn with_ids(example: &Value, resources: &Resources) -> Value {
-    let mut body = without_ids(example);
-    let Some(object) = body.as_object_mut() else {
-        return body;
-    };
-    let fuel = object
-        .get("workstationType")
-        .is_some_and(|w| w == "fuelingPoint");
-    if object.remove("logicalID").is_some() | object.remove("workstationType").is_some()
-        || object.contains_key("poiID")
-    {
-        let poi = &resources.pois[usize::from(fuel)];
-        object.insert("poiID".into(), Value::String(poi.clone()));
-    }
-    if object.contains_key("originalTransactionID") {
-        object.insert(
-            "originalTransactionID".into(),
-            Value::String(resources.payment.clone()),
-        );
-    }
-    body
-}
-
-/// The document's example without its `posTransactionID`.
-fn without_ids(example: &Value) -> Value {
-    let mut body = example.clone();
-    if let Some(object) = body.as_object_mut() {
-        object.remove("posTransactionID");
-    }
-    body
 }
 
 /// The owner's tokens: broken ones, and ones with fewer scopes.

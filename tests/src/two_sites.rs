@@ -64,6 +64,32 @@ impl Resources {
         }
     }
 
+    /// The document's `example` body with site A's ids: its POI (by `poiID`, replacing a
+    /// `logicalID` selector, which site B would read as one of its own) and its payment as
+    /// `originalTransactionID`; no `posTransactionID` (each call is a new request).
+    pub fn body(&self, example: &Value) -> Value {
+        let mut body = without_ids(example);
+        let Some(object) = body.as_object_mut() else {
+            return body;
+        };
+        let fuel = object
+            .get("workstationType")
+            .is_some_and(|w| w == "fuelingPoint");
+        let by_logical_id =
+            object.remove("logicalID").is_some() | object.remove("workstationType").is_some();
+        if by_logical_id || object.contains_key("poiID") {
+            let poi = &self.pois[usize::from(fuel)];
+            object.insert("poiID".into(), Value::String(poi.clone()));
+        }
+        if object.contains_key("originalTransactionID") {
+            object.insert(
+                "originalTransactionID".into(),
+                Value::String(self.payment.clone()),
+            );
+        }
+        body
+    }
+
     /// Every id of site A's, to look for in what site B is shown.
     pub fn all(&self) -> Vec<&str> {
         let mut all = vec![
@@ -218,6 +244,15 @@ async fn next_prompt_of(
     tokio::time::timeout(std::time::Duration::from_secs(WAIT), wait)
         .await
         .expect("the payment's prompt within the bound")
+}
+
+/// The document's `example` body without its `posTransactionID`.
+pub fn without_ids(example: &Value) -> Value {
+    let mut body = example.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.remove("posTransactionID");
+    }
+    body
 }
 
 /// Whether `body` (as JSON text) names any of `ids`.
