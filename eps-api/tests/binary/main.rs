@@ -6,6 +6,7 @@
 
 mod cli;
 mod crash;
+mod crash_matrix;
 mod demo;
 mod event_logs;
 mod secrets;
