@@ -205,13 +205,14 @@ async fn set_up(case: &Case, operation: Operation) -> Option<String> {
     Some(id)
 }
 
-/// Sends the operation's request (it may never be answered: the EPS is killed mid-way).
+/// Sends the operation's request in a task of its own (it may never be answered: the EPS may be
+/// killed mid-way); the task ends with the answer's body, if one came.
 async fn start(
     case: &Case,
     pos: &Pos,
     operation: Operation,
     original: Option<&str>,
-) -> tokio::task::JoinHandle<()> {
+) -> tokio::task::JoinHandle<Option<Value>> {
     let (path, body) = match operation {
         Operation::Payment => ("/payments".to_owned(), with_lane(amount("10.00"), pos)),
         Operation::PreAuthorisation => (
@@ -276,7 +277,8 @@ async fn start(
         .header("openretailing-connection-id", &pos.connection)
         .json(&body);
     tokio::spawn(async move {
-        let _ = request.send().await; // refused, answered or cut by the kill: all the same here
+        let response = request.send().await.ok()?;
+        response.json().await.ok()
     })
 }
 
@@ -324,7 +326,7 @@ async fn assert_settled(
             assert!(reconciliation["reason"].is_string(), "{what}: {body:#}");
         }
     }
-    if step == DurableStep::RequestSent {
+    if step == DurableStep::RequestSent && operation != Operation::Reconciliation {
         // The request was on the terminal when the EPS died: recovery asked it, never resent.
         assert!(
             case.sim
@@ -409,6 +411,60 @@ async fn input_prompt(pos: &Pos, events: &mut reqwest::Response) -> String {
     tokio::time::timeout(support::BOUND, wait)
         .await
         .expect("an input prompt within the bound")
+}
+
+/// The terminal processes the operation's request (`request_type`) and drops the link without
+/// answering; the EPS, running on, recovers: every transaction final or `unknown` with a reason,
+/// learned by asking the terminal (a transaction's), and the exact ledger agreement.
+async fn lost_answer(operation: Operation, request_type: &str) {
+    for engine in Store::all().await {
+        let case = Case::new(engine.fresh_like().await, operation).await;
+        let original = set_up(&case, operation).await;
+        let (eps, pos) = case.start(None).await;
+        case.sim.script(
+            ScriptMatch::RequestType(request_type.into()),
+            Scenario::DropBeforeResponse,
+        );
+        let answer = start(&case, &pos, operation, original.as_deref())
+            .await
+            .await
+            .unwrap()
+            .expect("the request is answered (202) before the terminal's answer is lost");
+        let subject = answer["reconciliation"]["reconciliationID"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_settled(&case, &pos, operation, DurableStep::RequestSent, &subject).await;
+        assert!(
+            case.sim
+                .ledger()
+                .received()
+                .iter()
+                .any(|r| r.kind.name() == request_type),
+            "{operation:?}: the terminal received {request_type}"
+        );
+        case.store
+            .assert_agrees_with(case.dir.path(), &case.sim)
+            .await;
+        eps.kill9().await;
+        case.sim.shutdown().await;
+        case.store.drop().await;
+        engine.drop().await;
+    }
+}
+
+#[tokio::test]
+async fn lost_answers_of_every_terminal_request() {
+    for (operation, request_type) in [
+        (Operation::Payment, "CardPayment"),
+        (Operation::PreAuthorisation, "CardPreAuthorisation"),
+        (Operation::Completion, "CardFinancialAdvice"),
+        (Operation::Reversal, "PaymentReversal"),
+        (Operation::Refund, "PaymentRefund"),
+        (Operation::Reconciliation, "ReconciliationWithClosure"),
+    ] {
+        lost_answer(operation, request_type).await;
+    }
 }
 
 #[tokio::test]
