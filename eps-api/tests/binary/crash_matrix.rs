@@ -297,7 +297,7 @@ async fn assert_settled(
         !records.is_empty() || operation == Operation::Reconciliation,
         "{what}: no transaction at all"
     );
-    for record in records {
+    for record in &records {
         let body = pos.get(&format!("/transactions/{}", record.id), true).await;
         let transaction = &body["transaction"];
         let state = transaction["state"].as_str().unwrap();
@@ -313,6 +313,29 @@ async fn assert_settled(
             ),
             Some(_) => {}
         }
+    }
+    // An approved follow-up settled its original in the same commit (read again: all ended).
+    let records = case.store.transactions(case.dir.path()).await;
+    for record in &records {
+        let Some(original) = &record.original_id else {
+            continue;
+        };
+        if record.state != TransactionState::Approved {
+            continue;
+        }
+        let body = pos.get(&format!("/transactions/{original}"), false).await;
+        let settled = &body["transaction"];
+        let consistent = match operation {
+            Operation::Completion => settled["state"] == "completed",
+            Operation::Reversal => settled["state"] == "reversed",
+            Operation::Refund => settled["refundedAmount"]["value"] == "4.00",
+            _ => true,
+        };
+        assert!(
+            consistent,
+            "{what}: the approved follow-up {} did not settle its original: {body:#}",
+            record.id
+        );
     }
     if operation == Operation::Reconciliation {
         let body = pos.get(&format!("/reconciliations/{subject}"), true).await;
