@@ -226,6 +226,15 @@ async fn another_site(world: &TwoSites, op: &Operation) -> Option<Result<(), Str
     if !connects && !names_resource && !lists {
         return None; // e.g. a disconnect: nothing of site A's to name
     }
+    if let Some(param) = op
+        .path_params
+        .iter()
+        .find(|p| resources.for_param(p).is_none())
+    {
+        return Some(Err(format!(
+            "no site-A resource for the path parameter {param}: add its kind to two_sites::Resources"
+        )));
+    }
     let probe = Probe {
         token: Some(world.outsider.token().to_owned()),
         connection: (!connects).then_some(world.outsider_connection.as_str()),
@@ -258,10 +267,10 @@ async fn send(world: &TwoSites, op: &Operation, probe: Probe<'_>) -> Answer {
     let app = world.app();
     let mut path = op.path.clone();
     for param in &op.path_params {
-        let id = if probe.real_ids {
-            world.resources.for_param(param).to_owned()
-        } else {
-            uuid::Uuid::now_v7().to_string()
+        // A kind without a site-A resource yet gets an id nobody has: the gate answers first.
+        let id = match world.resources.for_param(param) {
+            Some(id) if probe.real_ids => id.to_owned(),
+            _ => uuid::Uuid::now_v7().to_string(),
         };
         path = path.replace(&format!("{{{param}}}"), &id);
     }

@@ -42,7 +42,14 @@ async fn site_b_cannot_see_or_touch_site_a(backend: Backend) {
         .iter()
         .filter(|op| op.site_scoped && !op.streams)
     {
-        for (path, body) in variants(op, &world.resources) {
+        let variants = match variants(op, &world.resources) {
+            Ok(variants) => variants,
+            Err(why) => {
+                failures.push(why);
+                continue;
+            }
+        };
+        for (path, body) in variants {
             let Some(expected) = Expected::of(op, body.as_ref()) else {
                 continue;
             };
@@ -124,7 +131,7 @@ impl Expected {
 
 /// The paths and bodies that name each of site A's resources `op` can name: every transaction
 /// kind for a `transactionID` (and an `originalTransactionID`), the one resource of other kinds.
-fn variants(op: &Operation, resources: &Resources) -> Vec<(String, Option<Value>)> {
+fn variants(op: &Operation, resources: &Resources) -> Result<Vec<(String, Option<Value>)>, String> {
     let transactions = [&resources.payment, &resources.authorization];
     let body = op.body.as_ref().map(|b| resources.body(b));
     let mut out = Vec::new();
@@ -134,7 +141,13 @@ fn variants(op: &Operation, resources: &Resources) -> Vec<(String, Option<Value>
             let id = if param == "transactionID" {
                 transaction
             } else {
-                resources.for_param(param)
+                resources.for_param(param).ok_or_else(|| {
+                    format!(
+                        "{} {}: no site-A resource for the path parameter {param}: add its kind \
+                         to two_sites::Resources",
+                        op.method, op.path
+                    )
+                })?
             };
             path = path.replace(&format!("{{{param}}}"), id);
         }
@@ -150,7 +163,7 @@ fn variants(op: &Operation, resources: &Resources) -> Vec<(String, Option<Value>
             out.push(variant);
         }
     }
-    out
+    Ok(out)
 }
 
 async fn send(
