@@ -54,6 +54,14 @@ impl Store {
         all
     }
 
+    /// `sqlite` or `postgres`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres { .. } => "postgres",
+        }
+    }
+
     /// A store of the same engine with nothing in it (a new schema on PostgreSQL).
     pub(crate) async fn fresh_like(&self) -> Self {
         match self {

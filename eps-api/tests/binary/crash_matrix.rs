@@ -8,6 +8,8 @@
 //! moved beyond its original). Cases marked so are killed a second time during recovery (at the
 //! step recovery commits the recovered outcome). Both engines; each operation is its own test.
 
+use std::io::Write as _;
+
 use eps_core::durable::DurableStep;
 use eps_core::transaction::TransactionState;
 use opi_backend::sim::{Scenario, ScriptMatch, SimConfig, SimServer};
@@ -120,12 +122,21 @@ impl Case {
 /// Runs every crash point of `operation` on every engine.
 async fn matrix(operation: Operation) {
     for engine in Store::all().await {
+        let mut kills = 0;
         for step in operation.steps() {
             crash_at(engine.fresh_like().await, operation, *step, None).await;
+            kills += 1;
             if let Some(second) = operation.recovery_step(*step) {
                 crash_at(engine.fresh_like().await, operation, *step, Some(second)).await;
+                kills += 2;
             }
         }
+        let _ = writeln!(
+            std::io::stderr(),
+            "crash matrix: {operation:?} × {} steps on {}: {kills} kills",
+            operation.steps().len(),
+            engine.name()
+        );
         engine.drop().await;
     }
 }
