@@ -216,25 +216,7 @@ async fn set_up(case: &Case, operation: Operation) -> Option<String> {
     let path = format!("/transactions/{id}");
     if operation == Operation::OperatorResolution {
         // `Prefer: wait` waits past `unknown`; a second at a time shows it as soon as it is.
-        let mut state = Value::Null;
-        for _ in 0..60 {
-            let answer: Value = pos
-                .http
-                .get(format!("{}{path}", pos.base))
-                .bearer_auth(&pos.token)
-                .header("openretailing-connection-id", &pos.connection)
-                .header("prefer", "wait=1")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            state = answer["transaction"]["state"].clone();
-            if state == "unknown" {
-                break;
-            }
-        }
+        let state = ended(&pos, &path, "transaction").await["transaction"]["state"].clone();
         assert_eq!(state, "unknown", "{operation:?} set-up");
     } else {
         let state = pos.get(&path, true).await["transaction"]["state"].clone();
@@ -349,6 +331,7 @@ async fn assert_settled(
         "{what}: no transaction at all"
     );
     for record in &records {
+        // Waits past a passing `unknown` too: recovery has its chance to find the outcome.
         let body = pos.get(&format!("/transactions/{}", record.id), true).await;
         let transaction = &body["transaction"];
         let state = transaction["state"].as_str().unwrap();
@@ -389,7 +372,12 @@ async fn assert_settled(
         );
     }
     if operation == Operation::Reconciliation {
-        let body = pos.get(&format!("/reconciliations/{subject}"), true).await;
+        let body = ended(
+            pos,
+            &format!("/reconciliations/{subject}"),
+            "reconciliation",
+        )
+        .await;
         let reconciliation = &body["reconciliation"];
         let state = reconciliation["state"].as_str().unwrap();
         assert!(
@@ -411,6 +399,30 @@ async fn assert_settled(
             "{what}: the outcome was recovered from the terminal"
         );
     }
+}
+
+/// `GET path` once the `kind` it shows has left `pending` and `inProgress` (`Prefer: wait` would
+/// wait past `unknown` too: a second at a time, up to a minute).
+async fn ended(pos: &Pos, path: &str, kind: &str) -> Value {
+    let mut answer = Value::Null;
+    for _ in 0..60 {
+        answer = pos
+            .http
+            .get(format!("{}{path}", pos.base))
+            .bearer_auth(&pos.token)
+            .header("openretailing-connection-id", &pos.connection)
+            .header("prefer", "wait=1")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !["pending", "inProgress"].contains(&answer[kind]["state"].as_str().unwrap_or("")) {
+            return answer;
+        }
+    }
+    answer
 }
 
 /// Every RepeatLastMessage is dropped unanswered until the script is cleared.
