@@ -15,6 +15,8 @@ mod follow_ups;
 mod full_pan;
 mod idempotency;
 mod limits;
+mod matrix_auth;
+mod matrix_sites;
 mod oauth;
 mod observability;
 mod operations;

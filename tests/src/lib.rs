@@ -15,6 +15,9 @@
 //!   checks against the simulators' ledgers; [`pos`]: [`Pos`], a connected site system that pays.
 //! - [`proxy`]: [`proxy::LinkProxy`], a TCP link a test cuts and restores (a database that goes
 //!   away and comes back).
+//! - [`surface`]: the API surface from the router itself and from the OpenAPI document;
+//!   [`two_sites`]: site A with one resource of each kind and site B's site system, for the
+//!   generated matrices.
 //! - [`sse`], [`ws`]: event-stream clients (SSE parser; WebSocket with a slow-reader variant).
 
 pub mod app;
@@ -29,6 +32,8 @@ pub mod pos;
 pub mod proxy;
 pub mod sim;
 pub mod sse;
+pub mod surface;
+pub mod two_sites;
 pub mod ws;
 
 pub use app::{DEFAULT_SITE, START, TestApp, TestAppBuilder};

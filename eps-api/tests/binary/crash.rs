@@ -24,13 +24,13 @@ use tokio::process::{Child, Command};
 use crate::support;
 
 /// The store a run uses: SQLite in the data directory, or a PostgreSQL schema of its own.
-enum Store {
+pub(crate) enum Store {
     Sqlite,
     Postgres { url: String, schema: String },
 }
 
 impl Store {
-    async fn all() -> Vec<Self> {
+    pub(crate) async fn all() -> Vec<Self> {
         eps_api::install_crypto_provider();
         let mut all = vec![Self::Sqlite];
         if let Ok(url) = std::env::var("EPS_TEST_DATABASE_URL")
@@ -54,6 +54,33 @@ impl Store {
         all
     }
 
+    /// `sqlite` or `postgres`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// A store of the same engine with nothing in it (a new schema on PostgreSQL).
+    pub(crate) async fn fresh_like(&self) -> Self {
+        match self {
+            Self::Sqlite => Self::Sqlite,
+            Self::Postgres { url, .. } => {
+                let schema = format!("crash_{}", uuid::Uuid::new_v4().simple());
+                PostgresStore::open_in_schema(url, &schema)
+                    .await
+                    .expect("schema")
+                    .close()
+                    .await;
+                Self::Postgres {
+                    url: url.clone(),
+                    schema,
+                }
+            }
+        }
+    }
+
     fn database_url(&self, data_dir: &Path) -> String {
         match self {
             Self::Sqlite => format!("sqlite://{}/eps.db", data_dir.display()),
@@ -66,7 +93,7 @@ impl Store {
 
     /// Every transaction of the lane's site as stored, read beside the running (or killed)
     /// process.
-    async fn transactions(&self, data_dir: &Path) -> Vec<TransactionRecord> {
+    pub(crate) async fn transactions(&self, data_dir: &Path) -> Vec<TransactionRecord> {
         let query = TransactionQuery {
             merchant_id: MerchantId::parse("1234567890").unwrap(),
             state: None,
@@ -96,7 +123,7 @@ impl Store {
 
     /// Asserts the exact agreement of the stored transactions with the lane's ledger
     /// (`opi_backend::sim::agreement`).
-    async fn assert_agrees_with(&self, data_dir: &Path, sim: &SimServer) {
+    pub(crate) async fn assert_agrees_with(&self, data_dir: &Path, sim: &SimServer) {
         let records = self.transactions(data_dir).await;
         let lane = TerminalId::parse("lane-1").unwrap();
         let ledger = sim.ledger();
@@ -104,7 +131,7 @@ impl Store {
         assert!(agreement.is_exact(), "{agreement}");
     }
 
-    async fn drop(self) {
+    pub(crate) async fn drop(self) {
         if let Self::Postgres { url, schema } = self {
             let store = PostgresStore::open_in_schema(&url, &schema).await.unwrap();
             store.drop_schema().await.unwrap();
@@ -127,10 +154,10 @@ fn skipped_notice() {
 }
 
 /// A running `eps serve`.
-struct Eps {
+pub(crate) struct Eps {
     child: Child,
     address: String,
-    callback: String,
+    pub(crate) callback: String,
     /// Its log lines as they come.
     live: tokio::sync::mpsc::UnboundedReceiver<Value>,
 }
@@ -138,6 +165,15 @@ struct Eps {
 /// The configuration: one lane on the simulator at `terminal`, fast recovery. The terminal's
 /// hard cap is 5 s, so recovery may conclude "never completed" 5 s after an outcome was lost.
 fn config(data_dir: &Path, terminal: &str) -> std::path::PathBuf {
+    config_with(data_dir, terminal, 100)
+}
+
+/// [`config`] with `recovery_attempts` attempts to ask the terminal before an outcome is lost.
+pub(crate) fn config_with(
+    data_dir: &Path,
+    terminal: &str,
+    recovery_attempts: u32,
+) -> std::path::PathBuf {
     let file = data_dir.join("eps.toml");
     std::fs::write(
         &file,
@@ -147,7 +183,7 @@ fn config(data_dir: &Path, terminal: &str) -> std::path::PathBuf {
 format = "json"
 [payments]
 recovery_backoff_ms = 100
-recovery_attempts = 100
+recovery_attempts = {recovery_attempts}
 recovery_interval_secs = 1
 retry_initial_secs = 1
 retry_max_secs = 2
@@ -165,7 +201,7 @@ terminal = {{ id = "lane-1", address = "{terminal}", callback = "127.0.0.1:0", w
 }
 
 /// [`support::eps`] with the configuration file and the store's database.
-fn eps(data_dir: &Path, store: &Store) -> Command {
+pub(crate) fn eps(data_dir: &Path, store: &Store) -> Command {
     let mut command = support::eps(data_dir);
     command
         .arg("--config")
@@ -176,12 +212,16 @@ fn eps(data_dir: &Path, store: &Store) -> Command {
 
 impl Eps {
     /// Starts `eps serve` and reads its address and the lane's callback address from its log.
-    async fn start(data_dir: &Path, store: &Store) -> Self {
+    pub(crate) async fn start(data_dir: &Path, store: &Store) -> Self {
         Self::spawn(&mut eps(data_dir, store)).await
     }
 
     /// [`Eps::start`] with a task parking at the durable step `step` when it reaches it.
-    async fn start_pausing_at(data_dir: &Path, store: &Store, step: DurableStep) -> Self {
+    pub(crate) async fn start_pausing_at(
+        data_dir: &Path,
+        store: &Store,
+        step: DurableStep,
+    ) -> Self {
         let mut command = eps(data_dir, store);
         command.env(durable::PAUSE_AT_VARIABLE, step.as_str());
         Self::spawn(&mut command).await
@@ -199,33 +239,38 @@ impl Eps {
     }
 
     /// Waits until a task is parked at `step`; returns its subject.
-    async fn paused_at(&mut self, step: DurableStep) -> String {
+    pub(crate) async fn paused_at(&mut self, step: DurableStep) -> String {
         support::paused_at(&mut self.live, step.as_str()).await
     }
 
-    async fn kill9(mut self) {
+    /// Stops it with SIGTERM (a clean shutdown).
+    pub(crate) async fn terminate(self) {
+        support::terminate(self.child).await;
+    }
+
+    pub(crate) async fn kill9(mut self) {
         self.child.start_kill().unwrap(); // SIGKILL on Unix
         self.child.wait().await.unwrap();
     }
 }
 
 /// A site system on the binary.
-struct Pos {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-    connection: String,
-    lane: String,
+pub(crate) struct Pos {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) token: String,
+    pub(crate) connection: String,
+    pub(crate) lane: String,
 }
 
 impl Pos {
-    async fn connect(eps: &Eps, client_id: &str, secret: &str) -> Self {
+    pub(crate) async fn connect(eps: &Eps, client_id: &str, secret: &str) -> Self {
         let base = format!("http://{}", eps.address);
         let token = support::access_token(&support::http(), &base, client_id, secret).await;
         Self::with_token(eps, token).await
     }
 
-    async fn with_token(eps: &Eps, token: String) -> Self {
+    pub(crate) async fn with_token(eps: &Eps, token: String) -> Self {
         let http = support::http();
         let base = format!("http://{}", eps.address);
         let connected: Value = support::connect(&http, &base, &token)
@@ -270,7 +315,7 @@ impl Pos {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
@@ -283,7 +328,7 @@ impl Pos {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
-    async fn get(&self, path: &str, wait: bool) -> Value {
+    pub(crate) async fn get(&self, path: &str, wait: bool) -> Value {
         let mut request = self
             .http
             .get(format!("{}{path}", self.base))
@@ -299,7 +344,7 @@ impl Pos {
 }
 
 /// Whether a request the terminal received is a RepeatLastMessage (card or service request).
-fn is_repeat_last_message(received: &Received) -> bool {
+pub(crate) fn is_repeat_last_message(received: &Received) -> bool {
     received.kind.name() == "RepeatLastMessage"
 }
 
