@@ -1,9 +1,12 @@
 //! The OpenAPI document: each route module contributes its `Doc`; this file adds the metadata,
-//! the security schemes, the `ERRCD_*` table and the Swagger UI path. `spec/openapi.json` is this
-//! document, committed, and a test fails when the two differ.
+//! the security schemes, the `ERRCD_*` table and the Swagger UI path; [`common`] adds the
+//! statuses and headers every operation shares, [`events`] the event union's discriminator, and
+//! [`served`] the parts that depend on the running configuration. `spec/openapi.json` is this
+//! document for the default configuration, committed, and a test fails when the two differ.
 
 use std::sync::OnceLock;
 
+use serde_json::Value;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{
@@ -14,6 +17,14 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorCode;
 use crate::routes;
+
+mod common;
+mod events;
+mod requests;
+mod served;
+
+pub use common::UnavailableResponse;
+pub use served::{Issuer, served_json};
 
 const DESCRIPTION: &str = "\
 An Open Retailing EPS (Electronic Payment Server) API. The public Open Retailing EPS API is \
@@ -54,6 +65,7 @@ bodies are JSON of at most 64 KiB.
     tags(
         (name = "connection", description = "Contains EPS connection functions"),
         (name = "poi", description = "Contains the list of functions related to POI (Point of Interaction) registration."),
+        (name = "dca", description = "This Data Configuration API (DCA) contains EPS DatAdmin functions."),
         (name = "payments", description = "Payments, authorizations, completions, reversals, refunds, receipts, prompts and reconciliations on the caller's POIs (ours; see spec/DEVIATIONS.md)"),
         (name = "events", description = "Unsolicited events over Server-Sent Events and WebSocket, with durable replay"),
         (name = "admin", description = "Operator inspection and control (scope `admin`)"),
@@ -128,15 +140,27 @@ pub fn document() -> Document {
     doc
 }
 
-/// The document as pretty JSON with a final newline, as committed in `spec/openapi.json`.
+/// The document with the shared statuses, headers and the event discriminator, before the
+/// parts a configuration decides.
+fn contract_value() -> Value {
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    events::discriminate(&mut doc);
+    common::open_error_code(&mut doc);
+    requests::tighten(&mut doc);
+    common::complete(&mut doc);
+    doc
+}
+
+/// The document of the default configuration as pretty JSON with a final newline, as committed
+/// in `spec/openapi.json`.
 pub fn document_json() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
     JSON.get_or_init(|| {
-        let mut json = document()
-            .to_pretty_json()
-            .unwrap_or_else(|e| format!("{{\"error\": \"cannot render the document: {e}\"}}"));
-        json.push('\n');
-        json
+        served::render(
+            contract_value(),
+            &served::default_server(),
+            &Issuer::Builtin,
+        )
     })
 }
 
@@ -234,5 +258,107 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_event_names_itself_and_the_union_discriminates() {
+        let doc: Value = serde_json::from_str(document_json()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let union = &schemas["EventMessage"];
+        assert_eq!(union["discriminator"]["propertyName"], "event");
+        let mapping = union["discriminator"]["mapping"].as_object().unwrap();
+        assert_eq!(mapping.len(), union["oneOf"].as_array().unwrap().len());
+        // A message as GET /events sends it, checked against the schema its name maps to.
+        let message = serde_json::to_value(crate::dto::event::EventMessage::PoiStatus(
+            crate::dto::event::PoiStatusEvent {
+                event_id: "7".into(),
+                timestamp: "2026-01-05T09:00:00.000Z".into(),
+                poi_id: "3e08c0a1-c08b-41b6-a9b9-78cb81b868d9".into(),
+                status: "online".into(),
+            },
+        ))
+        .unwrap();
+        let name = message["event"].as_str().unwrap();
+        let reference = mapping[name].as_str().unwrap();
+        let schema = &schemas[reference.trim_start_matches("#/components/schemas/")];
+        assert_eq!(schema["properties"]["event"]["enum"][0], name);
+        let properties = schema["properties"].as_object().unwrap();
+        for required in schema["required"].as_array().unwrap() {
+            let required = required.as_str().unwrap();
+            assert!(message.get(required).is_some(), "{name} lacks {required}");
+        }
+        for field in message.as_object().unwrap().keys() {
+            assert!(
+                properties.contains_key(field),
+                "{name}.{field} is not documented"
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_documents_the_shared_errors_with_status_return() {
+        let doc: Value = serde_json::from_str(document_json()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let responses = operation["responses"].as_object().unwrap();
+                assert!(responses.contains_key("500"), "{method} {path}: no 500");
+                let takes_body = operation["requestBody"]["content"]
+                    .get("application/json")
+                    .is_some();
+                if takes_body && !path.starts_with("/oauth/") {
+                    for status in ["400", "413", "415"] {
+                        assert!(
+                            responses.contains_key(status),
+                            "{method} {path}: no {status}"
+                        );
+                    }
+                }
+                if let Some(unavailable) = responses.get("503") {
+                    assert_eq!(
+                        unavailable["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/UnavailableResponse",
+                        "{method} {path}: 503 body"
+                    );
+                }
+                if let Some(unauthorized) = responses.get("401") {
+                    assert!(
+                        unauthorized["headers"].get("WWW-Authenticate").is_some(),
+                        "{method} {path}: 401 without WWW-Authenticate"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn error_codes_are_documented_but_open() {
+        let doc: Value = serde_json::from_str(document_json()).unwrap();
+        let error = &doc["components"]["schemas"]["StatusReturn"]["properties"]["error"];
+        let any_of = error["anyOf"].as_array().unwrap();
+        assert_eq!(any_of[0]["$ref"], "#/components/schemas/ErrorCode");
+        assert_eq!(any_of[1]["type"], "string");
+    }
+
+    #[test]
+    fn the_served_document_follows_the_configuration() {
+        let builtin: Value =
+            serde_json::from_str(&served_json("https://eps.example", &Issuer::Builtin)).unwrap();
+        assert_eq!(builtin["servers"][0]["url"], "https://eps.example");
+        assert!(builtin["paths"].get("/oauth/token").is_some());
+        let external: Value = serde_json::from_str(&served_json(
+            "https://eps.example",
+            &Issuer::External("https://idp.example/".into()),
+        ))
+        .unwrap();
+        for path in ["/oauth/token", "/.well-known/jwks.json"] {
+            assert!(external["paths"].get(path).is_none(), "{path} advertised");
+        }
+        let flow = &external["components"]["securitySchemes"]["oauth2"]["flows"];
+        assert_eq!(
+            flow["clientCredentials"]["tokenUrl"],
+            "https://idp.example/"
+        );
+        let committed: Value = serde_json::from_str(document_json()).unwrap();
+        assert_eq!(committed["servers"][0]["url"], "http://127.0.0.1:8080");
     }
 }

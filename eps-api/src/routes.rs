@@ -21,6 +21,7 @@ pub mod admin_transactions;
 pub mod authorizations;
 pub mod connection;
 pub mod console;
+pub mod country_settings;
 pub mod docs;
 pub mod events;
 pub mod health;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(connection::router())
         .merge(pois::router())
+        .merge(country_settings::router())
         .merge(payments::router())
         .merge(authorizations::router())
         .merge(refunds::router())
@@ -83,6 +85,7 @@ pub fn docs() -> Vec<utoipa::openapi::OpenApi> {
     vec![
         connection::Doc::openapi(),
         pois::Doc::openapi(),
+        country_settings::Doc::openapi(),
         payments::Doc::openapi(),
         authorizations::Doc::openapi(),
         transactions::Doc::openapi(),

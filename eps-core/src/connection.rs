@@ -61,6 +61,17 @@ pub struct ConnectRequest {
     pub site_system_ids: Vec<SiteSystemId>,
 }
 
+impl ConnectRequest {
+    /// The `merchantID` entry marked `current`, which names the site; a connect and a heartbeat
+    /// both need one (a heartbeat does not re-read it).
+    pub fn current_merchant(&self) -> Result<&SiteSystemId> {
+        self.site_system_ids
+            .iter()
+            .find(|s| s.current && s.id_type == "merchantID")
+            .ok_or(Error::NoCurrentSite)
+    }
+}
+
 /// A stored connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionRecord {
@@ -176,11 +187,7 @@ impl ConnectionService {
         request: ConnectRequest,
     ) -> Result<Connected> {
         let now = to_millis_precision(self.clock.now());
-        let merchant = request
-            .site_system_ids
-            .iter()
-            .find(|s| s.current && s.id_type == "merchantID")
-            .ok_or(Error::NoCurrentSite)?;
+        let merchant = request.current_merchant()?;
         let merchant_id =
             MerchantId::parse(&merchant.id).map_err(|_| Error::UnknownSite(merchant.id.clone()))?;
         if !grant.allows(&merchant_id) {

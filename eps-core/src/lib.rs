@@ -10,6 +10,7 @@
 //! - [`site`]: configured sites and their POIs.
 //! - [`audit`]: the append-only log of operator actions and client changes.
 //! - [`client`], [`connection`]: OAuth2 clients and site-system connections.
+//! - [`country`]: a site's country settings (`/countrySettings`).
 //! - [`transaction`], [`receipt`], [`prompt`], [`reconciliation`]: stored records and states.
 //! - [`idempotency`]: the one reader and writer of idempotency keys (`Idempotency-Key` or
 //!   `posTransactionID`), their fingerprints and the resources they created.
@@ -30,6 +31,7 @@ pub mod audit;
 pub mod client;
 pub mod clock;
 pub mod connection;
+pub mod country;
 pub mod durable;
 pub mod error;
 pub mod event;

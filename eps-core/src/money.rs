@@ -227,6 +227,11 @@ impl Currency {
         exponent: 2,
     };
 
+    /// Every code [`Currency::parse`] accepts, in alphabetical order.
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        CURRENCIES.iter().map(|(code, _)| *code)
+    }
+
     /// Looks up an alphabetic code (upper case, as ISO 4217 writes it).
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
         CURRENCIES

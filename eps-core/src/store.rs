@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 use crate::audit::{AuditEntry, AuditQuery, NewAuditEntry};
 use crate::client::ClientRecord;
 use crate::connection::ConnectionRecord;
+use crate::country::CountrySettingsRecord;
 use crate::error::Result;
 use crate::event::{EventRecord, NewEvent};
 use crate::idempotency::IdempotencyRecord;
@@ -73,6 +74,18 @@ pub trait ConnectionStore: Send + Sync {
     async fn connections(&self) -> Result<Vec<ConnectionRecord>>;
     /// Deletes connections that expired before `expired_before`; returns how many.
     async fn purge_connections(&self, expired_before: OffsetDateTime) -> Result<u64>;
+}
+
+/// Country settings, one row per site.
+#[async_trait]
+pub trait CountrySettingsStore: Send + Sync {
+    /// Stores a site's settings, replacing earlier ones.
+    async fn put_country_settings(&self, record: &CountrySettingsRecord) -> Result<()>;
+    /// A site's settings, if any were set.
+    async fn country_settings(
+        &self,
+        merchant: &MerchantId,
+    ) -> Result<Option<CountrySettingsRecord>>;
 }
 
 /// OAuth2 clients of the built-in issuer.
@@ -334,6 +347,7 @@ pub trait AuditStore: Send + Sync {
 #[async_trait]
 pub trait Store:
     ConnectionStore
+    + CountrySettingsStore
     + ClientStore
     + TransactionStore
     + ReceiptStore

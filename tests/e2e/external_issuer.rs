@@ -80,6 +80,22 @@ async fn tokens_are_checked_against_a_jwks_file() {
     )
     .await
     .failure(404, "ERRCD_NOT_FOUND");
+    // Nor does the served document advertise one.
+    let document: serde_json::Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(document["paths"].get("/oauth/token").is_none());
+    assert!(document["paths"].get("/.well-known/jwks.json").is_none());
+    assert_eq!(
+        document["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["tokenUrl"],
+        ISSUER
+    );
     app.stop().await;
 }
 

@@ -272,7 +272,7 @@ async fn payments_receipts_and_follow_ups_write_down_no_whole_card_number() {
             )
             .await;
         let reconciled = scene
-            .post("/reconciliations", json!({"poiID": lane, "closure": true}))
+            .post("/reconciliations", json!({"poiID": lane, "closure": "yes"}))
             .await;
         assert_eq!(reconciled["reconciliation"]["state"], "completed");
         assert_terminal_sent_whole_numbers(&scene.site, false);
@@ -301,7 +301,7 @@ async fn prompts_write_down_no_whole_card_number() {
             .pos
             .post(
                 &format!("/prompts/{input}/response"),
-                &json!({"confirmation": true}),
+                &json!({"confirmation": "yes"}),
                 None,
                 None,
             )

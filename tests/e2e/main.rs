@@ -6,6 +6,7 @@ mod admin_api;
 mod busy;
 mod connection;
 mod console;
+mod country_settings;
 mod events;
 mod events_lifecycle;
 mod events_payment;

@@ -32,9 +32,19 @@ async fn the_openapi_document_and_swagger_ui_are_served() {
     let app = TestApp::spawn().await;
     let response = app.http.get(app.url("/openapi.json")).send().await.unwrap();
     assert_eq!(response.status(), 200);
+    // The committed document, with this server as its `servers` entry.
+    let mut served: serde_json::Value = response.json().await.unwrap();
+    let mut committed: serde_json::Value =
+        serde_json::from_str(eps_api::openapi::document_json()).unwrap();
     assert_eq!(
-        response.text().await.unwrap(),
-        eps_api::openapi::document_json()
+        served["servers"][0]["url"].as_str().unwrap(),
+        app.url("").trim_end_matches('/')
+    );
+    served["servers"] = serde_json::Value::Null;
+    committed["servers"] = serde_json::Value::Null;
+    assert!(
+        served == committed,
+        "the served document differs beyond servers"
     );
 
     let response = app.http.get(app.url("/docs/")).send().await.unwrap();

@@ -49,7 +49,7 @@ async fn an_input_prompt_is_answered_through_the_api() {
         assert!(!shown.body["prompt"]["lines"].as_array().unwrap().is_empty());
         pos.post(
             &format!("/prompts/{display}/response"),
-            &json!({"anyKey": true}),
+            &json!({"anyKey": "yes"}),
             None,
             None,
         )
@@ -72,7 +72,7 @@ async fn an_input_prompt_is_answered_through_the_api() {
             .failure(409, "ERRCD_INVALID_STATE");
         pos.post(
             &path,
-            &json!({"confirmation": true, "text": "yes"}),
+            &json!({"confirmation": "yes", "text": "yes"}),
             None,
             None,
         )
@@ -80,13 +80,13 @@ async fn an_input_prompt_is_answered_through_the_api() {
         .failure(400, "ERRCD_BADREQUEST");
         site.pos("reader", "read")
             .await
-            .post(&path, &json!({"confirmation": true}), None, None)
+            .post(&path, &json!({"confirmation": "yes"}), None, None)
             .await
             .failure(403, "ERRCD_INSUFFICIENT_SCOPE");
         let answered = pos
             .post(
                 &path,
-                &json!({"confirmation": true}),
+                &json!({"confirmation": "yes"}),
                 Some("answer-1"),
                 None,
             )
@@ -95,13 +95,13 @@ async fn an_input_prompt_is_answered_through_the_api() {
         assert_eq!(answered.body["prompt"]["state"], "answered");
         assert_eq!(
             answered.body["prompt"]["answer"],
-            json!({"confirmation": true})
+            json!({"confirmation": "yes"})
         );
         assert_eq!(answered.body["prompt"]["answeredBy"], "pos-1");
         let replay = pos
             .post(
                 &path,
-                &json!({"confirmation": true}),
+                &json!({"confirmation": "yes"}),
                 Some("answer-1"),
                 None,
             )
@@ -111,13 +111,13 @@ async fn an_input_prompt_is_answered_through_the_api() {
         assert_eq!(replay.header("idempotent-replayed"), Some("true"));
         pos.post(
             &path,
-            &json!({"confirmation": false}),
+            &json!({"confirmation": "no"}),
             Some("answer-1"),
             None,
         )
         .await
         .failure(409, "ERRCD_IDEMPOTENCY_MISMATCH");
-        pos.post(&path, &json!({"confirmation": false}), None, None)
+        pos.post(&path, &json!({"confirmation": "no"}), None, None)
             .await
             .failure(409, "ERRCD_INVALID_STATE");
 
@@ -136,7 +136,7 @@ async fn a_no_answers_the_terminal_and_it_aborts() {
     let input = next_prompt(&mut events, PromptKind::Input).await;
     pos.post(
         &format!("/prompts/{input}/response"),
-        &json!({"confirmation": false}),
+        &json!({"confirmation": "no"}),
         None,
         None,
     )
@@ -164,7 +164,7 @@ async fn an_unanswered_input_gets_the_default_when_the_terminal_stops_waiting() 
     assert_eq!(prompt.body["prompt"]["state"], "timedOut");
     pos.post(
         &format!("/prompts/{input}/response"),
-        &json!({"confirmation": true}),
+        &json!({"confirmation": "yes"}),
         None,
         None,
     )

@@ -36,7 +36,7 @@ async fn reconciliation_totals_equal_the_terminal_ledger() {
         let started = pos
             .post(
                 "/reconciliations",
-                &json!({"poiID": pos.lane, "closure": true}),
+                &json!({"poiID": pos.lane, "closure": "yes"}),
                 Some("eod-1"),
                 Some(WAIT),
             )
@@ -52,7 +52,7 @@ async fn reconciliation_totals_equal_the_terminal_ledger() {
             Some(format!("/reconciliations/{id}").as_str())
         );
         assert_eq!(reconciliation["state"], "completed");
-        assert_eq!(reconciliation["closure"], true);
+        assert_eq!(reconciliation["closure"], "yes");
         let mut reported: Vec<(String, String, u64, String)> = reconciliation["totals"]
             .as_array()
             .unwrap()
@@ -102,7 +102,7 @@ async fn reconciliation_totals_equal_the_terminal_ledger() {
         let replay = pos
             .post(
                 "/reconciliations",
-                &json!({"poiID": pos.lane, "closure": true}),
+                &json!({"poiID": pos.lane, "closure": "yes"}),
                 Some("eod-1"),
                 None,
             )

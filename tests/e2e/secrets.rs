@@ -52,7 +52,7 @@ async fn a_pin_answer_reaches_the_terminal_and_nothing_else() {
         let input = next_prompt(&mut events, PromptKind::Input).await;
         let open = pos.get(&format!("/prompts/{input}")).await.ok();
         assert_eq!(open.body["prompt"]["input"]["command"], "GetPIN");
-        assert_eq!(open.body["prompt"]["input"]["secret"], true);
+        assert_eq!(open.body["prompt"]["input"]["secret"], "yes");
 
         let path = format!("/prompts/{input}/response");
         let answered = pos

@@ -68,7 +68,7 @@ async fn a_flood_of_bad_token_requests_gets_429s_while_a_payment_is_approved() {
     let cashier = async {
         pos.post(
             &format!("/prompts/{prompt}/response"),
-            &json!({"confirmation": true}),
+            &json!({"confirmation": "yes"}),
             None,
             None,
         )

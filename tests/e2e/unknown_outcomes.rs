@@ -30,7 +30,7 @@ async fn a_new_request_on_a_terminal_whose_last_transaction_is_unknown_is_refuse
         let refused = refused.failure(409, "ERRCD_POI_BLOCKED");
         assert_eq!(refused.body["blockingTransactionID"], blocking.as_str());
         assert!(refused.message().contains(&blocking), "{refused:#?}");
-        let reconciliation = json!({"poiID": pos.lane, "closure": true});
+        let reconciliation = json!({"poiID": pos.lane, "closure": "yes"});
         let refused = pos
             .post("/reconciliations", &reconciliation, None, None)
             .await

@@ -150,7 +150,7 @@ impl TwoSites {
         let reconciled = owner
             .post(
                 "/reconciliations",
-                &json!({"poiID": owner.lane, "closure": false}),
+                &json!({"poiID": owner.lane, "closure": "no"}),
                 None,
                 Some(WAIT),
             )

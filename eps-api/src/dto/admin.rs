@@ -39,6 +39,7 @@ pub struct AdminConnection {
     pub application_software_version: Option<String>,
     /// `transmissionID` of the connect.
     #[serde(rename = "transmissionID")]
+    #[schema(minimum = 0, maximum = 99999999)]
     pub transmission_id: u32,
     /// `siteSystemIDs` of the connect.
     #[serde(rename = "siteSystemIDs")]

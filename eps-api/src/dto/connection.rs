@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::dto::status::StatusReturn;
+use crate::dto::strict;
 use crate::dto::timestamp;
+pub use crate::dto::yes_no::YesNo;
 use crate::error::{ApiError, ApiResult};
 
 /// Most `siteSystemIDs` entries accepted (`alternateIDArray`).
@@ -31,11 +33,11 @@ pub const MAX_SITE_SYSTEM_IDS: usize = 100;
 pub struct ConnectBody {
     /// `integerUnsigned8BaseType`: 8 digit numeric value; a repeat from the same client within
     /// one heartbeat interval returns the same `connectionID`.
-    #[serde(rename = "transmissionID")]
-    #[schema(minimum = 0, maximum = 99999999)]
+    #[serde(rename = "transmissionID", deserialize_with = "strict::integer")]
+    #[schema(value_type = u32, minimum = 0, maximum = 99999999)]
     pub transmission_id: i64,
     /// The site system's software vendor.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict::object")]
     #[schema(nullable = false)]
     pub vendor: Option<VendorBody>,
     /// `dateTimeType`: the client's time, with or without offset and fraction.
@@ -86,29 +88,6 @@ pub struct SiteSystemIdBody {
     pub id_type: String,
     /// Whether the caller currently acts as this id.
     pub current: YesNo,
-}
-
-/// The Open Retailing boolean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum YesNo {
-    /// True.
-    Yes,
-    /// False.
-    No,
-}
-
-impl<'de> Deserialize<'de> for YesNo {
-    /// Accepts exactly `"yes"` or `"no"`; anything else (`true`, `"Yes"`) is refused by name.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match serde_json::Value::deserialize(deserializer)? {
-            serde_json::Value::String(s) if s == "yes" => Ok(Self::Yes),
-            serde_json::Value::String(s) if s == "no" => Ok(Self::No),
-            other => Err(serde::de::Error::custom(format!(
-                "must be \"yes\" or \"no\" (got {other})"
-            ))),
-        }
-    }
 }
 
 /// The connect answer.

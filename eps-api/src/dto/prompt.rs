@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::dto::status::{StatusReturn, format_timestamp};
+use crate::dto::yes_no::YesNo;
 use crate::error::{ApiError, ApiResult};
 
 /// Whether a prompt only shows text or waits for an answer.
@@ -42,9 +43,9 @@ pub struct InputBody {
     /// The OPI input command: `GetConfirmation` (answer `confirmation`), `GetAmount` /
     /// `GetDecimals` (answer `number`), `GetAnyKey` (`anyKey`), others (`text`, or `number`).
     pub command: String,
-    /// True for a PIN or an entry the terminal hides: the answer goes to the terminal only and
+    /// `yes` for a PIN or an entry the terminal hides: the answer goes to the terminal only and
     /// is never stored, so `answer` stays empty once `answered`.
-    pub secret: bool,
+    pub secret: YesNo,
     /// Shortest text answer.
     pub min_length: Option<u32>,
     /// Longest text answer.
@@ -58,12 +59,12 @@ pub struct InputBody {
 /// An answer: exactly one of `confirmation`, `number`, `text`, `anyKey`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"confirmation": true}))]
+#[schema(example = json!({"confirmation": "yes"}))]
 pub struct PromptAnswerBody {
-    /// Yes or no (`GetConfirmation`).
+    /// `yes` or `no` (`GetConfirmation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
-    pub confirmation: Option<bool>,
+    pub confirmation: Option<YesNo>,
     /// A decimal number as text, e.g. `"12.50"` (`GetAmount`, `GetDecimals`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, max_length = 100)]
@@ -72,10 +73,10 @@ pub struct PromptAnswerBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, max_length = 1000)]
     pub text: Option<String>,
-    /// A key was pressed (`GetAnyKey`); must be `true`.
+    /// A key was pressed (`GetAnyKey`); must be `yes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
-    pub any_key: Option<bool>,
+    pub any_key: Option<YesNo>,
 }
 
 impl crate::extract::PosReference for PromptAnswerBody {}
@@ -92,7 +93,7 @@ impl PromptAnswerBody {
             })
         };
         let answer = match (self.confirmation, self.number, self.text, self.any_key) {
-            (Some(yes), None, None, None) => PromptAnswer::Confirmation(yes),
+            (Some(yes), None, None, None) => PromptAnswer::Confirmation(yes.is_yes()),
             (None, Some(number), None, None) => {
                 if let Some(err) = too_long("number", &number, 100) {
                     return Err(err);
@@ -105,9 +106,9 @@ impl PromptAnswerBody {
                 }
                 PromptAnswer::Text(text)
             }
-            (None, None, None, Some(true)) => PromptAnswer::AnyKey,
-            (None, None, None, Some(false)) => {
-                return Err(ApiError::field("anyKey", "must be true"));
+            (None, None, None, Some(YesNo::Yes)) => PromptAnswer::AnyKey,
+            (None, None, None, Some(YesNo::No)) => {
+                return Err(ApiError::field("anyKey", "must be \"yes\""));
             }
             _ => {
                 return Err(ApiError::BadRequest(
@@ -123,7 +124,7 @@ impl From<&PromptAnswer> for PromptAnswerBody {
     fn from(answer: &PromptAnswer) -> Self {
         match answer {
             PromptAnswer::Confirmation(yes) => Self {
-                confirmation: Some(*yes),
+                confirmation: Some(YesNo::from(*yes)),
                 ..Self::default()
             },
             PromptAnswer::Number(n) => Self {
@@ -135,7 +136,7 @@ impl From<&PromptAnswer> for PromptAnswerBody {
                 ..Self::default()
             },
             PromptAnswer::AnyKey => Self {
-                any_key: Some(true),
+                any_key: Some(YesNo::Yes),
                 ..Self::default()
             },
         }
@@ -214,7 +215,7 @@ impl From<&PromptRecord> for PromptBody {
 fn input_body(spec: &InputSpec) -> InputBody {
     InputBody {
         command: spec.command.to_string(),
-        secret: spec.secrecy() == AnswerSecrecy::Secret,
+        secret: YesNo::from(spec.secrecy() == AnswerSecrecy::Secret),
         min_length: spec.min_length,
         max_length: spec.max_length,
         decimals: spec.decimals,
@@ -244,7 +245,7 @@ mod tests {
                 .into_domain()
         };
         assert_eq!(
-            parse(serde_json::json!({"confirmation": false})).unwrap(),
+            parse(serde_json::json!({"confirmation": "no"})).unwrap(),
             PromptAnswer::Confirmation(false)
         );
         assert_eq!(
@@ -252,12 +253,12 @@ mod tests {
             PromptAnswer::Number("12.50".into())
         );
         assert_eq!(
-            parse(serde_json::json!({"anyKey": true})).unwrap(),
+            parse(serde_json::json!({"anyKey": "yes"})).unwrap(),
             PromptAnswer::AnyKey
         );
         assert!(parse(serde_json::json!({})).is_err());
-        assert!(parse(serde_json::json!({"confirmation": true, "text": "x"})).is_err());
-        assert!(parse(serde_json::json!({"anyKey": false})).is_err());
+        assert!(parse(serde_json::json!({"confirmation": "yes", "text": "x"})).is_err());
+        assert!(parse(serde_json::json!({"anyKey": "no"})).is_err());
         let body = PromptAnswerBody::from(&PromptAnswer::Text("hi".into()));
         assert_eq!(
             serde_json::to_value(body).unwrap(),

@@ -8,18 +8,20 @@ use utoipa::ToSchema;
 use crate::dto::amount::AmountBody;
 use crate::dto::status::{StatusReturn, format_timestamp};
 use crate::dto::transaction_request::PoiSelector;
+use crate::dto::yes_no::YesNo;
 use crate::extract::PosReference;
 
 /// `POST /reconciliations`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"logicalID": "001", "workstationType": "pointOfService", "closure": true}))]
+#[schema(example = json!({"logicalID": "001", "workstationType": "pointOfService", "closure": "yes"}))]
 pub struct ReconciliationRequest {
     /// The POI whose terminal is reconciled.
     #[serde(flatten)]
     pub poi: PoiSelector,
-    /// `true` to close the terminal's batch (end of day); `false` (default) only reads totals.
-    #[serde(default)]
-    pub closure: bool,
+    /// `yes` to close the terminal's batch (end of day); `no` (default) only reads totals.
+    #[serde(default = "no")]
+    #[schema(default = "no")]
+    pub closure: YesNo,
     /// The POS's own reference of this run (e.g. its day-end number), unique among this
     /// client's requests. It is the request's idempotency key, like the `Idempotency-Key` header
     /// (send either, or both with the same value): a retry with the same value and body returns
@@ -32,6 +34,11 @@ pub struct ReconciliationRequest {
         example = "dayend-0105"
     )]
     pub pos_transaction_id: Option<String>,
+}
+
+/// The default of `closure`.
+fn no() -> YesNo {
+    YesNo::No
 }
 
 impl PosReference for ReconciliationRequest {
@@ -103,8 +110,8 @@ pub struct ReconciliationBody {
     /// The POI reconciled.
     #[serde(rename = "poiID")]
     pub poi_id: String,
-    /// Whether the batch is closed.
-    pub closure: bool,
+    /// Whether the batch is closed (`yes`/`no`).
+    pub closure: YesNo,
     /// Where it stands.
     pub state: ReconciliationStateName,
     /// The totals per scheme and payment type, once reported.
@@ -130,7 +137,7 @@ impl ReconciliationBody {
         Self {
             reconciliation_id: record.id.to_string(),
             poi_id: record.poi_id.to_string(),
-            closure: record.closure,
+            closure: record.closure.into(),
             state: record.state.into(),
             totals: record.totals.iter().map(Into::into).collect(),
             receipt_ids: receipts.iter().map(|r| r.id.to_string()).collect(),

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::amount::AmountBody;
+use crate::dto::strict;
 use crate::dto::timestamp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::PosReference;
@@ -20,15 +21,15 @@ pub const MAX_REFERENCE_LEN: usize = 100;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PoiSelector {
     /// The POI's id as `GET /POIs` lists it.
-    #[serde(rename = "poiID", default)]
+    #[serde(rename = "poiID", default, deserialize_with = "strict::text")]
     #[schema(nullable = false)]
     pub poi_id: Option<String>,
     /// The site's number for the position, with `workstationType`.
-    #[serde(rename = "logicalID", default)]
+    #[serde(rename = "logicalID", default, deserialize_with = "strict::text")]
     #[schema(nullable = false, example = "001")]
     pub logical_id: Option<String>,
     /// `pointOfService`, `fuelingPoint`, … with `logicalID`.
-    #[serde(rename = "workstationType", default)]
+    #[serde(rename = "workstationType", default, deserialize_with = "strict::text")]
     #[schema(nullable = false, example = "pointOfService")]
     pub workstation_type: Option<String>,
 }
@@ -89,7 +90,7 @@ pub struct PaymentRequest {
     pub amount: AmountBody,
     /// The site system's own reference, kept with the transaction (at most 100 characters).
     #[serde(default)]
-    #[schema(max_length = 100, nullable = false)]
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     pub reference: Option<String>,
     /// The POS's own reference of this transaction, unique among this client's requests (a
     /// refund gets its own, even when it shares the sale's receipt `reference`). It is the
@@ -118,7 +119,7 @@ pub struct AuthorizationRequest {
     pub amount: AmountBody,
     /// The site system's own reference (at most 100 characters).
     #[serde(default)]
-    #[schema(max_length = 100, nullable = false)]
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     pub reference: Option<String>,
     /// The POS's own reference of this transaction, unique among this client's requests (a
     /// refund gets its own, even when it shares the sale's receipt `reference`). It is the
@@ -146,7 +147,7 @@ pub struct CompletionRequest {
     pub amount: AmountBody,
     /// The site system's own reference (at most 100 characters).
     #[serde(default)]
-    #[schema(max_length = 100, nullable = false)]
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     pub reference: Option<String>,
     /// The POS's own reference of this transaction, unique among this client's requests (a
     /// refund gets its own, even when it shares the sale's receipt `reference`). It is the
@@ -176,7 +177,7 @@ pub struct ReversalRequest {
     pub amount: Option<AmountBody>,
     /// The site system's own reference (at most 100 characters).
     #[serde(default)]
-    #[schema(max_length = 100, nullable = false)]
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     pub reference: Option<String>,
     /// The POS's own reference of this transaction, unique among this client's requests (a
     /// refund gets its own, even when it shares the sale's receipt `reference`). It is the
@@ -209,7 +210,7 @@ pub struct RefundRequest {
     pub original_transaction_id: Option<String>,
     /// The site system's own reference (at most 100 characters).
     #[serde(default)]
-    #[schema(max_length = 100, nullable = false)]
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     pub reference: Option<String>,
     /// The POS's own reference of this transaction, unique among this client's requests (a
     /// refund gets its own, even when it shares the sale's receipt `reference`). It is the
@@ -289,21 +290,23 @@ pub fn transaction_id(value: &str) -> ApiResult<TransactionId> {
 #[into_params(parameter_in = Query)]
 pub struct TransactionListQuery {
     /// Only transactions in this state (`approved`, `unknown`, …).
-    #[param(example = "approved")]
+    #[param(value_type = Option<crate::dto::transaction::TransactionStateName>, example = "approved")]
     pub state: Option<String>,
     /// Only transactions of this POI.
     #[serde(rename = "poiID")]
-    #[param(rename = "poiID")]
+    #[param(rename = "poiID", value_type = Option<uuid::Uuid>)]
     pub poi_id: Option<String>,
     /// Only transactions created at or after this date-time (`dateTimeType`; UTC without offset).
-    #[param(example = "2026-01-05T00:00:00Z")]
+    #[param(value_type = Option<String>, format = DateTime, min_length = 10, max_length = 30, example = "2026-01-05T00:00:00Z")]
     pub from: Option<String>,
     /// Only transactions created before this date-time.
+    #[param(value_type = Option<String>, format = DateTime, min_length = 10, max_length = 30)]
     pub to: Option<String>,
     /// Page size, 1..100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// Only transactions older than this one (the cursor of the `next` link).
+    #[param(value_type = Option<uuid::Uuid>)]
     pub before: Option<String>,
 }
 

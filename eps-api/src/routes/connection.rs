@@ -31,7 +31,8 @@ pub struct Doc;
 /// returns the same `connectionID`). The client must be granted that site (its token's `sites`
 /// claim, narrowed by the client's current grant): otherwise 403 `ERRCD_SITE_NOT_GRANTED`,
 /// naming the site. With the header it is the heartbeat: the connection's expiry moves forward
-/// and its id is returned. An unknown or expired id is refused (`ERRCD_UNKNOWN_CONNECTION` 404,
+/// and its id is returned (its body is checked like a connect's, a current `merchantID`
+/// included, but not re-read). An unknown or expired id is refused (`ERRCD_UNKNOWN_CONNECTION` 404,
 /// `ERRCD_CONNECTION_EXPIRED` 410): connect again without it.
 #[utoipa::path(
     post,
@@ -63,6 +64,7 @@ pub async fn connect(
     let transmission_id = request.transmission_id.value();
     let connection = match header {
         Some(ConnectionHeader(id)) => {
+            request.current_merchant()?;
             let record = state
                 .connections
                 .heartbeat(&caller.client_id, &caller.sites, &id)

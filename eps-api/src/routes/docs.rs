@@ -2,6 +2,7 @@
 //! served from files compiled into the binary).
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -24,6 +25,9 @@ pub fn router() -> Router<AppState> {
 pub struct Doc;
 
 /// This API's OpenAPI document.
+///
+/// As this server runs: `servers` is its public URL, and with an external issuer the built-in
+/// issuer's routes are not listed.
 #[utoipa::path(
     get,
     path = "/openapi.json",
@@ -32,9 +36,10 @@ pub struct Doc;
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, content_type = "application/json")),
     security(())
 )]
-pub async fn openapi_json() -> impl IntoResponse {
+pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    let issuer = openapi::Issuer::of(&state.settings.auth);
     (
         [(CONTENT_TYPE, "application/json")],
-        openapi::document_json(),
+        openapi::served_json(&state.public_url, &issuer).to_string(),
     )
 }

@@ -42,7 +42,7 @@ pub struct Doc;
 
 /// Start a reconciliation.
 ///
-/// Asks the POI's terminal for its totals (`closure: true` also closes its batch: end of day).
+/// Asks the POI's terminal for its totals (`closure: "yes"` also closes its batch: end of day).
 /// Runs like a card operation, one at a time per terminal. Answers `202` with `Location:
 /// /reconciliations/{reconciliationID}` at once; `reconciliationCompletionEvent` tells when it
 /// ended. With `Prefer: wait=N` (1..120) it answers `200` once it ended (`503
@@ -91,12 +91,12 @@ pub async fn create_reconciliation(
         .start_reconciliation(DomainRequest {
             caller,
             poi_id,
-            closure: body.closure,
+            closure: body.closure.is_yes(),
             idempotency,
         })
         .await?;
     if !replayed {
-        tracing::info!(reconciliation = %record.id, poi = %poi_id, closure = body.closure, "reconciliation started");
+        tracing::info!(reconciliation = %record.id, poi = %poi_id, closure = body.closure.is_yes(), "reconciliation started");
     }
     if let Some(secs) = prefer.wait {
         record = state

@@ -568,7 +568,7 @@ async fn sigkill_mid_reconciliation_ends_it_unknown_or_final_after_restart() {
         let (status, started) = pos
             .post(
                 "/reconciliations",
-                json!({"poiID": pos.lane, "closure": true}),
+                json!({"poiID": pos.lane, "closure": "yes"}),
             )
             .await;
         assert_eq!(status, 202, "{started:#}");

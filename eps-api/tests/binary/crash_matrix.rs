@@ -254,7 +254,7 @@ async fn start(
         ),
         Operation::Reconciliation => (
             "/reconciliations".to_owned(),
-            json!({"poiID": pos.lane, "closure": true}),
+            json!({"poiID": pos.lane, "closure": "yes"}),
         ),
         Operation::Abort => {
             case.sim.push(Scenario::WaitForAbort);
@@ -268,7 +268,7 @@ async fn start(
             let prompt = input_prompt(pos, &mut events).await;
             (
                 format!("/prompts/{prompt}/response"),
-                json!({"confirmation": true}),
+                json!({"confirmation": "yes"}),
             )
         }
         Operation::OperatorResolution => {

@@ -13,6 +13,7 @@ use crate::error::Result;
 
 mod audit;
 mod connections;
+mod country;
 mod events;
 mod idempotency;
 mod pois;

@@ -177,6 +177,7 @@ suite!(
     events_after_filters_by_site,
     purge_keeps_a_contiguous_tail,
     known_pois_are_announced_once,
+    country_settings_are_kept_per_site,
 );
 
 #[tokio::test]

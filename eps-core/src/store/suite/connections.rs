@@ -172,3 +172,27 @@ pub(super) async fn backend_answers(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
     assert!(["sqlite", "postgres"].contains(&store.backend()));
 }
+
+pub(super) async fn country_settings_are_kept_per_site(store: Arc<dyn Store>) {
+    use crate::country::{CountrySettings, CountrySettingsRecord};
+    use crate::ids::MerchantId;
+
+    let site = MerchantId::parse("1234567890").unwrap();
+    let other = MerchantId::parse("555").unwrap();
+    assert_eq!(store.country_settings(&site).await.unwrap(), None);
+    let first = CountrySettingsRecord {
+        merchant_id: site.clone(),
+        settings: CountrySettings::parse("GLL", "US", "eng", &["USD", "CAD"]).unwrap(),
+        updated_at: at(1),
+    };
+    store.put_country_settings(&first).await.unwrap();
+    assert_eq!(store.country_settings(&site).await.unwrap(), Some(first));
+    assert_eq!(store.country_settings(&other).await.unwrap(), None);
+    let second = CountrySettingsRecord {
+        merchant_id: site.clone(),
+        settings: CountrySettings::parse("LTR", "DE", "deu", &["EUR"]).unwrap(),
+        updated_at: at(2),
+    };
+    store.put_country_settings(&second).await.unwrap();
+    assert_eq!(store.country_settings(&site).await.unwrap(), Some(second));
+}
