@@ -17,7 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use eps_core::client::Scope;
 use eps_e2e::surface::{Operation, Surface};
-use eps_e2e::two_sites::{TwoSites, names_any};
+use eps_e2e::two_sites::TwoSites;
 use eps_e2e::{Backend, CONNECTION_HEADER, TestApp};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
@@ -250,10 +250,11 @@ async fn another_site(world: &TwoSites, op: &Operation) -> Option<Result<(), Str
         // Not found as the document says it (its own connection is fine).
         answer.status == 404 && answer.code() != "ERRCD_UNKNOWN_CONNECTION"
     } else {
-        if let Some(id) = names_any(&answer.body, &resources.all()) {
-            return Some(Err(format!("site A's {id} listed to site B: {answer}")));
+        if let Some(what) = resources.shown_in(&answer.body) {
+            return Some(Err(format!("site A's {what} shown to site B: {answer}")));
         }
-        answer.status == 200
+        // Site B's own, or none of its own (a per-site setting it never set).
+        answer.status == 200 || (answer.status == 404 && answer.code() == "ERRCD_NOT_FOUND")
     };
     Some(if verdict {
         Ok(())

@@ -80,7 +80,7 @@ enum Expected {
     NotGranted,
     /// A resource of site A named: not found.
     NotFound,
-    /// A list: site B's own (none of site A's).
+    /// A list or per-site setting: site B's own (none of site A's), or none at all.
     OwnList,
 }
 
@@ -111,10 +111,11 @@ impl Expected {
             Self::NotGranted => answer.status == 403 && code == "ERRCD_SITE_NOT_GRANTED",
             Self::NotFound => answer.status == 404 && code != "ERRCD_UNKNOWN_CONNECTION",
             Self::OwnList => {
-                if let Some(id) = names_any(&answer.body, &resources.all()) {
-                    return Err(format!("site A's {id} shown to site B"));
+                if let Some(what) = resources.shown_in(&answer.body) {
+                    return Err(format!("site A's {what} shown to site B"));
                 }
-                answer.status == 200
+                // Site B's own, or none of its own (a per-site setting it never set).
+                answer.status == 200 || (answer.status == 404 && code == "ERRCD_NOT_FOUND")
             }
         };
         if ok {
@@ -248,6 +249,7 @@ async fn snapshot(world: &TwoSites) -> Vec<Value> {
         format!("/reconciliations/{}", r.reconciliation),
         "/transactions".to_owned(),
         "/POIs".to_owned(),
+        "/countrySettings".to_owned(),
     ] {
         let mut reply = world.owner.get(&path).await.ok();
         reply.body["statusReturn"] = Value::Null; // its timestamp is the answer's

@@ -206,30 +206,39 @@ impl Browser {
         value.as_str().unwrap_or_default().to_owned()
     }
 
-    /// Clicks the element `css` matches (waiting for it).
+    /// Clicks the element `css` matches (waiting for it; found again when a live update
+    /// replaced it between finding and clicking).
     pub async fn click(&self, css: &str) {
-        let element = self.find(css).await;
-        let answer = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/element/{}/click", element.0),
-                Some(json!({})),
-            )
-            .await;
-        assert!(answer.is_null(), "clicking {css}: {answer}");
+        self.act_on(css, "click", json!({})).await;
     }
 
-    /// Types `text` into the element `css` matches (waiting for it).
+    /// Types `text` into the element `css` matches (waiting for it, as [`Self::click`]).
     pub async fn type_into(&self, css: &str, text: &str) {
-        let element = self.find(css).await;
-        let answer = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/element/{}/value", element.0),
-                Some(json!({"text": text})),
-            )
-            .await;
-        assert!(answer.is_null(), "typing into {css}: {answer}");
+        self.act_on(css, "value", json!({"text": text})).await;
+    }
+
+    /// Posts `action` to the element `css` matches, finding it again while the page replaces it.
+    async fn act_on(&self, css: &str, action: &str, body: Value) {
+        let deadline = Instant::now() + PAGE_BOUND;
+        loop {
+            let element = self.find(css).await;
+            let answer = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/element/{}/{action}", element.0),
+                    Some(body.clone()),
+                )
+                .await;
+            if answer.is_null() {
+                return;
+            }
+            let stale = answer["error"] == "stale element reference";
+            assert!(
+                stale && Instant::now() < deadline,
+                "{action} on {css}: {answer}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Picks `value` in the select `css` matches.

@@ -32,6 +32,8 @@ pub struct Resources {
     pub connection: String,
     /// The lane's `poiID` and the fuelling point's.
     pub pois: [String; 2],
+    /// Site A's country settings (`/countrySettings`, the body's `countrySettings` object).
+    pub country_settings: Value,
 }
 
 /// Site A with its resources and site B's site system.
@@ -103,6 +105,14 @@ impl Resources {
         all.extend(self.pois.iter().map(String::as_str));
         all
     }
+
+    /// What of site A's an answer to site B shows: an id, or site A's country settings.
+    pub fn shown_in(&self, body: &Value) -> Option<String> {
+        if body["countrySettings"] == self.country_settings {
+            return Some("country settings".to_owned());
+        }
+        names_any(body, &self.all())
+    }
 }
 
 impl TwoSites {
@@ -160,6 +170,17 @@ impl TwoSites {
             .as_str()
             .expect("a reconciliation")
             .to_owned();
+        let country_settings = json!({"volumeUnit": "LTR", "countryCode": "CH",
+                                      "language": "deu", "localCurrencies": ["CHF"]});
+        owner
+            .post(
+                "/countrySettings",
+                &json!({ "countrySettings": country_settings }),
+                None,
+                None,
+            )
+            .await
+            .ok();
         let resources = Resources {
             payment,
             authorization: reserved.transaction_id(),
@@ -168,6 +189,7 @@ impl TwoSites {
             reconciliation,
             connection: owner.connection.clone(),
             pois: [owner.lane.clone(), owner.pump.clone()],
+            country_settings,
         };
 
         let outsider = app.client_for("outsider", "read write", SITE_B).await;
