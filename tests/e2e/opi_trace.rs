@@ -3,7 +3,9 @@
 //! and only the `admin` scope reads it. The trace is written shortly after the frames went, so
 //! reads poll with a deadline.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use eps_e2e::{ApiClient, Backend, SimSite};
 use opi_backend::sim::{FULL_PANS, SimConfig};
