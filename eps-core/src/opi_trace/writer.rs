@@ -107,3 +107,45 @@ async fn write(store: &dyn Store, batch: &mut Vec<TracedFrame>) {
     }
     batch.clear();
 }
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::ids::TransactionId;
+    use crate::opi_trace::{OpiChannel, TraceDirection, WireFrame};
+
+    fn frame(id: TransactionId, seq: u32) -> TracedFrame {
+        let wire = WireFrame {
+            direction: TraceDirection::Out,
+            channel: OpiChannel::Requests,
+            message: "CardServiceRequest".into(),
+            request_type: "CardPayment".into(),
+            xml: "<CardServiceRequest/>".into(),
+        };
+        TracedFrame::new(id, OffsetDateTime::UNIX_EPOCH, seq, wire)
+    }
+
+    // On the current-thread runtime the writer task cannot run between the calls: the queue
+    // fills, and `record` drops instead of waiting.
+    #[tokio::test]
+    async fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let store = crate::store::open("sqlite::memory:").await.unwrap();
+        let (writer, task) = TraceWriter::spawn(store.clone(), 2);
+        let id = TransactionId::generate();
+        for seq in 0..5 {
+            writer.record(frame(id, seq));
+        }
+        assert_eq!(writer.dropped(), 3);
+        task.finish().await;
+        let kept: Vec<u32> = store
+            .trace(&id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|f| f.seq)
+            .collect();
+        assert_eq!(kept, [0, 1]);
+    }
+}
