@@ -15,6 +15,7 @@ use eps_core::connection::ConnectionService;
 use eps_core::event::EventLog;
 use eps_core::ids::TerminalId;
 use eps_core::money::Currency;
+use eps_core::opi_trace::{TraceWriter, TraceWriterHandle};
 use eps_core::payments::PaymentService;
 use eps_core::store::Store;
 use opi_backend::{OpiBackend, OpiTerminalConfig};
@@ -37,6 +38,9 @@ use crate::telemetry::metrics::{follow_terminal, metrics_handle, record_build_in
 
 /// How often the Prometheus recorder's upkeep runs.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+/// Frames of the OPI trace that may wait for the writer; more are dropped (and counted), so a
+/// slow database never holds up a payment.
+const TRACE_QUEUE: usize = 4096;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +159,7 @@ impl ServerBuilder {
             }
         }
         let events = EventLog::new(store.clone(), settings.events.subscriber_buffer);
+        let (trace, trace_writer) = TraceWriter::spawn(store.clone(), TRACE_QUEUE);
         let payments = PaymentService::new(
             store.clone(),
             settings.sites.directory.clone(),
@@ -162,6 +167,7 @@ impl ServerBuilder {
             events.clone(),
             opi.terminals().into_values().collect(),
             settings.payments,
+            Arc::new(trace),
         );
         let state = AppState {
             audit: AuditLog::new(store.clone(), clock.clone()),
@@ -227,6 +233,7 @@ impl ServerBuilder {
             state,
             background,
             opi,
+            trace_writer,
         })
     }
 }
@@ -239,6 +246,7 @@ pub struct Server {
     state: AppState,
     background: Vec<JoinHandle<()>>,
     opi: OpiBackend,
+    trace_writer: TraceWriterHandle,
 }
 
 impl Server {
@@ -300,6 +308,7 @@ impl Server {
         cancel.cancel();
         // Lets a request in progress on a terminal finish (or time out) before the sockets close.
         self.opi.shutdown().await;
+        self.trace_writer.finish().await;
         for task in self.background {
             if let Err(e) = task.await {
                 tracing::warn!(error = %e, "a background task failed");

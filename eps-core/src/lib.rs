@@ -19,6 +19,8 @@
 //! - [`payments`]: the payment service: workers per terminal, operations, recovery, prompts.
 //! - [`durable`]: the named durable steps, and the test hook that parks a task at one
 //!   (`EPS_TEST_PAUSE_AT`) so crash tests kill the EPS at a named step.
+//! - [`opi_trace`]: the XML exchanged with terminals per transaction, masked, and its
+//!   batching writer.
 //! - [`redact`]: card-number masking and [`redact::MaskedText`], the type of every free-text
 //!   field the records keep.
 //! - [`store`]: storage traits with SQLite and PostgreSQL implementations.
@@ -38,6 +40,7 @@ pub mod event;
 pub mod idempotency;
 pub mod ids;
 pub mod money;
+pub mod opi_trace;
 pub mod payments;
 pub mod prompt;
 pub mod receipt;

@@ -29,6 +29,7 @@ use crate::ids::{
     ClientId, ConnectionId, EventId, IdempotencyKey, MerchantId, PoiId, PromptId, ReceiptId,
     ReconciliationId, TerminalId, TerminalRequestId, TransactionId, TransmissionId,
 };
+use crate::opi_trace::TracedFrame;
 use crate::prompt::{PromptAnswer, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
 use crate::reconciliation::ReconciliationRecord;
@@ -343,6 +344,15 @@ pub trait AuditStore: Send + Sync {
     async fn audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
 }
 
+/// The OPI trace of transactions (see [`crate::opi_trace`]).
+#[async_trait]
+pub trait TraceStore: Send + Sync {
+    /// Appends `frames`, in order, with one insert.
+    async fn insert_trace(&self, frames: &[TracedFrame]) -> Result<()>;
+    /// A transaction's trace, in the order it was written.
+    async fn trace(&self, id: &TransactionId) -> Result<Vec<TracedFrame>>;
+}
+
 /// Every store a node needs.
 #[async_trait]
 pub trait Store:
@@ -356,6 +366,7 @@ pub trait Store:
     + IdempotencyStore
     + EventStore
     + AuditStore
+    + TraceStore
     + Send
     + Sync
     + 'static

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::ids::{TerminalId, TerminalRequestId};
 use crate::money::Amount;
+use crate::opi_trace::WireFrame;
 use crate::prompt::{InputSpec, PromptAnswer};
 use crate::receipt::ReceiptCopy;
 use crate::reconciliation::ReconciliationTotal;
@@ -227,6 +228,10 @@ pub trait OperationObserver: Send + Sync {
     async fn input(&self, request: InputRequest) -> Option<PromptAnswer>;
     /// The terminal reports a card was presented.
     async fn card_acquired(&self);
+    /// A frame was written or read for this operation (its trace); must not wait.
+    fn frame(&self, frame: WireFrame) {
+        let _ = frame;
+    }
 }
 
 /// Why a non-financial terminal request failed.

@@ -14,7 +14,7 @@ mod timer;
 
 use eps_core::terminal::{DeviceOutput, InputRequest, TerminalError};
 
-pub(crate) use callback::format_error_response;
+pub(crate) use callback::{answer_is_secret, format_error_response};
 pub use conversation::Conversation;
 pub(crate) use conversation::unowned_response;
 pub use outcome::{

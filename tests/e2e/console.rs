@@ -78,9 +78,21 @@ async fn an_operator_works_the_console() {
     browser.wait_text(&row, "approved").await;
     browser.wait_text(&row, "12.34 EUR").await;
     browser.screenshot("02-payment-appears-live").await;
+    // The trace is written a moment after the frames went: the detail shows it once stored.
+    crate::opi_trace::wait_for_trace(&admin, &paid_id, "CardServiceResponse").await;
     browser.click(&row).await;
     browser.wait_text("#detail-journal tbody", "sent").await;
     browser.wait_text("#detail-fields", "approved").await;
+    browser
+        .wait_text("#detail-trace", "CardServiceRequest CardPayment")
+        .await;
+    browser
+        .wait_text("#detail-trace", "CardServiceResponse CardPayment")
+        .await;
+    let markup = browser
+        .script("return document.querySelectorAll('#detail-trace details pre *').length")
+        .await;
+    assert_eq!(markup, serde_json::json!(0), "the XML is shown as text");
     browser.screenshot("03-transaction-detail").await;
 
     // An unknown outcome is resolved from the console with a reason.

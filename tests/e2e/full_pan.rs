@@ -128,14 +128,43 @@ impl Scene {
             ] {
                 self.answers.push(self.pos.get(&path).await.ok().body);
             }
-            let journal = self.admin.get(&format!("/admin/transactions/{id}")).await;
-            self.answers.push(journal.ok().body);
+            let journal = self
+                .admin
+                .get(&format!("/admin/transactions/{id}"))
+                .await
+                .ok();
+            // The OPI trace is written shortly after the frames went: wait for its last frame
+            // (the terminal's answer, or the request when recovery found the answer) before the
+            // sources are searched.
+            let steps: Vec<&str> = journal.body["journal"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|e| e["step"].as_str())
+                .collect();
+            let answered = ["approved", "declined"].contains(&journal.state());
+            let last = if answered && !steps.contains(&"recovery") {
+                Some("CardServiceResponse")
+            } else if steps.contains(&"sent") {
+                Some("CardServiceRequest")
+            } else {
+                None
+            };
+            let view = match last {
+                Some(message) => crate::opi_trace::wait_for_trace(&self.admin, id, message).await,
+                None => journal.body,
+            };
+            self.answers.push(view);
         }
         let mut sources: Vec<(&str, String)> = Vec::new();
         let answers = serde_json::to_string(&self.answers).unwrap();
         assert!(
             answers.contains("######"),
             "the API shows masked numbers, so it had the card: {answers}"
+        );
+        assert!(
+            answers.contains("traceEntries") && answers.contains("<CardServiceResponse"),
+            "the API shows the OPI trace, so the search looks at the XML the terminal sent"
         );
         sources.push(("API answers", answers));
 

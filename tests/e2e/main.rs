@@ -22,6 +22,7 @@ mod oauth;
 mod observability;
 mod operations;
 mod opi_edges;
+mod opi_trace;
 mod payment_errors;
 mod payments;
 mod prompts;

@@ -99,6 +99,22 @@ async fn a_pin_answer_reaches_the_terminal_and_nothing_else() {
         }
         assert!(streamed.contains(&input), "the stream announced the prompt");
         assert!(!streamed.contains(PIN), "the PIN reached the event stream");
+        // The OPI trace shows the answer that went to the terminal as `****` (and is in the
+        // store before it is searched).
+        let traced = crate::opi_trace::wait_for_trace(&admin, &id, "CardServiceResponse").await;
+        let entries = traced["traceEntries"].as_array().unwrap();
+        let answer = entries
+            .iter()
+            .find(|e| e["message"] == "DeviceResponse" && e["requestType"] == "Input")
+            .unwrap_or_else(|| panic!("the Input answer in the trace: {entries:#?}"));
+        assert!(
+            answer["xml"].as_str().unwrap().contains("****"),
+            "{answer:#?}"
+        );
+        assert!(
+            !traced.to_string().contains(PIN),
+            "the PIN reached the OPI trace"
+        );
         assert_not_stored(&site.app, PIN).await;
         site.assert_agrees_with_ledgers().await;
         site.stop().await;

@@ -1,6 +1,7 @@
 //! Operator views of transactions (`/admin/transactions`): the journal, and resolutions of
 //! transactions left `unknown`.
 
+use eps_core::opi_trace::{TraceDirection, TracedFrame};
 use eps_core::payments::Resolution;
 use eps_core::receipt::ReceiptRecord;
 use eps_core::transaction::{JournalEntry, TransactionRecord, TransactionState};
@@ -38,6 +39,61 @@ impl From<&JournalEntry> for JournalEntryBody {
     }
 }
 
+/// Which way a traced frame went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TraceDirectionBody {
+    /// From the terminal to the EPS.
+    In,
+    /// From the EPS to the terminal.
+    Out,
+}
+
+impl From<TraceDirection> for TraceDirectionBody {
+    fn from(direction: TraceDirection) -> Self {
+        match direction {
+            TraceDirection::In => Self::In,
+            TraceDirection::Out => Self::Out,
+        }
+    }
+}
+
+/// One OPI frame exchanged with the terminal for the transaction; card numbers masked, secret
+/// input answers (PINs, hidden entries) shown as `****`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceEntryBody {
+    /// When the EPS wrote or read it (UTC).
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// `out` (EPS → terminal) or `in` (terminal → EPS).
+    pub direction: TraceDirectionBody,
+    /// The OPI channel: 0 for the EPS's requests and their answers, 1 for the terminal's device
+    /// requests and their answers.
+    #[schema(minimum = 0, maximum = 1)]
+    pub channel: u8,
+    /// The message: `CardServiceRequest`, `CardServiceResponse`, `ServiceRequest`,
+    /// `ServiceResponse`, `DeviceRequest` or `DeviceResponse`.
+    pub message: String,
+    /// Its OPI `RequestType` (`CardPayment`, `Output`, `Input`, …).
+    pub request_type: String,
+    /// The XML body as exchanged, masked.
+    pub xml: String,
+}
+
+impl From<&TracedFrame> for TraceEntryBody {
+    fn from(frame: &TracedFrame) -> Self {
+        Self {
+            at: format_timestamp(frame.at),
+            direction: frame.direction.into(),
+            channel: frame.channel.number(),
+            message: frame.message.clone(),
+            request_type: frame.request_type.clone(),
+            xml: frame.xml.to_string(),
+        }
+    }
+}
+
 /// A transaction as operators see it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AdminTransactionResponse {
@@ -65,15 +121,20 @@ pub struct AdminTransactionResponse {
     pub journal: Vec<JournalEntryBody>,
     /// Every receipt copy the terminal printed for it, oldest first.
     pub receipts: Vec<ReceiptBody>,
+    /// The OPI messages exchanged with the terminal for it, in order (written shortly after
+    /// they are exchanged, so the newest may show up a moment later).
+    #[serde(rename = "traceEntries")]
+    pub trace_entries: Vec<TraceEntryBody>,
 }
 
 impl AdminTransactionResponse {
-    /// The view of `record` with its `journal`.
+    /// The view of `record` with its `journal`, `receipts` and OPI `trace`.
     pub fn new(
         status_return: StatusReturn,
         record: &TransactionRecord,
         journal: &[JournalEntry],
         receipts: &[ReceiptRecord],
+        trace: &[TracedFrame],
     ) -> Self {
         Self {
             status_return,
@@ -85,6 +146,7 @@ impl AdminTransactionResponse {
             terminal_request_id: record.terminal_request_id.to_string(),
             journal: journal.iter().map(Into::into).collect(),
             receipts: receipts.iter().map(Into::into).collect(),
+            trace_entries: trace.iter().map(Into::into).collect(),
         }
     }
 }

@@ -79,10 +79,12 @@ pub async fn list_transactions(
     }))
 }
 
-/// Show a transaction with its journal and receipts.
+/// Show a transaction with its journal, receipts and OPI trace.
 ///
 /// Any site's transaction, with who asked for it, the OPI RequestID the terminal knows it by,
-/// every journalled step and every receipt copy (card numbers masked).
+/// every journalled step, every receipt copy and the OPI trace: the XML exchanged with the
+/// terminal for it on channel 0 and channel 1 (card numbers masked, secret input answers as
+/// `****`).
 #[utoipa::path(
     get,
     path = "/admin/transactions/{transactionID}",
@@ -90,7 +92,7 @@ pub async fn list_transactions(
     operation_id = "adminShowTransaction",
     params(("transactionID" = String, Path, description = "The transaction id")),
     responses(
-        (status = 200, description = "The transaction, its journal and receipts", body = AdminTransactionResponse),
+        (status = 200, description = "The transaction, its journal, receipts and OPI trace", body = AdminTransactionResponse),
         (status = 401, description = "`ERRCD_UNAUTHORIZED`", body = ErrorResponse),
         (status = 403, description = "`ERRCD_INSUFFICIENT_SCOPE` (needs `admin`)", body = ErrorResponse),
         (status = 404, description = "`ERRCD_UNKNOWN_TRANSACTION`", body = ErrorResponse),
@@ -176,10 +178,12 @@ async fn view(state: &AppState, id: &TransactionId) -> ApiResult<AdminTransactio
         .payments
         .transaction_receipts(&record.merchant_id, id)
         .await?;
+    let trace = state.payments.trace(id).await?;
     Ok(AdminTransactionResponse::new(
         StatusReturn::success(state.clock.now()),
         &record,
         &journal,
         &receipts,
+        &trace,
     ))
 }

@@ -1,5 +1,6 @@
 //! The domain side of a running terminal request: durable steps, receipts, prompts, card events.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -8,6 +9,7 @@ use tokio::sync::oneshot;
 use crate::durable::{self, DurableStep};
 use crate::event::{EventKind, NewEvent};
 use crate::ids::{MerchantId, PoiId, PromptId, ReceiptId, ReconciliationId, TransactionId};
+use crate::opi_trace::{TracedFrame, WireFrame};
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
 use crate::redact::MaskedText;
@@ -73,6 +75,8 @@ pub(crate) struct Observer {
     poi_id: PoiId,
     subject: Subject,
     tracking: Option<Arc<Tracking>>,
+    /// The next frame's place in the trace.
+    frames: AtomicU32,
 }
 
 impl Observer {
@@ -88,6 +92,7 @@ impl Observer {
             poi_id: record.poi_id,
             subject: Subject::Transaction(record.id),
             tracking: Some(tracking),
+            frames: AtomicU32::new(0),
         }
     }
 
@@ -104,6 +109,7 @@ impl Observer {
             poi_id,
             subject,
             tracking: None,
+            frames: AtomicU32::new(0),
         }
     }
 
@@ -223,6 +229,15 @@ impl Observer {
 
 #[async_trait]
 impl OperationObserver for Observer {
+    fn frame(&self, frame: WireFrame) {
+        // Reconciliations keep their journal and receipts; only transactions keep a trace.
+        if let Some(id) = self.transaction_id() {
+            let seq = self.frames.fetch_add(1, Ordering::Relaxed);
+            let traced = TracedFrame::new(id, self.shared.now(), seq, frame);
+            self.shared.trace.record(traced);
+        }
+    }
+
     async fn before_send(&self) -> Result<(), String> {
         self.shared
             .journal(self.subject_id(), "sending", "request about to be written")

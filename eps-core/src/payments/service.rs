@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
 use crate::idempotency::Idempotency;
 use crate::ids::{ClientId, MerchantId, PoiId, PromptId, ReceiptId, TerminalId, TransactionId};
+use crate::opi_trace::{TraceSink, TracedFrame};
 use crate::prompt::{PromptAnswer, PromptKind, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
 use crate::site::{Poi, SiteDirectory};
@@ -53,7 +54,8 @@ pub struct PaymentService {
 }
 
 impl PaymentService {
-    /// A service driving `terminals` for the configured `sites`.
+    /// A service driving `terminals` for the configured `sites`, tracing their OPI frames to
+    /// `trace`.
     pub fn new(
         store: Arc<dyn Store>,
         sites: Arc<SiteDirectory>,
@@ -61,6 +63,7 @@ impl PaymentService {
         events: EventLog,
         terminals: Vec<SharedTerminal>,
         policy: PaymentPolicy,
+        trace: Arc<dyn TraceSink>,
     ) -> Self {
         let idempotency = Idempotency::new(store.clone(), clock.clone(), policy.idempotency_ttl);
         let shared = Shared {
@@ -73,6 +76,7 @@ impl PaymentService {
             prompts: PromptWaiters::default(),
             idempotency,
             policy,
+            trace,
             request_counter: std::sync::atomic::AtomicU32::new(
                 (uuid::Uuid::new_v4().as_u128() % 10_000) as u32,
             ),
@@ -311,6 +315,11 @@ impl PaymentService {
     /// The journal of a transaction (operators).
     pub async fn journal(&self, id: &TransactionId) -> Result<Vec<JournalEntry>> {
         self.shared.store.journal(&id.to_string()).await
+    }
+
+    /// The OPI trace of a transaction, in the order its frames went (operators).
+    pub async fn trace(&self, id: &TransactionId) -> Result<Vec<TracedFrame>> {
+        self.shared.store.trace(id).await
     }
 
     /// A prompt of `merchant`'s site.

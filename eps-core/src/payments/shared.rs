@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::event::{EventKind, EventLog, NewEvent};
 use crate::idempotency::Idempotency;
 use crate::ids::{TerminalId, TerminalRequestId, TransactionId};
+use crate::opi_trace::TraceSink;
 use crate::redact::MaskedText;
 use crate::site::SiteDirectory;
 use crate::store::{Store, TransactionWrite};
@@ -65,6 +66,8 @@ pub(crate) struct Shared {
     pub(crate) prompts: PromptWaiters,
     pub(crate) idempotency: Idempotency,
     pub(crate) policy: PaymentPolicy,
+    /// Where the OPI trace of each transaction goes.
+    pub(crate) trace: Arc<dyn TraceSink>,
     /// Numbers consecutive RequestIDs; starts at a random value so restarts do not repeat.
     pub(crate) request_counter: AtomicU32,
 }

@@ -322,6 +322,7 @@ async fn harness_with(policy: PaymentPolicy) -> Harness {
             pump_terminal.clone() as SharedTerminal,
         ],
         policy,
+        Arc::new(crate::opi_trace::NoTrace),
     );
     let caller = Caller {
         client_id: ClientId::parse("pos-1").unwrap(),

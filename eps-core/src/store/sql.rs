@@ -18,6 +18,7 @@ mod events;
 mod idempotency;
 mod pois;
 mod records;
+mod trace;
 mod transactions;
 
 /// The durable store over one SQL engine: [`super::sqlite::SqliteStore`] or

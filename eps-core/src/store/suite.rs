@@ -20,6 +20,7 @@ mod fixtures;
 mod follow_ups;
 mod payments;
 mod records;
+mod trace;
 
 use admin::*;
 use connections::*;
@@ -27,6 +28,7 @@ use events::*;
 use follow_ups::*;
 use payments::*;
 use records::*;
+use trace::*;
 
 /// A store under test and what to remove afterwards.
 struct Harness {
@@ -178,6 +180,8 @@ suite!(
     purge_keeps_a_contiguous_tail,
     known_pois_are_announced_once,
     country_settings_are_kept_per_site,
+    trace_batches_read_back_in_order,
+    trace_writer_writes_everything_queued,
 );
 
 #[tokio::test]

@@ -57,6 +57,11 @@ impl Default for WriteOptions {
     }
 }
 
+/// A body as text, in the character set it was written in (for traces and logs; no parsing).
+pub fn body_text(body: &[u8]) -> String {
+    charset::decode_text(body).into_owned()
+}
+
 /// Writes `message` as a whole frame: the 4-byte big-endian byte count, then the XML body.
 pub fn encode(message: &Message, options: &WriteOptions) -> Result<Vec<u8>, EncodeError> {
     encode_frame(&encode_body(message, options)?)

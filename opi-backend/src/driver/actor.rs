@@ -2,7 +2,7 @@
 //! one conversation at a time, keeps the session (Login at start and after `LoggedOut`), checks
 //! health with Diagnosis while idle, and answers callbacks that belong to no request.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,6 +32,7 @@ use crate::session::{
 
 mod run;
 mod terminal_session;
+mod trace;
 
 /// What the terminal handle asks of its driver. Each request carries the caller's span, so the
 /// driver's lines about it carry the caller's fields (the HTTP request ID among them).
@@ -131,6 +132,8 @@ struct Running {
     links: HashMap<Link, Connection>,
     connecting: HashMap<Link, AbortHandle>,
     callbacks: HashMap<u64, mpsc::UnboundedSender<Vec<u8>>>,
+    /// Callback connections whose Input answer is secret (masked in the trace).
+    secret_callbacks: HashSet<u64>,
     inputs: HashMap<InputKey, AbortHandle>,
     abort_reply: Option<oneshot::Sender<Result<(), TerminalError>>>,
     outcome: Option<Finished>,
@@ -536,6 +539,7 @@ impl Actor {
             links: HashMap::new(),
             connecting: HashMap::new(),
             callbacks: HashMap::new(),
+            secret_callbacks: HashSet::new(),
             inputs: HashMap::new(),
             abort_reply: None,
             outcome: None,

@@ -18,10 +18,12 @@ use crate::session;
 /// A callback for a terminal's driver.
 #[derive(Debug)]
 pub(crate) enum Inbound {
-    /// A DeviceRequest on callback connection `conn`; write the answer to `reply`.
+    /// A DeviceRequest on callback connection `conn` (`xml` as read); write the answer to
+    /// `reply`.
     Callback {
         conn: u64,
         request: Box<DeviceRequest>,
+        xml: String,
         reply: mpsc::UnboundedSender<Vec<u8>>,
     },
     /// A well-formed DeviceRequest on `conn` that could not be decoded; answer it to `reply`.
@@ -76,7 +78,7 @@ pub(crate) async fn serve(
                 connections.insert(next_conn, (peer, connection, None));
             }
             Some(event) = events.recv() => match event {
-                IoEvent::Message(conn, message) => {
+                IoEvent::Message(conn, message, xml) => {
                     let Some((peer, connection, routed)) = connections.get_mut(&conn) else { continue };
                     let Message::DeviceRequest(request) = *message else {
                         warn!(%peer, got = %session::describe(&message), "not a DeviceRequest on channel 1; closing");
@@ -90,6 +92,7 @@ pub(crate) async fn serve(
                                 route.inbound.send(Inbound::Callback {
                                     conn,
                                     request: Box::new(request),
+                                    xml,
                                     reply: connection.out.clone(),
                                 }).is_ok()
                             });

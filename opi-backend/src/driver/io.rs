@@ -16,8 +16,8 @@ use crate::message::Message;
 /// What happened on a connection named `K`.
 #[derive(Debug)]
 pub(crate) enum IoEvent<K> {
-    /// A frame was read and decoded.
-    Message(K, Box<Message>),
+    /// A frame was read and decoded; the text is its XML body as read (for the trace).
+    Message(K, Box<Message>, String),
     /// A frame could not be read, or is not well-formed XML; the connection is closed after it.
     Malformed(K, String),
     /// A well-formed frame that is not a valid message (`envelope` is its root, to answer it);
@@ -152,7 +152,10 @@ async fn run<K: Copy + Debug + Send, E: From<IoEvent<K>>>(
 /// even well-formed XML: nothing in it can be answered).
 fn deliver<K: Copy>(key: K, body: &[u8], report: &impl Fn(IoEvent<K>) -> bool) -> bool {
     match codec::decode(body) {
-        Ok(message) => report(IoEvent::Message(key, Box::new(message))),
+        Ok(message) => {
+            let text = codec::body_text(body);
+            report(IoEvent::Message(key, Box::new(message), text))
+        }
         Err(e) => match codec::envelope(body) {
             Ok(envelope) => report(IoEvent::Undecodable(key, Box::new(envelope), e.to_string())),
             Err(_) => {

@@ -166,6 +166,15 @@ pub(crate) fn input_request(
     Some((request, timeout))
 }
 
+/// Whether the answer to `request` must never be written down: an Input asking for a PIN, a
+/// `SecureInput`, or an entry the terminal hides (the domain's [`InputSpec::secrecy`]).
+pub(crate) fn answer_is_secret(request: &DeviceRequest) -> bool {
+    request.input.as_ref().is_some_and(|input| {
+        InputCommand::parse(input.command.kind.as_str()).asks_for_pin()
+            || entry_marking(request) == AnswerSecrecy::Secret
+    })
+}
+
 /// How the terminal marked an Input's entry: secret for a `SecureInput` request or a text line
 /// that hides the entry (`Echo="false"`, `Hidden="true"`). PIN commands are secret in any case
 /// (the domain's [`InputSpec::secrecy`]).

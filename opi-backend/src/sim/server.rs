@@ -272,7 +272,7 @@ async fn run(
                         debug!(?link, %reason, "opi-sim cannot reach the callback address");
                         core.handle_connect_failed(link, at);
                     }
-                    SimIo::Io(IoEvent::Message(link, message)) => {
+                    SimIo::Io(IoEvent::Message(link, message, _)) => {
                         if let Err(e) = core.handle_message(link, *message, at) {
                             warn!(error = %e, "opi-sim got an unexpected message");
                         }

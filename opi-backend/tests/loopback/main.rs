@@ -7,3 +7,4 @@ mod edges;
 mod flows;
 mod link_loss;
 mod session;
+mod trace;

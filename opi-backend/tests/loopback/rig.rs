@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use eps_core::ids::{TerminalId, TerminalRequestId};
 use eps_core::money::{Amount, Currency};
+use eps_core::opi_trace::WireFrame;
 use eps_core::prompt::PromptAnswer;
 use eps_core::receipt::ReceiptCopy;
 use eps_core::terminal::{
@@ -34,6 +35,7 @@ pub(crate) struct Recorder {
     tx: mpsc::UnboundedSender<Heard>,
     refuse: Option<String>,
     answer: Option<PromptAnswer>,
+    frames: Mutex<Vec<WireFrame>>,
 }
 
 impl Recorder {
@@ -51,6 +53,7 @@ impl Recorder {
             tx,
             refuse,
             answer,
+            frames: Mutex::new(Vec::new()),
         };
         (Arc::new(recorder), rx)
     }
@@ -62,6 +65,11 @@ impl Recorder {
 
     pub(crate) fn heard(&self) -> Vec<Heard> {
         self.heard.lock().unwrap().clone()
+    }
+
+    /// Every frame traced so far, in order.
+    pub(crate) fn frames(&self) -> Vec<WireFrame> {
+        self.frames.lock().unwrap().clone()
     }
 
     pub(crate) fn receipts(&self) -> Vec<ReceiptCopy> {
@@ -96,6 +104,9 @@ impl OperationObserver for Recorder {
     }
     async fn card_acquired(&self) {
         self.hear(Heard::CardAcquired);
+    }
+    fn frame(&self, frame: WireFrame) {
+        self.frames.lock().unwrap().push(frame);
     }
 }
 

@@ -335,11 +335,30 @@
         receipts.append(pre);
       }
       if (json.receipts.length === 0) receipts.textContent = "(none)";
+      showTrace(json.traceEntries || []);
       $("tx-detail").hidden = false;
       $("tx-detail").scrollIntoView();
     } catch (e) {
       $("tx-error").textContent = e.message;
     }
+  }
+
+  // The OPI trace: one collapsible block per frame; the XML is text, never markup.
+  function showTrace(entries) {
+    const trace = $("detail-trace");
+    trace.replaceChildren();
+    for (const e of entries) {
+      const block = document.createElement("details");
+      block.className = "trace";
+      const summary = document.createElement("summary");
+      const arrow = e.direction === "out" ? "EPS → terminal" : "terminal → EPS";
+      summary.textContent = e.at + " channel " + e.channel + " " + arrow + ": " + e.message + " " + e.requestType;
+      const pre = document.createElement("pre");
+      pre.textContent = e.xml;
+      block.append(summary, pre);
+      trace.append(block);
+    }
+    if (entries.length === 0) trace.textContent = "(none yet: frames are written a moment after they go)";
   }
 
   async function loadConnections() {

@@ -1,6 +1,7 @@
 //! Driving one conversation: its connections, callbacks, observer calls and timers.
 
 use super::*;
+use crate::session;
 
 impl Actor {
     /// Moves the conversation on until its outcome is out (or, with `until_done`, until it is
@@ -70,6 +71,7 @@ impl Actor {
             }
             Event::Close(Link::Callback(conn)) => {
                 run.callbacks.remove(&conn);
+                run.secret_callbacks.remove(&conn);
             }
             Event::Close(link) => {
                 run.links.remove(&link);
@@ -150,6 +152,12 @@ impl Actor {
                 return;
             }
         };
+        trace::sent(
+            run,
+            &transmit,
+            &frame,
+            &self.settings.profile.write_options(),
+        );
         let sent = match transmit.link {
             Link::Callback(conn) => run
                 .callbacks
@@ -196,7 +204,8 @@ impl Actor {
         let at = now();
         let current = |(generation, _): LinkKey| generation == run.generation;
         match event {
-            IoEvent::Message(key, message) if current(key) => {
+            IoEvent::Message(key, message, xml) if current(key) => {
+                trace::received(run, key.1, &message, xml);
                 if let Err(e) = run.conversation.handle_message(key.1, *message, at) {
                     warn!(terminal = %self.settings.id, error = %e, "unexpected message");
                 }
@@ -233,10 +242,15 @@ impl Actor {
             Inbound::Callback {
                 conn,
                 request,
+                xml,
                 reply,
             } => {
                 run.callbacks.insert(conn, reply);
+                if session::answer_is_secret(&request) {
+                    run.secret_callbacks.insert(conn);
+                }
                 let message = Message::DeviceRequest(*request);
+                trace::received(run, Link::Callback(conn), &message, xml);
                 if let Err(e) = run
                     .conversation
                     .handle_message(Link::Callback(conn), message, at)
@@ -260,6 +274,7 @@ impl Actor {
                 warn!(terminal = %self.settings.id, error = %error, "undecodable callback");
             }
             Inbound::Closed { conn } => {
+                run.secret_callbacks.remove(&conn);
                 if run.callbacks.remove(&conn).is_some() {
                     run.conversation.handle_closed(Link::Callback(conn), at);
                 }
