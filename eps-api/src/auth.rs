@@ -8,6 +8,7 @@ pub mod keys;
 pub mod scope;
 pub mod throttle;
 pub mod token;
+pub mod token_cache;
 pub mod verify;
 
 pub use scope::{Admin, Auth, Read, RequiredScope, Write};

@@ -41,6 +41,8 @@ const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 /// Frames of the OPI trace that may wait for the writer; more are dropped (and counted), so a
 /// slow database never holds up a payment.
 const TRACE_QUEUE: usize = 4096;
+/// How often heartbeats kept in memory are written to the store (what a crash can lose).
+const HEARTBEAT_FLUSH: Duration = Duration::from_secs(1);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +151,18 @@ impl ServerBuilder {
             clock.clone(),
             settings.policy,
         ));
+        // Heartbeats of the last second before a crash may be lost: no connection live now
+        // expires before a full timeout from now.
+        let extended = connections
+            .grant_start_up_grace()
+            .await
+            .map_err(StartError::Store)?;
+        if extended > 0 {
+            tracing::info!(
+                count = extended,
+                "connections given a full timeout from start-up"
+            );
+        }
         // Channel-1 listeners are bound here, before any terminal is sent a request.
         let opi = OpiBackend::start(terminal_configs(&settings)?)
             .await
@@ -314,6 +328,10 @@ impl Server {
                 tracing::warn!(error = %e, "a background task failed");
             }
         }
+        // Every heartbeat answered is written before the process ends.
+        if let Err(e) = self.state.connections.flush_heartbeats().await {
+            tracing::error!(error = %e, "writing the last heartbeats failed");
+        }
         tracing::info!("stopped");
         result.map_err(StartError::Serve)
     }
@@ -465,6 +483,19 @@ fn spawn_background(state: &AppState) -> Vec<JoinHandle<()>> {
     tasks.push(tokio::spawn(async move {
         payments.run_background(stop.cancelled_owned()).await;
     }));
+    let connections = state.connections.clone();
+    tasks.push(tokio::spawn(every_until(
+        HEARTBEAT_FLUSH,
+        cancel.clone(),
+        move || {
+            let connections = connections.clone();
+            async move {
+                if let Err(e) = connections.flush_heartbeats().await {
+                    tracing::warn!(error = %e, "writing heartbeats failed; kept for the next try");
+                }
+            }
+        },
+    )));
     let connections = state.connections.clone();
     let every = state.settings.purge_interval;
     tasks.push(tokio::spawn(every_until(

@@ -5,6 +5,9 @@
 //! and again on every call made through the connection, so a revoke takes effect on the
 //! connection's next call. It lives while heartbeats arrive: it expires after `missed_heartbeats`
 //! intervals without one.
+//!
+//! Heartbeats are kept in memory and written behind in batches ([`heartbeats`]): connect and
+//! disconnect are synced commits, a heartbeat is not.
 
 use std::sync::Arc;
 
@@ -19,8 +22,10 @@ use crate::site::SiteDirectory;
 use crate::store::Store;
 
 mod closures;
+pub mod heartbeats;
 
 pub use closures::{ClosureWatch, Closures};
+pub use heartbeats::{Beat, PendingBeats};
 
 /// The site system's software vendor, as sent in `connect`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -146,6 +151,7 @@ pub struct ConnectionService {
     clock: SharedClock,
     policy: ConnectionPolicy,
     closures: Arc<Closures>,
+    beats: Arc<PendingBeats>,
 }
 
 impl ConnectionService {
@@ -162,6 +168,7 @@ impl ConnectionService {
             clock,
             policy,
             closures: Arc::default(),
+            beats: Arc::default(),
         }
     }
 
@@ -246,6 +253,8 @@ impl ConnectionService {
     }
 
     /// Refreshes a live connection of `client` for a site `grant` still allows (the heartbeat).
+    /// The new expiry holds at once on this node and reaches the store with the next
+    /// [`flush_heartbeats`](Self::flush_heartbeats).
     pub async fn heartbeat(
         &self,
         client: &ClientId,
@@ -256,14 +265,37 @@ impl ConnectionService {
         let now = to_millis_precision(self.clock.now());
         record.last_heartbeat_at = now;
         record.expires_at = now + self.policy.lifetime();
-        if !self
-            .store
-            .refresh_connection(id, now, record.expires_at)
-            .await?
-        {
-            return Err(Error::UnknownConnection);
-        }
+        self.beats.record(Beat {
+            id: *id,
+            at: now,
+            expires_at: record.expires_at,
+        });
         Ok(record)
+    }
+
+    /// Writes the heartbeats received since the last flush in one transaction; returns how many
+    /// connections it moved. On failure they are kept for the next flush.
+    pub async fn flush_heartbeats(&self) -> Result<u64> {
+        let beats = self.beats.take();
+        if beats.is_empty() {
+            return Ok(0);
+        }
+        match self.store.refresh_connections(&beats).await {
+            Ok(moved) => Ok(moved),
+            Err(e) => {
+                self.beats.restore(beats);
+                Err(e)
+            }
+        }
+    }
+
+    /// After a start: every connection still live now lives at least one full timeout from now,
+    /// so heartbeats a crash kept from the store cannot expire it early. Returns how many moved.
+    pub async fn grant_start_up_grace(&self) -> Result<u64> {
+        let now = to_millis_precision(self.clock.now());
+        self.store
+            .extend_live_connections(now, now + self.policy.lifetime())
+            .await
     }
 
     /// Closes a live connection of `client`, even one for a site no longer granted: closing
@@ -275,6 +307,7 @@ impl ConnectionService {
     ) -> Result<ConnectionRecord> {
         let record = self.owned(client, id).await?;
         self.store.delete_connection(id).await?;
+        self.beats.forget(id);
         self.closures.close(id);
         Ok(record)
     }
@@ -282,11 +315,7 @@ impl ConnectionService {
     /// The live connection `id` if `client` opened it.
     async fn owned(&self, client: &ClientId, id: &ConnectionId) -> Result<ConnectionRecord> {
         let now = self.clock.now();
-        let record = self
-            .store
-            .connection(id)
-            .await?
-            .ok_or(Error::UnknownConnection)?;
+        let record = self.stored(id).await?.ok_or(Error::UnknownConnection)?;
         if &record.client_id != client {
             return Err(Error::ConnectionOfAnotherClient);
         }
@@ -298,21 +327,42 @@ impl ConnectionService {
 
     /// Every stored connection, live or recently expired (admin view).
     pub async fn list(&self) -> Result<Vec<ConnectionRecord>> {
-        self.store.connections().await
+        let mut records = self.store.connections().await?;
+        for record in &mut records {
+            self.with_pending_beat(record);
+        }
+        Ok(records)
     }
 
     /// One stored connection (admin view).
     pub async fn find(&self, id: &ConnectionId) -> Result<ConnectionRecord> {
-        self.store
-            .connection(id)
-            .await?
-            .ok_or(Error::UnknownConnection)
+        self.stored(id).await?.ok_or(Error::UnknownConnection)
+    }
+
+    /// The stored connection `id` with its heartbeat not yet written, if any.
+    async fn stored(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>> {
+        let mut record = self.store.connection(id).await?;
+        if let Some(record) = &mut record {
+            self.with_pending_beat(record);
+        }
+        Ok(record)
+    }
+
+    /// Applies the heartbeat of `record` not yet written, when it is later than the stored one.
+    fn with_pending_beat(&self, record: &mut ConnectionRecord) {
+        if let Some(beat) = self.beats.latest(&record.id)
+            && beat.expires_at > record.expires_at
+        {
+            record.last_heartbeat_at = beat.at;
+            record.expires_at = beat.expires_at;
+        }
     }
 
     /// Closes any connection (admin force-disconnect).
     pub async fn force_disconnect(&self, id: &ConnectionId) -> Result<ConnectionRecord> {
         let record = self.find(id).await?;
         self.store.delete_connection(id).await?;
+        self.beats.forget(id);
         self.closures.close(id);
         Ok(record)
     }

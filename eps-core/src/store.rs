@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditEntry, AuditQuery, NewAuditEntry};
 use crate::client::ClientRecord;
-use crate::connection::ConnectionRecord;
+use crate::connection::{Beat, ConnectionRecord};
 use crate::country::CountrySettingsRecord;
 use crate::error::Result;
 use crate::event::{EventRecord, NewEvent};
@@ -69,6 +69,16 @@ pub trait ConnectionStore: Send + Sync {
         last_heartbeat_at: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<bool>;
+    /// Writes heartbeats kept in memory, in one transaction; an expiry only moves forward.
+    /// Returns how many connections moved (closed ones are skipped).
+    async fn refresh_connections(&self, beats: &[Beat]) -> Result<u64>;
+    /// Gives every connection still live at `live_at` an expiry of at least `until` (the start-up
+    /// grace); returns how many moved.
+    async fn extend_live_connections(
+        &self,
+        live_at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<u64>;
     /// Deletes a connection; false when it was already gone.
     async fn delete_connection(&self, id: &ConnectionId) -> Result<bool>;
     /// Every stored connection, oldest first.

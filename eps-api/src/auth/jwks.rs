@@ -2,7 +2,7 @@
 //! periodically and when a token names a `kid` not seen yet (at most every ten seconds).
 
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse};
@@ -53,6 +53,8 @@ pub struct RemoteKeys {
     http: Result<reqwest::Client, String>,
     keys: RwLock<Vec<Jwk>>,
     loaded: AtomicBool,
+    /// Bumped by every load that changes the keys: tokens checked before are checked again.
+    generation: AtomicU64,
     last_load: Mutex<Option<Instant>>,
 }
 
@@ -69,6 +71,7 @@ impl RemoteKeys {
             http,
             keys: RwLock::new(Vec::new()),
             loaded: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             last_load: Mutex::new(None),
         }
     }
@@ -85,9 +88,19 @@ impl RemoteKeys {
         *last = Some(Instant::now());
         let keys = result?;
         let count = keys.len();
-        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        let mut current = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        if *current != keys {
+            *current = keys;
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        drop(current);
         self.loaded.store(true, Ordering::Release);
         Ok(count)
+    }
+
+    /// Which key set is in force: changes whenever a load brings different keys.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The key a token's `kid` names (or the only key when the token names none).

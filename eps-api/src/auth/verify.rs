@@ -6,6 +6,9 @@
 //! Tokens of the built-in issuer are also checked against the [`ClientRoster`]: a removed client's
 //! tokens are refused, and the token's scopes and sites are narrowed to what the client holds
 //! now, within one roster refresh.
+//!
+//! A token's signature and claims are checked once: later requests find it in the
+//! [`TokenCache`] by its hash, where only its lifetime is checked again (and the roster, always).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::jwks::RemoteKeys;
 use crate::auth::keys::SigningKey;
+use crate::auth::token_cache::{Lifetime, TokenCache, TokenHash, Verified};
 use crate::error::{ApiError, BearerChallenge};
 
 /// The claim the built-in issuer writes the site grant to (and the default name read).
@@ -56,6 +60,7 @@ pub struct TokenVerifier {
     leeway: Duration,
     sites_claim: String,
     roster: Option<Arc<ClientRoster>>,
+    cache: Arc<TokenCache>,
 }
 
 /// The claims read from any token.
@@ -91,7 +96,14 @@ impl TokenVerifier {
             leeway,
             sites_claim: SITES_CLAIM.to_owned(),
             roster: None,
+            cache: Arc::default(),
         }
+    }
+
+    /// Remembers at most `capacity` verified tokens (0: verifies every request in full).
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache = Arc::new(TokenCache::new(capacity));
+        self
     }
 
     /// Reads the site grant from the claim `name` instead.
@@ -118,10 +130,45 @@ impl TokenVerifier {
     /// cannot be read.
     pub async fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Principal, ApiError> {
         let principal = self
-            .decode(token, now)
+            .verified(token, now)
             .await
             .map_err(ApiError::Unauthorized)?;
         self.admit(principal, now).await
+    }
+
+    /// The token's principal: from the cache when its signature was checked before under the
+    /// same keys (its lifetime is checked again), else decoded in full and remembered.
+    async fn verified(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Principal, BearerChallenge> {
+        let hash = TokenHash::of(token);
+        // Read before decoding: keys that change meanwhile make the entry stale at once.
+        let keys = self.keys_generation();
+        if let Some(known) = self.cache.find(&hash, keys) {
+            return match self.check_times(known.lifetime, now) {
+                Ok(()) => Ok(known.principal),
+                Err(refused) => {
+                    self.cache.forget(&hash);
+                    Err(refused)
+                }
+            };
+        }
+        let verified = self.decode(token, now).await?;
+        let principal = verified.principal.clone();
+        self.cache
+            .insert(hash, verified, keys, now.unix_timestamp());
+        Ok(principal)
+    }
+
+    /// Which key set tokens are checked under: the built-in key never changes; an external
+    /// issuer's changes with every JWKS load that brings different keys.
+    fn keys_generation(&self) -> u64 {
+        match &self.keys {
+            KeySource::Local(_) => 0,
+            KeySource::Remote(remote) => remote.generation(),
+        }
     }
 
     /// `principal` as the client table stands at `now` (for long-lived requests such as event
@@ -150,7 +197,7 @@ impl TokenVerifier {
     }
 
     /// The token's signature and claims.
-    async fn decode(&self, token: &str, now: OffsetDateTime) -> Result<Principal, BearerChallenge> {
+    async fn decode(&self, token: &str, now: OffsetDateTime) -> Result<Verified, BearerChallenge> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| BearerChallenge::invalid_token("the token is not a JWT"))?;
         let (key, algorithms) = match &self.keys {
@@ -182,7 +229,13 @@ impl TokenVerifier {
         let mut claims = jsonwebtoken::decode::<IncomingClaims>(token, &key, &validation)
             .map_err(|e| BearerChallenge::invalid_token(describe(e.kind())))?
             .claims;
-        self.check_times(&claims, now)?;
+        let lifetime = Lifetime {
+            expires: claims
+                .exp
+                .ok_or_else(|| BearerChallenge::invalid_token("the token has no exp"))?,
+            not_before: claims.nbf,
+        };
+        self.check_times(lifetime, now)?;
         let sub = claims
             .sub
             .ok_or_else(|| BearerChallenge::invalid_token("the token has no sub"))?;
@@ -194,29 +247,25 @@ impl TokenVerifier {
             .map(OffsetDateTime::from_unix_timestamp)
             .transpose()
             .map_err(|_| BearerChallenge::invalid_token("the token's iat is out of range"))?;
-        Ok(Principal {
-            client_id,
-            scopes: scopes_of(claims.scope, claims.scp),
-            sites,
-            issued_at,
+        Ok(Verified {
+            principal: Principal {
+                client_id,
+                scopes: scopes_of(claims.scope, claims.scp),
+                sites,
+                issued_at,
+            },
+            lifetime,
         })
     }
 
-    fn check_times(
-        &self,
-        claims: &IncomingClaims,
-        now: OffsetDateTime,
-    ) -> Result<(), BearerChallenge> {
+    fn check_times(&self, lifetime: Lifetime, now: OffsetDateTime) -> Result<(), BearerChallenge> {
         let now = now.unix_timestamp();
         let leeway = self.leeway.whole_seconds();
-        let exp = claims
-            .exp
-            .ok_or_else(|| BearerChallenge::invalid_token("the token has no exp"))?;
-        if now > exp.saturating_add(leeway) {
+        if now > lifetime.expires.saturating_add(leeway) {
             return Err(BearerChallenge::invalid_token("the token has expired"));
         }
-        if claims
-            .nbf
+        if lifetime
+            .not_before
             .is_some_and(|nbf| now.saturating_add(leeway) < nbf)
         {
             return Err(BearerChallenge::invalid_token("the token is not valid yet"));

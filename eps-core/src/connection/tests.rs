@@ -112,3 +112,90 @@ async fn a_revoke_refuses_the_connections_next_call_but_not_its_disconnect() {
     assert!(matches!(err, Error::ConnectionOfAnotherClient));
     service.disconnect(&pos, &id).await.unwrap();
 }
+
+#[tokio::test]
+async fn heartbeats_hold_at_once_and_reach_the_store_with_a_flush() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+    let start = datetime!(2026-01-05 09:00 UTC);
+    let clock = Arc::new(ManualClock::new(start));
+    let site = Site {
+        merchant_id: merchant("1234567890"),
+        name: "one".into(),
+        pois: Vec::new(),
+    };
+    let service = ConnectionService::new(
+        store.clone(),
+        Arc::new(SiteDirectory::new(vec![site]).unwrap()),
+        clock.clone(),
+        ConnectionPolicy::default(),
+    );
+    let pos = ClientId::parse("pos-1").unwrap();
+    let grant = SiteGrant::AllSites;
+    let id = service
+        .connect(&pos, &grant, request("1234567890", 1))
+        .await
+        .unwrap()
+        .connection
+        .id;
+    clock.advance(Duration::seconds(60));
+    let beat = service.heartbeat(&pos, &grant, &id).await.unwrap();
+    assert_eq!(beat.expires_at, start + Duration::seconds(150));
+    // Not written yet, but in force on this node: past the first expiry it is still live.
+    let stored = store.connection(&id).await.unwrap().unwrap();
+    assert_eq!(stored.expires_at, start + Duration::seconds(90));
+    clock.advance(Duration::seconds(60));
+    let live = service.authorize(&pos, &grant, &id).await.unwrap();
+    assert_eq!(live.last_heartbeat_at, start + Duration::seconds(60));
+    assert_eq!(service.find(&id).await.unwrap(), live);
+    assert_eq!(service.list().await.unwrap(), vec![live.clone()]);
+    // One flush writes it; a second has nothing to write.
+    assert_eq!(service.flush_heartbeats().await.unwrap(), 1);
+    assert_eq!(service.flush_heartbeats().await.unwrap(), 0);
+    assert_eq!(store.connection(&id).await.unwrap(), Some(live));
+    // A closed connection's heartbeat is not written.
+    service.heartbeat(&pos, &grant, &id).await.unwrap();
+    service.disconnect(&pos, &id).await.unwrap();
+    assert_eq!(service.flush_heartbeats().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_start_gives_live_connections_a_full_timeout() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+    let start = datetime!(2026-01-05 09:00 UTC);
+    let clock = Arc::new(ManualClock::new(start));
+    let site = Site {
+        merchant_id: merchant("1234567890"),
+        name: "one".into(),
+        pois: Vec::new(),
+    };
+    let directory = Arc::new(SiteDirectory::new(vec![site]).unwrap());
+    let policy = ConnectionPolicy::default();
+    let before = ConnectionService::new(store.clone(), directory.clone(), clock.clone(), policy);
+    let pos = ClientId::parse("pos-1").unwrap();
+    let grant = SiteGrant::AllSites;
+    let connect = async |transmission| {
+        let request = request("1234567890", transmission);
+        before
+            .connect(&pos, &grant, request)
+            .await
+            .unwrap()
+            .connection
+            .id
+    };
+    let gone = connect(1).await;
+    clock.advance(Duration::seconds(10));
+    let old = connect(2).await;
+    // A heartbeat at 80 s lost with a crash; the node starts again at 95 s.
+    clock.advance(Duration::seconds(70));
+    before.heartbeat(&pos, &grant, &old).await.unwrap();
+    clock.advance(Duration::seconds(15));
+    let young = connect(3).await;
+    drop(before);
+    let after = ConnectionService::new(store, directory, clock.clone(), policy);
+    assert_eq!(after.grant_start_up_grace().await.unwrap(), 1);
+    let expiry = async |id| after.find(&id).await.unwrap().expires_at;
+    // `old` lives a full timeout from the start, as `young` already did; `gone` stays expired.
+    assert_eq!(expiry(old).await, start + Duration::seconds(95 + 90));
+    assert_eq!(expiry(young).await, start + Duration::seconds(95 + 90));
+    assert_eq!(expiry(gone).await, start + Duration::seconds(90));
+}

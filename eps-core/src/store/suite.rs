@@ -155,6 +155,8 @@ suite!(
     connections_round_trip,
     connection_lookup_by_transmission,
     connections_refresh_delete_and_purge,
+    heartbeats_are_written_in_batches_and_never_backwards,
+    start_up_grace_extends_only_live_connections,
     clients_round_trip,
     backend_answers,
     transactions_round_trip,

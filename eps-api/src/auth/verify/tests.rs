@@ -234,3 +234,144 @@ fn scopes_come_from_scope_and_scp() {
         "write"
     );
 }
+
+fn read_token(issuer: &TokenIssuer, sites: &str) -> String {
+    let client = ClientId::parse("pos-1").unwrap();
+    let sites = SiteGrant::parse_list(sites).unwrap();
+    issuer
+        .issue(&client, ScopeSet::parse("read").unwrap(), &sites, NOW)
+        .unwrap()
+        .access_token
+}
+
+#[tokio::test]
+async fn a_verified_token_is_remembered_by_its_hash() {
+    let (issuer, verifier) = setup();
+    let token = read_token(&issuer, "1234567890");
+    assert!(verifier.cache.is_empty());
+    let first = verifier.verify(&token, NOW).await.unwrap();
+    assert_eq!(verifier.cache.len(), 1);
+    assert!(
+        verifier.cache.find(&TokenHash::of(&token), 0).is_some(),
+        "keyed by the token's hash"
+    );
+    let second = verifier.verify(&token, NOW).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(verifier.cache.len(), 1);
+    // A token that is not the remembered one (one byte changed) is checked in full.
+    let mut forged = token.clone();
+    forged.pop();
+    forged.push(if token.ends_with('A') { 'B' } else { 'A' });
+    assert!(verifier.verify(&forged, NOW).await.is_err());
+    assert_eq!(verifier.cache.len(), 1, "refusals are not remembered");
+}
+
+#[tokio::test]
+async fn a_remembered_token_still_expires() {
+    let (issuer, verifier) = setup();
+    let token = read_token(&issuer, "1234567890");
+    verifier.verify(&token, NOW).await.unwrap();
+    let within_leeway = NOW + Duration::hours(1) + Duration::seconds(30);
+    verifier.verify(&token, within_leeway).await.unwrap();
+    let late = NOW + Duration::hours(1) + Duration::seconds(31);
+    let err = verifier.verify(&token, late).await.unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+    assert!(verifier.cache.is_empty(), "an expired token is forgotten");
+}
+
+#[tokio::test]
+async fn revocation_and_removal_apply_to_remembered_tokens_at_once() {
+    let (issuer, verifier) = setup();
+    let store = Arc::new(
+        eps_core::store::SqliteStore::open("sqlite::memory:")
+            .await
+            .unwrap(),
+    );
+    let clock = Arc::new(eps_core::clock::ManualClock::new(NOW));
+    let clients = crate::auth::clients::ClientRegistry::new(store, clock);
+    let sites = SiteGrant::parse_list("1234567890,555").unwrap();
+    clients
+        .add("pos-1", ScopeSet::parse("read").unwrap(), sites)
+        .await
+        .unwrap();
+    let verifier = verifier.with_roster(clients.roster().clone());
+    let token = read_token(&issuer, "1234567890,555");
+    let principal = verifier.verify(&token, NOW).await.unwrap();
+    assert_eq!(
+        principal.sites,
+        SiteGrant::parse_list("1234567890,555").unwrap()
+    );
+    assert_eq!(verifier.cache.len(), 1);
+
+    clients
+        .revoke("pos-1", &SiteGrant::parse_list("555").unwrap())
+        .await
+        .unwrap();
+    let principal = verifier.verify(&token, NOW).await.unwrap();
+    assert_eq!(
+        principal.sites,
+        SiteGrant::parse_list("1234567890").unwrap()
+    );
+
+    assert!(clients.remove("pos-1").await.unwrap());
+    let err = verifier.verify(&token, NOW).await.unwrap_err();
+    assert!(err.to_string().contains("no longer registered"), "{err}");
+}
+
+#[tokio::test]
+async fn the_cache_is_bounded_and_drops_the_least_recently_used() {
+    let pem = generate_pem().unwrap();
+    let (issuer, verifier) = setup_with(&pem);
+    let verifier = verifier.with_cache_capacity(2);
+    let tokens: Vec<String> = ["1", "2", "3"]
+        .iter()
+        .map(|s| read_token(&issuer, s))
+        .collect();
+    verifier.verify(&tokens[0], NOW).await.unwrap();
+    verifier.verify(&tokens[1], NOW).await.unwrap();
+    // The first is used again, so the second is the least recently used.
+    verifier.verify(&tokens[0], NOW).await.unwrap();
+    verifier.verify(&tokens[2], NOW).await.unwrap();
+    assert_eq!(verifier.cache.len(), 2);
+    let held = |token: &str| verifier.cache.find(&TokenHash::of(token), 0).is_some();
+    assert!(held(&tokens[0]));
+    assert!(!held(&tokens[1]));
+    assert!(held(&tokens[2]));
+    // Without a cache every request is verified in full.
+    let none = setup_with(&pem).1.with_cache_capacity(0);
+    none.verify(&tokens[0], NOW).await.unwrap();
+    assert!(none.cache.is_empty());
+}
+
+#[tokio::test]
+async fn a_key_rotation_of_the_external_issuer_checks_remembered_tokens_again() {
+    let old = SigningKey::from_pem(&generate_pem().unwrap()).unwrap();
+    let new = SigningKey::from_pem(&generate_pem().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jwks.json");
+    let write = |keys: &[&SigningKey]| {
+        let jwks = json!({"keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()});
+        std::fs::write(&path, jwks.to_string()).unwrap();
+    };
+    write(&[&old]);
+    let remote = Arc::new(RemoteKeys::new(crate::config::JwksSource::File(
+        path.clone(),
+    )));
+    remote.load().await.unwrap();
+    let verifier = TokenVerifier::new(
+        KeySource::Remote(remote.clone()),
+        "http://eps.test".into(),
+        "eps".into(),
+        Duration::seconds(30),
+    );
+    let token = signed(&old, &claims());
+    verifier.verify(&token, NOW).await.unwrap();
+    // Reloading the same keys keeps what was checked; dropping the key refuses its tokens.
+    remote.load().await.unwrap();
+    verifier.verify(&token, NOW).await.unwrap();
+    assert_eq!(verifier.cache.len(), 1);
+    write(&[&new]);
+    remote.load().await.unwrap();
+    let err = verifier.verify(&token, NOW).await.unwrap_err();
+    assert!(err.to_string().contains("kid"), "{err}");
+}

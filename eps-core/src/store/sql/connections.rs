@@ -5,11 +5,11 @@ use time::OffsetDateTime;
 
 use super::SqlStore;
 use crate::client::ClientRecord;
-use crate::connection::ConnectionRecord;
+use crate::connection::{Beat, ConnectionRecord};
 use crate::error::Result;
 use crate::ids::{ClientId, ConnectionId, TransmissionId};
 use crate::store::codec::{ClientRow, ConnectionRow, millis};
-use crate::store::engine::{Engine, Statement};
+use crate::store::engine::{Engine, Session, Statement};
 use crate::store::{ClientStore, ConnectionStore};
 
 macro_rules! connection_columns {
@@ -99,6 +99,40 @@ impl<E: Engine> ConnectionStore for SqlStore<E> {
         .int(millis(last_heartbeat_at)?)
         .int(millis(expires_at)?);
         Ok(self.engine.execute(statement).await? > 0)
+    }
+
+    async fn refresh_connections(&self, beats: &[Beat]) -> Result<u64> {
+        if beats.is_empty() {
+            return Ok(0);
+        }
+        let mut session = self.engine.begin().await?;
+        let mut refreshed = 0;
+        for beat in beats {
+            // Never backwards: a later write (or the start-up grace) may already be further on.
+            let statement = Statement::new(
+                "UPDATE connections SET last_heartbeat_at = $2, expires_at = $3 \
+                 WHERE id = $1 AND expires_at < $3",
+            )
+            .text(beat.id.to_string())
+            .int(millis(beat.at)?)
+            .int(millis(beat.expires_at)?);
+            refreshed += session.execute(statement).await?;
+        }
+        session.commit().await?;
+        Ok(refreshed)
+    }
+
+    async fn extend_live_connections(
+        &self,
+        live_at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<u64> {
+        let statement = Statement::new(
+            "UPDATE connections SET expires_at = $2 WHERE expires_at > $1 AND expires_at < $2",
+        )
+        .int(millis(live_at)?)
+        .int(millis(until)?);
+        self.engine.execute(statement).await
     }
 
     async fn delete_connection(&self, id: &ConnectionId) -> Result<bool> {

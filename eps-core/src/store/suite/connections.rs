@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::client::{Scope, ScopeSet, SiteGrant};
+use crate::connection::Beat;
 use crate::ids::{ConnectionId, TransmissionId};
 use crate::store::Store;
 
@@ -127,6 +128,73 @@ pub(super) async fn connections_refresh_delete_and_purge(store: Arc<dyn Store>) 
             .unwrap()
     );
     assert_eq!(store.connections().await.unwrap(), vec![]);
+}
+
+pub(super) async fn heartbeats_are_written_in_batches_and_never_backwards(store: Arc<dyn Store>) {
+    let a = connection("pos-1", 1, 0);
+    let b = connection("pos-1", 2, 0);
+    store.insert_connection(&a).await.unwrap();
+    store.insert_connection(&b).await.unwrap();
+    let beat = |id, at_ms, expires_ms| Beat {
+        id,
+        at: at(at_ms),
+        expires_at: at(expires_ms),
+    };
+    assert_eq!(store.refresh_connections(&[]).await.unwrap(), 0);
+    let gone = ConnectionId::generate();
+    let moved = store
+        .refresh_connections(&[
+            beat(a.id, 60_000, 150_000),
+            beat(b.id, 61_000, 151_000),
+            beat(gone, 1, 2),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(moved, 2, "a closed connection is skipped");
+    let stored_a = store.connection(&a.id).await.unwrap().unwrap();
+    assert_eq!(stored_a.last_heartbeat_at, at(60_000));
+    assert_eq!(stored_a.expires_at, at(150_000));
+    let stored_b = store.connection(&b.id).await.unwrap().unwrap();
+    assert_eq!(stored_b.expires_at, at(151_000));
+    // An older heartbeat written late never moves an expiry back.
+    let moved = store
+        .refresh_connections(&[beat(a.id, 30_000, 120_000)])
+        .await
+        .unwrap();
+    assert_eq!(moved, 0);
+    assert_eq!(store.connection(&a.id).await.unwrap(), Some(stored_a));
+}
+
+pub(super) async fn start_up_grace_extends_only_live_connections(store: Arc<dyn Store>) {
+    // Expiring at 90 000, 89 000 and (after a heartbeat) 500 000 ms.
+    let live = connection("pos-1", 1, 0);
+    let expired = connection("pos-1", 2, -1_000);
+    let far = connection("pos-1", 3, 0);
+    for record in [&live, &expired, &far] {
+        store.insert_connection(record).await.unwrap();
+    }
+    let beat = Beat {
+        id: far.id,
+        at: at(410_000),
+        expires_at: at(500_000),
+    };
+    store.refresh_connections(&[beat]).await.unwrap();
+    // Started at 89 500 ms with a 210 s timeout: `live` gets until 300 000 ms; `expired` stays
+    // expired; `far` keeps its later expiry.
+    let moved = store
+        .extend_live_connections(at(89_500), at(300_000))
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+    let expiry = async |id| store.connection(&id).await.unwrap().unwrap().expires_at;
+    assert_eq!(expiry(live.id).await, at(300_000));
+    assert_eq!(expiry(expired.id).await, at(89_000));
+    assert_eq!(expiry(far.id).await, at(500_000));
+    let stored = store.connection(&live.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.last_heartbeat_at, live.last_heartbeat_at,
+        "no heartbeat"
+    );
 }
 
 pub(super) async fn clients_round_trip(store: Arc<dyn Store>) {
