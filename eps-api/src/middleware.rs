@@ -75,7 +75,7 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
         route = %route,
         uri = %uri,
         status,
-        latency_ms = latency.as_secs_f64() * 1000.0,
+        latency_ms = latency_ms(latency),
         peer = peer.as_deref().unwrap_or("-"),
         "request"
     );
@@ -87,6 +87,15 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
     metrics::counter!("eps_http_requests_total", &labels).increment(1);
     metrics::histogram!("eps_http_request_duration_seconds", &labels).record(latency.as_secs_f64());
     response
+}
+
+/// `latency` in milliseconds to the microsecond: a short number, never a long digit run that
+/// the log's card-number masking would take for a PAN (`21.887347000000002` was masked).
+fn latency_ms(latency: std::time::Duration) -> f64 {
+    // Exact: a u128 of microseconds far below 2^53 for any real request.
+    #[allow(clippy::cast_precision_loss)]
+    let micros = latency.as_micros() as f64;
+    micros / 1000.0
 }
 
 /// The matched route template, or `unmatched`: a bounded label whatever the path.
@@ -177,5 +186,19 @@ mod tests {
         );
         let plain: axum::http::Uri = "/POIs".parse().unwrap();
         assert_eq!(redacted_uri(&plain), "/POIs");
+    }
+
+    #[test]
+    fn latencies_are_short_numbers_the_card_masking_leaves_alone() {
+        // 21.887347 ms as f64 milliseconds printed 21.887347000000002: masked as a card number.
+        let latency = std::time::Duration::from_nanos(21_887_347);
+        let shown = serde_json::json!(latency_ms(latency)).to_string();
+        assert_eq!(shown, "21.887");
+        assert_eq!(eps_core::redact::mask_pans(&shown), shown);
+        for nanos in (0..2_000_000_000_u64).step_by(7_777_777) {
+            let shown = serde_json::json!(latency_ms(std::time::Duration::from_nanos(nanos)));
+            let shown = shown.to_string();
+            assert_eq!(eps_core::redact::mask_pans(&shown), shown, "{nanos} ns");
+        }
     }
 }
