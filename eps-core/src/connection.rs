@@ -276,17 +276,13 @@ impl ConnectionService {
     /// Writes the heartbeats received since the last flush in one transaction; returns how many
     /// connections it moved. On failure they are kept for the next flush.
     pub async fn flush_heartbeats(&self) -> Result<u64> {
-        let beats = self.beats.take();
+        let beats = self.beats.pending();
         if beats.is_empty() {
             return Ok(0);
         }
-        match self.store.refresh_connections(&beats).await {
-            Ok(moved) => Ok(moved),
-            Err(e) => {
-                self.beats.restore(beats);
-                Err(e)
-            }
-        }
+        let moved = self.store.refresh_connections(&beats).await?;
+        self.beats.settle(&beats);
+        Ok(moved)
     }
 
     /// After a start: every connection still live now lives at least one full timeout from now,

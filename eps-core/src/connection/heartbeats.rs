@@ -52,15 +52,19 @@ impl PendingBeats {
         self.lock().remove(id);
     }
 
-    /// Takes every unwritten heartbeat, to write.
-    pub fn take(&self) -> Vec<Beat> {
-        self.lock().drain().map(|(_, beat)| beat).collect()
+    /// Every unwritten heartbeat, to write; each stays in force until [`Self::settle`] says it
+    /// is in the store, so a read during the write never sees the older stored expiry.
+    pub fn pending(&self) -> Vec<Beat> {
+        self.lock().values().copied().collect()
     }
 
-    /// Puts back heartbeats whose write failed, unless a later one arrived meanwhile.
-    pub fn restore(&self, failed: Vec<Beat>) {
-        for beat in failed {
-            self.record(beat);
+    /// Forgets heartbeats now in the store, unless a later one arrived meanwhile.
+    pub fn settle(&self, written: &[Beat]) {
+        let mut beats = self.lock();
+        for beat in written {
+            if beats.get(&beat.id) == Some(beat) {
+                beats.remove(&beat.id);
+            }
         }
     }
 
@@ -76,5 +80,38 @@ impl PendingBeats {
 
     fn lock(&self) -> MutexGuard<'_, HashMap<ConnectionId, Beat>> {
         self.beats.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_beat_stays_in_force_until_written_and_a_later_one_outlives_the_write() {
+        let pending = PendingBeats::default();
+        let id = ConnectionId::generate();
+        let at = datetime!(2026-01-05 09:00 UTC);
+        let first = Beat {
+            id,
+            at,
+            expires_at: at + time::Duration::seconds(90),
+        };
+        pending.record(first);
+        let written = pending.pending();
+        // While the write runs, the beat is still what reads see.
+        assert_eq!(pending.latest(&id), Some(first));
+        let later = Beat {
+            at: at + time::Duration::seconds(1),
+            expires_at: at + time::Duration::seconds(91),
+            ..first
+        };
+        pending.record(later);
+        pending.settle(&written);
+        assert_eq!(pending.latest(&id), Some(later));
+        pending.settle(&[later]);
+        assert!(pending.is_empty());
     }
 }
