@@ -230,6 +230,11 @@ impl Eps {
     async fn spawn(command: &mut Command) -> Self {
         // The rest of the log keeps being read: the child never blocks on a full pipe.
         let serving = support::serve(command).await;
+        Self::from_serving(serving)
+    }
+
+    /// The process `serving` started (its first lane's callback address announced).
+    pub(crate) fn from_serving(serving: support::Serving) -> Self {
         Self {
             child: serving.child,
             address: serving.address,

@@ -1,5 +1,6 @@
 //! The `eps` binary run as a process: its command line and `serve` (`cli`),
-//! SIGKILL mid-payment and recovery on restart (`crash`), after every durable step of every
+//! SIGKILL mid-payment and recovery on restart (`crash`), with sixteen terminals committing at
+//! once (`crash_batch`), after every durable step of every
 //! operation and with every kind of terminal answer lost (`crash_matrix`), `eps demo` (`demo`),
 //! what its log never shows (`event_logs`, `secrets`), `--help`, `config check` and systemd
 //! readiness (`operations`). One test binary, so `support` holds the process helpers once:
@@ -8,6 +9,7 @@
 
 mod cli;
 mod crash;
+mod crash_batch;
 mod crash_matrix;
 mod demo;
 mod event_logs;

@@ -77,6 +77,9 @@ pub(crate) struct Observer {
     tracking: Option<Arc<Tracking>>,
     /// The next frame's place in the trace.
     frames: AtomicU32,
+    /// Writes that need not hold up the terminal's conversation (`inProgress`, displays); the
+    /// operation waits for them before it saves the outcome, so they land first.
+    background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Observer {
@@ -93,6 +96,7 @@ impl Observer {
             subject: Subject::Transaction(record.id),
             tracking: Some(tracking),
             frames: AtomicU32::new(0),
+            background: Mutex::new(Vec::new()),
         }
     }
 
@@ -110,7 +114,32 @@ impl Observer {
             subject,
             tracking: None,
             frames: AtomicU32::new(0),
+            background: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Waits until every write started in the background has ended.
+    pub(crate) async fn settled(&self) {
+        loop {
+            let pending =
+                std::mem::take(&mut *self.background.lock().unwrap_or_else(|p| p.into_inner()));
+            if pending.is_empty() {
+                return;
+            }
+            for task in pending {
+                if let Err(err) = task.await {
+                    tracing::error!(%err, subject = %self.subject_id(), "a background write ended abnormally");
+                }
+            }
+        }
+    }
+
+    fn in_background(&self, write: impl std::future::Future<Output = ()> + Send + 'static) {
+        let task = tokio::spawn(write);
+        self.background
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(task);
     }
 
     fn subject_id(&self) -> String {
@@ -180,26 +209,7 @@ impl Observer {
     }
 
     async fn store_prompt(&self, prompt: &PromptRecord) -> bool {
-        let event = NewEvent {
-            merchant_id: Some(self.merchant_id.clone()),
-            at: prompt.created_at,
-            kind: EventKind::PromptAvailable {
-                prompt_id: prompt.id,
-                poi_id: self.poi_id,
-                transaction_id: prompt.transaction_id,
-                prompt_kind: prompt.kind,
-            },
-        };
-        match self.shared.store.insert_prompt(prompt, &[event]).await {
-            Ok(_) => {
-                self.shared.events.committed();
-                true
-            }
-            Err(err) => {
-                tracing::error!(%err, subject = %self.subject_id(), "prompt could not be stored");
-                false
-            }
-        }
+        store_prompt(&self.shared, prompt, &self.subject_id()).await
     }
 
     fn new_prompt(&self, kind: PromptKind, target: String, lines: Vec<String>) -> PromptRecord {
@@ -262,29 +272,33 @@ impl OperationObserver for Observer {
             }
             return;
         };
-        let mut record = tracking.record.lock().await;
-        if record.state == TransactionState::Pending {
-            let saved = self
-                .shared
-                .save_with(
-                    &mut record,
-                    TransactionState::InProgress,
-                    |_| {},
-                    vec![step],
-                )
-                .await;
-            match saved {
-                // The "sending" journal step already tells recovery that the request may be out.
-                Err(err) => {
-                    tracing::error!(%err, transaction = %record.id, "inProgress could not be saved")
+        // The record is locked here, in order, so the outcome (saved under the same lock) waits
+        // for this save; the conversation with the terminal goes on meanwhile: `inProgress` is
+        // for whoever asks, and the "sending" step already told recovery the request may be out.
+        let mut record = Arc::clone(&tracking.record).lock_owned().await;
+        let (shared, tracking) = (self.shared.clone(), tracking.clone());
+        self.in_background(async move {
+            if record.state == TransactionState::Pending {
+                let saved = shared
+                    .save_with(
+                        &mut record,
+                        TransactionState::InProgress,
+                        |_| {},
+                        vec![step],
+                    )
+                    .await;
+                match saved {
+                    Err(err) => {
+                        tracing::error!(%err, transaction = %record.id, "inProgress could not be saved")
+                    }
+                    Ok(()) => durable::reached(DurableStep::RequestSent, record.id).await,
                 }
-                Ok(()) => durable::reached(DurableStep::RequestSent, record.id).await,
+            } else if let Err(err) = shared.store.append_journal(&step).await {
+                tracing::error!(%err, transaction = %record.id, "journal write failed");
             }
-        } else if let Err(err) = self.shared.store.append_journal(&step).await {
-            tracing::error!(%err, transaction = %record.id, "journal write failed");
-        }
-        drop(record);
-        tracking.signal(Dispatch::Sent);
+            drop(record);
+            tracking.signal(Dispatch::Sent);
+        });
     }
 
     async fn output(&self, output: DeviceOutput) {
@@ -295,8 +309,13 @@ impl OperationObserver for Observer {
                 lines,
             } => self.store_receipt(copy, target, lines).await,
             DeviceOutput::Display { target, lines } => {
+                // A display is ephemeral: nobody waits on its commit (the terminal is answered
+                // at once), and it still lands before the outcome.
                 let prompt = self.new_prompt(PromptKind::Display, target, lines);
-                self.store_prompt(&prompt).await;
+                let (shared, subject) = (self.shared.clone(), self.subject_id());
+                self.in_background(async move {
+                    store_prompt(&shared, &prompt, &subject).await;
+                });
             }
         }
     }
@@ -372,6 +391,30 @@ impl OperationObserver for Observer {
         };
         if let Err(err) = self.shared.events.append(&[event]).await {
             tracing::error!(%err, "card acquisition event could not be stored");
+        }
+    }
+}
+
+/// Stores a prompt with its `promptAvailable` event; false (logged) when it could not be stored.
+async fn store_prompt(shared: &Shared, prompt: &PromptRecord, subject: &str) -> bool {
+    let event = NewEvent {
+        merchant_id: Some(prompt.merchant_id.clone()),
+        at: prompt.created_at,
+        kind: EventKind::PromptAvailable {
+            prompt_id: prompt.id,
+            poi_id: prompt.poi_id,
+            transaction_id: prompt.transaction_id,
+            prompt_kind: prompt.kind,
+        },
+    };
+    match shared.store.insert_prompt(prompt, &[event]).await {
+        Ok(_) => {
+            shared.events.committed();
+            true
+        }
+        Err(err) => {
+            tracing::error!(%err, subject, "prompt could not be stored");
+            false
         }
     }
 }

@@ -33,7 +33,12 @@ pub(crate) async fn run(
         request_id: record.terminal_request_id.clone(),
         operation,
     };
-    let outcome = claim.terminal().card_operation(request, observer).await;
+    let outcome = claim
+        .terminal()
+        .card_operation(request, observer.clone())
+        .await;
+    // Writes the conversation did not wait for (`inProgress`, displays) land before the outcome.
+    observer.settled().await;
     // Questions the terminal no longer waits on are closed before anyone hears the outcome.
     cancel_open_prompts(&shared, &record).await;
     let mut record = tracking.record.lock().await;

@@ -2,9 +2,10 @@
 //!
 //! `synchronous = FULL`: in WAL mode that syncs the log on every commit, so a payment state that
 //! was reported is still there after a power cut (NORMAL only survives a process crash, and may
-//! lose the last commits on power loss). Write transactions start with `BEGIN IMMEDIATE` behind an
-//! in-process lock, so this node's writers queue in order instead of polling the busy handler; the
-//! busy timeout still covers another process holding the file.
+//! lose the last commits on power loss). Writes go through one in-process writer
+//! ([`group`]): sessions queue in order instead of polling the busy handler, and sessions queued
+//! behind each other share one `BEGIN IMMEDIATE` transaction and its one sync (group commit),
+//! each under its own savepoint. The busy timeout still covers another process holding the file.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -14,9 +15,8 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use self::group::{GroupWriter, WriteSession};
 use super::engine::{self, Engine, Row, Session, Statement};
 use super::sql::SqlStore;
 use crate::error::{Error, Result};
@@ -33,11 +33,13 @@ const MAX_CONNECTIONS: u32 = 8;
 /// The SQLite store.
 pub type SqliteStore = SqlStore<SqliteEngine>;
 
-/// A pool of connections to one SQLite database and the lock its writers queue on.
+mod group;
+
+/// A pool of connections to one SQLite database and the writer its write sessions queue on.
 #[derive(Debug, Clone)]
 pub struct SqliteEngine {
     pool: SqlitePool,
-    writer: Arc<Mutex<()>>,
+    writer: Arc<GroupWriter>,
 }
 
 impl SqlStore<SqliteEngine> {
@@ -69,8 +71,8 @@ impl SqlStore<SqliteEngine> {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self::new(SqliteEngine {
-            pool,
-            writer: Arc::new(Mutex::new(())),
+            pool: pool.clone(),
+            writer: Arc::new(GroupWriter::new(pool.clone())),
         }))
     }
 
@@ -80,34 +82,29 @@ impl SqlStore<SqliteEngine> {
     }
 }
 
-/// A write transaction, holding the writer lock until it ends.
+/// A write transaction: a savepoint in the writer's current batch.
 pub(crate) struct SqliteSession {
-    // Declared first so it is dropped (rolled back) before the lock is released.
-    tx: Transaction<'static, Sqlite>,
-    _writer: OwnedMutexGuard<()>,
+    inner: WriteSession,
 }
 
 #[async_trait]
 impl Engine for SqliteEngine {
     type Tx = SqliteSession;
-    // BEGIN IMMEDIATE behind the writer lock: no other writer runs until this one ends.
+    // The writer runs one session at a time: no other writer runs until this one ends.
     const LOCK_ROW: &'static str = "";
     const NAME: &'static str = "sqlite";
 
     async fn begin(&self) -> Result<SqliteSession> {
-        let writer = Arc::clone(&self.writer).lock_owned().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(SqliteSession {
-            tx,
-            _writer: writer,
+            inner: self.writer.begin().await?,
         })
     }
 
     async fn execute(&self, statement: Statement) -> Result<u64> {
-        let _writer = self.writer.lock().await;
-        Ok(engine::execute(&self.pool, statement)
-            .await?
-            .rows_affected())
+        let mut session = self.begin().await?;
+        let affected = session.execute(statement).await?;
+        session.commit().await?;
+        Ok(affected)
     }
 
     async fn fetch_all<R: Row>(&self, statement: Statement) -> Result<Vec<R>> {
@@ -122,29 +119,23 @@ impl Engine for SqliteEngine {
 #[async_trait]
 impl Session for SqliteSession {
     async fn execute(&mut self, statement: Statement) -> Result<u64> {
-        Ok(engine::execute(&mut *self.tx, statement)
-            .await?
-            .rows_affected())
+        self.inner.execute(statement).await
     }
 
     async fn fetch_optional<R: Row>(&mut self, statement: Statement) -> Result<Option<R>> {
-        engine::fetch_optional(&mut *self.tx, statement).await
+        self.inner.fetch_optional(statement).await
     }
 
     async fn fetch_all<R: Row>(&mut self, statement: Statement) -> Result<Vec<R>> {
-        engine::fetch_all(&mut *self.tx, statement).await
+        self.inner.fetch_all(statement).await
     }
 
     async fn commit(self) -> Result<()> {
-        let started = tokio::time::Instant::now();
-        let committed = self.tx.commit().await;
-        metrics::histogram!("eps_store_commit_seconds", "store" => "sqlite")
-            .record(started.elapsed().as_secs_f64());
-        Ok(committed?)
+        self.inner.commit().await
     }
 
     async fn rollback(self) -> Result<()> {
-        Ok(self.tx.rollback().await?)
+        self.inner.rollback().await
     }
 }
 
