@@ -14,8 +14,11 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::auth::clients::ClientRegistry;
-use crate::config::{AuthMode, Config, Settings};
+use crate::auth::keys::SigningKey;
+use crate::config::{AuthMode, AuthSettings, Config, Settings};
 use crate::dto::status::format_timestamp;
+
+mod signing_key;
 
 /// An Open Retailing EPS (Electronic Payment Server): serves the Open Retailing EPS REST API to
 /// site systems (POS lanes, kiosks, forecourt controllers) and drives their payment terminals
@@ -61,6 +64,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// The built-in issuer's token signing key, which every node sharing a database must use.
+    SigningKey {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: SigningKeyCommand,
+    },
     /// Print the OpenAPI document (`spec/openapi.json`).
     Openapi,
     /// Work with the configuration without starting anything.
@@ -78,6 +87,18 @@ pub enum ConfigCommand {
     /// problem with its key; exits non-zero when there is one. Opens nothing: no port, no
     /// database, no terminal.
     Check,
+}
+
+/// Signing-key commands: the key is `auth.signing_key_file`, or else the one generated in the
+/// data directory.
+#[derive(Debug, Subcommand)]
+pub enum SigningKeyCommand {
+    /// Print this node's key fingerprint and the one the database records.
+    Show,
+    /// Record this node's key as the one every node must use, replacing the recorded one (a
+    /// deliberate rotation: give every node the new key file first; tokens signed with the old
+    /// key stop working, and nodes still holding it refuse to start).
+    Adopt,
 }
 
 /// Client commands. A running EPS applies changes made here within 30 seconds.
@@ -183,6 +204,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load(&cli.config, cli.data_dir)?;
             clients(config, command).await
         }
+        Command::SigningKey { command } => {
+            let config = load(&cli.config, cli.data_dir)?;
+            signing_key::run(config, command).await
+        }
         Command::Config {
             command: ConfigCommand::Check,
         } => check(&cli.config, cli.data_dir),
@@ -206,8 +231,20 @@ fn check(file: &Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<()
         || "built-in defaults".to_owned(),
         |f| f.display().to_string(),
     );
+    // A key file every node is given must be usable; a generated one is made by `serve`.
+    let key = match &settings.auth {
+        AuthSettings::Builtin {
+            signing_key_file: Some(file),
+            ..
+        } => {
+            crate::install_crypto_provider();
+            let key = SigningKey::load(file)?;
+            format!(", signing key {} ({})", key.fingerprint(), file.display())
+        }
+        _ => String::new(),
+    };
     println!(
-        "configuration OK ({source}): {} site(s), {terminals} terminal(s), store {}, listen {}",
+        "configuration OK ({source}): {} site(s), {terminals} terminal(s), store {}, listen {}{key}",
         settings.sites.directory.sites().len(),
         store_kind(settings.database_url.expose_secret()),
         settings.listen,

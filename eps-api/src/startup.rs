@@ -14,6 +14,7 @@ use eps_core::clock::{SharedClock, SystemClock};
 use eps_core::connection::ConnectionService;
 use eps_core::event::EventLog;
 use eps_core::ids::TerminalId;
+use eps_core::issuer::{self, KeyFingerprint, KeyStanding};
 use eps_core::money::Currency;
 use eps_core::opi_trace::{TraceWriter, TraceWriterHandle};
 use eps_core::payments::PaymentService;
@@ -64,6 +65,23 @@ pub enum StartError {
     /// The signing key could not be loaded or created.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The database records another signing key than this node's.
+    #[error(
+        "this node's token signing key {own} ({source_of}) is not the one the database records, \
+         {recorded}: every node sharing a database must sign with the same key, or tokens from \
+         one node fail on another. Give this node the key file the other nodes use \
+         (auth.signing_key_file, or EPS_AUTH__SIGNING_KEY_FILE); or, to change the key on \
+         purpose, give every node the new file and record it with `eps signing-key adopt` \
+         (tokens signed with the old key then stop working)"
+    )]
+    KeyMismatch {
+        /// This node's key.
+        own: KeyFingerprint,
+        /// Where this node's key came from.
+        source_of: String,
+        /// The key the database records.
+        recorded: KeyFingerprint,
+    },
     /// The external issuer's JWKS file is unusable.
     #[error(transparent)]
     Jwks(#[from] JwksError),
@@ -144,7 +162,7 @@ impl ServerBuilder {
             tokens,
             issuer,
             throttle,
-        } = build_gate(&settings, &public_url, &clients).await?;
+        } = build_gate(&settings, &public_url, &clients, &*store, clock.now()).await?;
         let connections = Arc::new(ConnectionService::new(
             store.clone(),
             settings.sites.directory.clone(),
@@ -217,7 +235,18 @@ impl ServerBuilder {
             report_clients_without_sites(&state).await;
             state.clients.warm_up().await;
         }
+        // Other nodes' writes wake this node's event tailer and end streams of connections they
+        // close (PostgreSQL); `None` on SQLite, where this process is the only writer.
+        let signals = state.store.listen().await.map_err(StartError::Store)?;
         let mut background = spawn_background(&state);
+        if let Some(signals) = signals {
+            background.push(tokio::spawn(eps_core::peers::follow(
+                signals,
+                state.events.clone(),
+                (*state.connections).clone(),
+                state.shutdown.clone().cancelled_owned(),
+            )));
+        }
         record_build_info(state.store.backend());
         for terminal in opi.terminals().into_values() {
             background.push(tokio::spawn(follow_terminal(
@@ -345,21 +374,35 @@ struct Gate {
     throttle: Option<Arc<TokenThrottle>>,
 }
 
-/// Builds the gate; built-in tokens are checked against `clients`' roster.
+/// Builds the gate; built-in tokens are checked against `clients`' roster, and the built-in
+/// issuer's key against the one `store` records for every node.
 async fn build_gate(
     settings: &Settings,
     public_url: &str,
     clients: &ClientRegistry,
+    store: &dyn Store,
+    now: time::OffsetDateTime,
 ) -> Result<Gate, StartError> {
     match &settings.auth {
         AuthSettings::Builtin {
             issuer,
             audience,
             token_lifetime,
+            signing_key_file,
             leeway,
             limits,
         } => {
-            let key = Arc::new(SigningKey::load_or_create(&settings.data_dir)?);
+            let key = SigningKey::configured(signing_key_file.as_deref(), &settings.data_dir)?;
+            let key = Arc::new(key);
+            check_key(&key, signing_key_file.as_deref(), settings, store, now).await?;
+            if issuer.is_none() && settings.public_url.is_none() && store.backend() != "sqlite" {
+                tracing::warn!(
+                    issuer = public_url,
+                    "tokens name this node's address as their issuer: where several nodes share \
+                     the database, set the same public_url (or auth.issuer) on every node, or a \
+                     token from one node fails on another"
+                );
+            }
             let name = issuer.clone().unwrap_or_else(|| public_url.to_owned());
             let issuer =
                 TokenIssuer::new(key.clone(), name.clone(), audience.clone(), *token_lifetime);
@@ -400,6 +443,42 @@ async fn build_gate(
                 throttle: None,
             })
         }
+    }
+}
+
+/// Records `key` as the issuer's key if the database has none, and refuses it if the database
+/// records another.
+async fn check_key(
+    key: &SigningKey,
+    file: Option<&Path>,
+    settings: &Settings,
+    store: &dyn Store,
+    now: time::OffsetDateTime,
+) -> Result<(), StartError> {
+    let own = key.fingerprint();
+    let standing = issuer::adopt(store, own, now)
+        .await
+        .map_err(StartError::Store)?;
+    match standing {
+        KeyStanding::Recorded => {
+            tracing::info!(fingerprint = %own, "recorded the token signing key every node must use");
+            Ok(())
+        }
+        KeyStanding::Matches => Ok(()),
+        KeyStanding::Differs { recorded } => Err(StartError::KeyMismatch {
+            own: own.clone(),
+            source_of: match file {
+                Some(file) => format!("key file {}", file.display()),
+                None => format!(
+                    "generated in {}, as auth.signing_key_file is not set",
+                    settings
+                        .data_dir
+                        .join(crate::auth::keys::KEY_FILE)
+                        .display()
+                ),
+            },
+            recorded,
+        }),
     }
 }
 

@@ -31,11 +31,13 @@ pub enum AuditAction {
     TerminalLogin,
     /// Logged a terminal off.
     TerminalLogoff,
+    /// Recorded a new token signing key for every node (`eps signing-key adopt`).
+    SigningKeyAdopt,
 }
 
 impl AuditAction {
     /// Every action, for parsing and documentation.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::ClientAdd,
         Self::ClientGrant,
         Self::ClientRemove,
@@ -45,6 +47,7 @@ impl AuditAction {
         Self::TerminalDiagnosis,
         Self::TerminalLogin,
         Self::TerminalLogoff,
+        Self::SigningKeyAdopt,
     ];
 
     /// The name used in the API and the store.
@@ -59,6 +62,7 @@ impl AuditAction {
             Self::TerminalDiagnosis => "terminalDiagnosis",
             Self::TerminalLogin => "terminalLogin",
             Self::TerminalLogoff => "terminalLogoff",
+            Self::SigningKeyAdopt => "signingKeyAdopt",
         }
     }
 

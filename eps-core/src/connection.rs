@@ -172,7 +172,8 @@ impl ConnectionService {
         }
     }
 
-    /// Watches `id` for a disconnect on this node (event streams end on it).
+    /// Watches `id` for a disconnect, on this node or (through [`Self::closed_elsewhere`]) on
+    /// another (event streams end on it).
     pub fn watch_closure(&self, id: ConnectionId) -> ClosureWatch {
         self.closures.watch(id)
     }
@@ -361,6 +362,25 @@ impl ConnectionService {
         self.beats.forget(id);
         self.closures.close(id);
         Ok(record)
+    }
+
+    /// Ends what watches `id` here: another node sharing the database deleted it.
+    pub fn closed_elsewhere(&self, id: &ConnectionId) {
+        self.beats.forget(id);
+        self.closures.close(id);
+    }
+
+    /// Ends what watches a connection the store no longer has (after signals may have been
+    /// lost); returns how many were closed.
+    pub async fn close_vanished(&self) -> Result<usize> {
+        let mut closed = 0;
+        for id in self.closures.ids() {
+            if self.store.connection(&id).await?.is_none() {
+                self.closed_elsewhere(&id);
+                closed += 1;
+            }
+        }
+        Ok(closed)
     }
 
     /// Forgets connections expired longer ago than the retention; returns how many.

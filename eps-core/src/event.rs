@@ -246,8 +246,8 @@ impl EventLog {
 
     /// Forwards committed events to subscribers in id order until `stop` resolves.
     ///
-    /// Woken by [`EventLog::committed`]; also polls every `poll` so a missed wake-up (or another
-    /// node's write) is never lost for long.
+    /// Woken by [`EventLog::committed`] (this node's writes, and other nodes' through
+    /// [`crate::peers`]); also polls every `poll`, the floor when a wake-up is lost.
     pub async fn run_tailer(
         &self,
         poll: std::time::Duration,

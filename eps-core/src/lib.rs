@@ -10,12 +10,14 @@
 //! - [`site`]: configured sites and their POIs.
 //! - [`audit`]: the append-only log of operator actions and client changes.
 //! - [`client`], [`connection`]: OAuth2 clients and site-system connections.
+//! - [`issuer`]: the built-in issuer's key fingerprint, which every node must share.
 //! - [`country`]: a site's country settings (`/countrySettings`).
 //! - [`transaction`], [`receipt`], [`prompt`], [`reconciliation`]: stored records and states.
 //! - [`idempotency`]: the one reader and writer of idempotency keys (`Idempotency-Key` or
 //!   `posTransactionID`), their fingerprints and the resources they created.
 //! - [`event`]: event kinds and the durable, ordered event log with its fan-out.
 //! - [`terminal`]: the port a terminal backend implements.
+//! - [`peers`]: acting on other nodes' writes (events to tail, connections closed).
 //! - [`payments`]: the payment service: workers per terminal, operations, recovery, prompts.
 //! - [`durable`]: the named durable steps, and the test hook that parks a task at one
 //!   (`EPS_TEST_PAUSE_AT`) so crash tests kill the EPS at a named step.
@@ -39,9 +41,11 @@ pub mod error;
 pub mod event;
 pub mod idempotency;
 pub mod ids;
+pub mod issuer;
 pub mod money;
 pub mod opi_trace;
 pub mod payments;
+pub mod peers;
 pub mod prompt;
 pub mod receipt;
 pub mod reconciliation;

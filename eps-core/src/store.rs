@@ -29,6 +29,7 @@ use crate::ids::{
     ClientId, ConnectionId, EventId, IdempotencyKey, MerchantId, PoiId, PromptId, ReceiptId,
     ReconciliationId, TerminalId, TerminalRequestId, TransactionId, TransmissionId,
 };
+use crate::issuer::KeyFingerprint;
 use crate::opi_trace::TracedFrame;
 use crate::prompt::{PromptAnswer, PromptRecord, PromptState};
 use crate::receipt::ReceiptRecord;
@@ -38,6 +39,7 @@ use crate::transaction::{JournalEntry, TransactionQuery, TransactionRecord};
 
 mod codec;
 mod engine;
+mod listen;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -110,6 +112,45 @@ pub trait ClientStore: Send + Sync {
     async fn clients(&self) -> Result<Vec<ClientRecord>>;
     /// Deletes a client; false when there was none.
     async fn delete_client(&self, id: &ClientId) -> Result<bool>;
+}
+
+/// The built-in issuer's key every node must sign with (see [`crate::issuer`]).
+#[async_trait]
+pub trait IssuerKeyStore: Send + Sync {
+    /// The recorded key, if any.
+    async fn issuer_key(&self) -> Result<Option<KeyFingerprint>>;
+    /// Records `key` unless a key is recorded already; returns the one already recorded, if any
+    /// (`None`: `key` is now the recorded one).
+    async fn adopt_issuer_key(
+        &self,
+        key: &KeyFingerprint,
+        at: OffsetDateTime,
+    ) -> Result<Option<KeyFingerprint>>;
+    /// Records `key`, replacing any other (a deliberate rotation); returns the one it replaced.
+    async fn replace_issuer_key(
+        &self,
+        key: &KeyFingerprint,
+        at: OffsetDateTime,
+    ) -> Result<Option<KeyFingerprint>>;
+}
+
+/// What another node (or this one) did, heard through the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    /// Events were committed.
+    EventsCommitted,
+    /// A connection was deleted (disconnected, force-disconnected or purged).
+    ConnectionClosed(ConnectionId),
+    /// The listener reconnected: signals sent meanwhile may be lost, so read what they would
+    /// have announced.
+    Resumed,
+}
+
+/// A stream of [`Signal`]s; dropping it stops listening.
+#[async_trait]
+pub trait Signals: Send {
+    /// The next signal. Waits across database outages (reconnecting, then [`Signal::Resumed`]).
+    async fn next(&mut self) -> Signal;
 }
 
 /// What happened to a create guarded by an idempotency key.
@@ -377,6 +418,7 @@ pub trait Store:
     + EventStore
     + AuditStore
     + TraceStore
+    + IssuerKeyStore
     + Send
     + Sync
     + 'static
@@ -385,6 +427,10 @@ pub trait Store:
     fn backend(&self) -> &'static str;
     /// Checks the database answers (for readiness).
     async fn ping(&self) -> Result<()>;
+    /// Starts listening for the writes of every node sharing the database (PostgreSQL's
+    /// LISTEN/NOTIFY); `None` where the engine serves one node only (SQLite), whose writes this
+    /// process sees without help.
+    async fn listen(&self) -> Result<Option<Box<dyn Signals>>>;
 }
 
 /// Opens the store a URL names and brings its schema up to date.

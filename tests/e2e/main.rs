@@ -18,6 +18,7 @@ mod idempotency;
 mod limits;
 mod matrix_auth;
 mod matrix_sites;
+mod nodes;
 mod oauth;
 mod observability;
 mod operations;

@@ -48,6 +48,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     data_dir: Arc<TempDir>,
     schema: Option<String>,
+    /// False for a peer: the node that created the schema drops it.
+    owns_schema: bool,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), eps_api::StartError>>>,
 }
@@ -167,13 +169,38 @@ impl TestApp {
             backend: self.backend.clone(),
             config: self.config.clone(),
         };
-        builder
+        let mut app = builder
             .start(
                 self.clock.clone(),
                 self.data_dir.clone(),
                 self.schema.clone(),
             )
             .await
+            .expect("server starts");
+        app.owns_schema = self.owns_schema;
+        app
+    }
+
+    /// Another node on this one's database (its PostgreSQL schema), with a data directory of its
+    /// own and the same clock, configured as this one and then changed by `change`; the start
+    /// error when it refuses to start. Stopping it leaves the schema to this node.
+    pub async fn spawn_peer(
+        &self,
+        change: impl FnOnce(&mut Config),
+    ) -> Result<TestApp, eps_api::StartError> {
+        assert!(self.schema.is_some(), "peers share a PostgreSQL schema");
+        let mut config = self.config.clone();
+        change(&mut config);
+        let builder = TestAppBuilder {
+            backend: self.backend.clone(),
+            config,
+        };
+        let data_dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut peer = builder
+            .start(self.clock.clone(), data_dir, self.schema.clone())
+            .await?;
+        peer.owns_schema = false;
+        Ok(peer)
     }
 
     /// Stops the server and removes its PostgreSQL schema.
@@ -181,7 +208,9 @@ impl TestApp {
         self.shutdown_server().await;
         // Whatever any test's EPS logged so far holds no token, secret or card number.
         crate::logs::assert_clean();
-        if let (Backend::Postgres(url), Some(schema)) = (&self.backend, &self.schema) {
+        if let (Backend::Postgres(url), Some(schema), true) =
+            (&self.backend, &self.schema, self.owns_schema)
+        {
             let store = PostgresStore::open_in_schema(url, schema)
                 .await
                 .expect("reopen schema");
@@ -221,7 +250,9 @@ impl TestAppBuilder {
             Backend::Postgres(_) => Some(crate::backend::unique_schema()),
             Backend::Sqlite => None,
         };
-        self.start(ManualClock::new(START), data_dir, schema).await
+        self.start(ManualClock::new(START), data_dir, schema)
+            .await
+            .expect("server starts")
     }
 
     async fn start(
@@ -229,7 +260,7 @@ impl TestAppBuilder {
         clock: ManualClock,
         data_dir: Arc<TempDir>,
         schema: Option<String>,
-    ) -> TestApp {
+    ) -> Result<TestApp, eps_api::StartError> {
         crate::init();
         self.config.data_dir = data_dir.path().to_path_buf();
         // Tests run in parallel: every terminal's callback listener gets a port of its own.
@@ -248,7 +279,7 @@ impl TestAppBuilder {
             builder = builder.store(store);
         }
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let server = builder.start(listener).await.expect("server starts");
+        let server = builder.start(listener).await?;
         let addr = server.local_addr();
         let state = server.state().clone();
         let callbacks = server.callback_addresses();
@@ -256,7 +287,7 @@ impl TestAppBuilder {
         let task = tokio::spawn(server.serve(async move {
             let _ = stopped.await;
         }));
-        TestApp {
+        Ok(TestApp {
             addr,
             base_url: format!("http://{addr}"),
             clock,
@@ -267,8 +298,9 @@ impl TestAppBuilder {
             http: crate::http_client(),
             data_dir,
             schema,
+            owns_schema: true,
             shutdown: Some(shutdown),
             task: Some(task),
-        }
+        })
     }
 }

@@ -1,9 +1,12 @@
-//! The built-in issuer's ES256 signing key: generated on first start, kept as PKCS#8 PEM (mode
-//! 0600) in the data directory, published as a JWK whose `kid` is its RFC 7638 thumbprint.
+//! The built-in issuer's ES256 signing key: the file the operator gives every node
+//! (`auth.signing_key_file`), or else one generated on first start and kept as PKCS#8 PEM (mode
+//! 0600) in the data directory; published as a JWK whose `kid` is its RFC 7638 thumbprint, which
+//! is also the fingerprint the database records for every node to match.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use eps_core::issuer::KeyFingerprint;
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use p256::SecretKey;
@@ -39,6 +42,7 @@ pub struct SigningKey {
     decoding: DecodingKey,
     jwk: Jwk,
     kid: String,
+    fingerprint: KeyFingerprint,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -73,6 +77,27 @@ impl SigningKey {
         Self::from_pem(&pem).map_err(|reason| KeyError::Format { path, reason })
     }
 
+    /// Loads the key the operator provides at `path` (never generated: every node must be given
+    /// the same file).
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_pem(&pem).map_err(|reason| KeyError::Format {
+            path: path.to_path_buf(),
+            reason,
+        })
+    }
+
+    /// The configured key file if there is one, else the data directory's (generated if missing).
+    pub fn configured(file: Option<&Path>, data_dir: &Path) -> Result<Self, KeyError> {
+        match file {
+            Some(file) => Self::load(file),
+            None => Self::load_or_create(data_dir),
+        }
+    }
+
     /// Builds the key from PKCS#8 PEM text.
     pub fn from_pem(pem: &str) -> Result<Self, String> {
         SecretKey::from_pkcs8_pem(pem).map_err(|e| e.to_string())?;
@@ -86,17 +111,24 @@ impl SigningKey {
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         jwk.common.key_algorithm = Some(KeyAlgorithm::ES256);
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
+        let fingerprint = KeyFingerprint::parse(&kid).map_err(|e| e.to_string())?;
         Ok(Self {
             encoding,
             decoding,
             jwk,
             kid,
+            fingerprint,
         })
     }
 
     /// The key id (RFC 7638 SHA-256 thumbprint).
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The fingerprint every node's key must match (the `kid`).
+    pub fn fingerprint(&self) -> &KeyFingerprint {
+        &self.fingerprint
     }
 
     /// The public key as a JWK.
@@ -174,6 +206,19 @@ mod tests {
         let mut bare = key.jwk().clone();
         bare.common = Default::default();
         assert_eq!(bare.thumbprint(ThumbprintHash::SHA256).unwrap(), key.kid());
+    }
+
+    #[test]
+    fn a_configured_file_is_read_and_never_generated() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("issuer.pem");
+        let err = SigningKey::configured(Some(&file), dir.path()).unwrap_err();
+        assert!(err.to_string().contains("issuer.pem"), "{err}");
+        assert!(!file.exists() && !dir.path().join(KEY_FILE).exists());
+        std::fs::write(&file, generate_pem().unwrap()).unwrap();
+        let key = SigningKey::configured(Some(&file), dir.path()).unwrap();
+        assert_eq!(key.fingerprint().as_str(), key.kid());
+        assert!(!dir.path().join(KEY_FILE).exists(), "nothing generated");
     }
 
     #[test]

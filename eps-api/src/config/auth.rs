@@ -29,6 +29,9 @@ pub struct AuthConfig {
     pub audience: String,
     /// Built-in: lifetime of issued tokens in seconds.
     pub token_lifetime_secs: u64,
+    /// Built-in: the signing key (P-256 PKCS#8 PEM) every node sharing the database is given.
+    /// Unset: one generated in the data directory (enough for a single node).
+    pub signing_key_file: Option<PathBuf>,
     /// External: the `iss` tokens must carry. Built-in: overrides the public URL as `iss`.
     pub issuer: Option<String>,
     /// External: a JWKS document on disk.
@@ -137,6 +140,7 @@ impl Default for AuthConfig {
             mode: AuthMode::Builtin,
             audience: "eps".to_owned(),
             token_lifetime_secs: 3_600,
+            signing_key_file: None,
             issuer: None,
             jwks_file: None,
             jwks_url: None,
@@ -173,6 +177,8 @@ pub enum AuthSettings {
         audience: String,
         /// Token lifetime.
         token_lifetime: time::Duration,
+        /// The signing key file every node is given; `None`: generated in the data directory.
+        signing_key_file: Option<PathBuf>,
         /// Clock skew tolerated.
         leeway: time::Duration,
         /// Limits of the token endpoint.
@@ -227,11 +233,19 @@ impl AuthConfig {
                     token_lifetime: time::Duration::seconds(
                         i64::try_from(self.token_lifetime_secs).unwrap_or(3_600),
                     ),
+                    signing_key_file: self.signing_key_file.clone(),
                     leeway,
                     limits: self.token_limits.limits(problems),
                 }
             }
             AuthMode::External => {
+                if self.signing_key_file.is_some() {
+                    problems.push(
+                        "auth.signing_key_file applies only with auth.mode = \"builtin\" (an \
+                         external issuer signs with its own key)"
+                            .to_owned(),
+                    );
+                }
                 let issuer = self.issuer.clone().unwrap_or_default();
                 if issuer.trim().is_empty() {
                     problems

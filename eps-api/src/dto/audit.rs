@@ -18,9 +18,10 @@ pub struct AuditListQuery {
     pub actor: Option<String>,
     /// Only this action (`resolveTransaction`, `forceDisconnect`, `terminalLogin`,
     /// `terminalLogoff`, `terminalDiagnosis`, `clientAdd`, `clientGrant`, `clientRevoke`,
-    /// `clientRemove`).
+    /// `clientRemove`, `signingKeyAdopt`).
     pub action: Option<String>,
-    /// Only entries about this target (a transaction, connection, terminal or client id).
+    /// Only entries about this target (a transaction, connection, terminal or client id, or a
+    /// signing key's fingerprint).
     pub target: Option<String>,
     /// At or after this date-time (UTC).
     pub from: Option<String>,

@@ -17,6 +17,35 @@ async fn help_describes_the_eps() {
         "the crate's description is not the EPS's: {out}"
     );
     assert!(out.contains("config"), "{out}");
+    assert!(out.contains("signing-key"), "{out}");
+}
+
+#[tokio::test]
+async fn config_check_reads_the_signing_key_file_every_node_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("issuer.pem");
+    let (ok, _, err) = output(
+        eps(dir.path())
+            .env("EPS_AUTH__SIGNING_KEY_FILE", &key)
+            .args(["config", "check"]),
+    )
+    .await;
+    assert!(!ok, "a missing key file is not generated on a check");
+    assert!(err.contains("issuer.pem"), "{err}");
+    let pem = eps_api::auth::keys::generate_pem().unwrap();
+    std::fs::write(&key, pem).unwrap();
+    let (ok, out, err) = output(
+        eps(dir.path())
+            .env("EPS_AUTH__SIGNING_KEY_FILE", &key)
+            .args(["config", "check"]),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let fingerprint = eps_api::auth::keys::SigningKey::load(&key)
+        .unwrap()
+        .fingerprint()
+        .to_string();
+    assert!(out.contains(&format!("signing key {fingerprint}")), "{out}");
 }
 
 #[tokio::test]

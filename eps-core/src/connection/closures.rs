@@ -1,6 +1,7 @@
 //! Closing signals: the live event streams of a connection learn at once that it was closed.
 //!
-//! In-process only: on several nodes a stream served by another node notices at its next
+//! A close on this node signals at once; one on another node sharing the database arrives as a
+//! store signal (see [`crate::peers`]); should that be lost, a stream still notices at its next
 //! connection check (the event channels re-check at every heartbeat).
 
 use std::collections::HashMap;
@@ -44,6 +45,11 @@ impl Closures {
         if let Some(sender) = self.lock().remove(id) {
             sender.send_replace(true);
         }
+    }
+
+    /// The connections watched now.
+    pub fn ids(&self) -> Vec<ConnectionId> {
+        self.lock().keys().copied().collect()
     }
 
     /// How many connections are watched.

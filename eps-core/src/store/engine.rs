@@ -147,6 +147,10 @@ pub(crate) trait Engine: Send + Sync + 'static {
     async fn fetch_all<R: Row>(&self, statement: Statement) -> Result<Vec<R>>;
     /// Runs a query on its own; returns its first row, if any.
     async fn fetch_optional<R: Row>(&self, statement: Statement) -> Result<Option<R>>;
+    /// Listens for other nodes' writes; `None` for an engine that serves one node.
+    async fn listen(&self) -> Result<Option<Box<dyn super::Signals>>> {
+        Ok(None)
+    }
 }
 
 /// The arguments of `params` for database `DB`.

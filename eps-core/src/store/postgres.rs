@@ -1,5 +1,5 @@
-//! The PostgreSQL engine, through a pool. One EPS node per database for now (several nodes are
-//! not supported yet); the row locking below is what concurrent writers rely on either way.
+//! The PostgreSQL engine, through a pool, and the listener that hears other nodes' writes
+//! (`listen`). The row locking below is what concurrent writers, of one node or several, rely on.
 //!
 //! Transactions run at READ COMMITTED. What makes concurrent writers safe is row locking, not the
 //! isolation level: the unique key of `idempotency_keys` picks one creator, the version predicate of
@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres, Transaction};
 
+use super::Signals;
 use super::engine::{self, Engine, Row, Session, Statement};
+use super::listen::PgSignals;
 use super::sql::SqlStore;
 use crate::error::{Error, Result};
 
@@ -148,6 +150,11 @@ impl Engine for PgEngine {
 
     async fn fetch_optional<R: Row>(&self, statement: Statement) -> Result<Option<R>> {
         engine::fetch_optional(&self.pool, statement).await
+    }
+
+    async fn listen(&self) -> Result<Option<Box<dyn Signals>>> {
+        let options = self.pool.connect_options();
+        Ok(Some(Box::new(PgSignals::start(&options).await?)))
     }
 }
 

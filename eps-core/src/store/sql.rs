@@ -7,8 +7,8 @@
 
 use async_trait::async_trait;
 
-use super::Store;
 use super::engine::{Engine, Statement};
+use super::{Signals, Store};
 use crate::error::Result;
 
 mod audit;
@@ -16,6 +16,7 @@ mod connections;
 mod country;
 mod events;
 mod idempotency;
+mod issuer;
 mod pois;
 mod records;
 mod trace;
@@ -53,5 +54,9 @@ impl<E: Engine> Store for SqlStore<E> {
             .fetch_optional(Statement::new("SELECT CAST(1 AS BIGINT)"))
             .await?;
         Ok(())
+    }
+
+    async fn listen(&self) -> Result<Option<Box<dyn Signals>>> {
+        self.engine.listen().await
     }
 }

@@ -18,6 +18,7 @@ mod connections;
 mod events;
 mod fixtures;
 mod follow_ups;
+mod nodes;
 mod payments;
 mod records;
 mod trace;
@@ -26,6 +27,7 @@ use admin::*;
 use connections::*;
 use events::*;
 use follow_ups::*;
+use nodes::*;
 use payments::*;
 use records::*;
 use trace::*;
@@ -184,6 +186,8 @@ suite!(
     country_settings_are_kept_per_site,
     trace_batches_read_back_in_order,
     trace_writer_writes_everything_queued,
+    the_first_issuer_key_is_kept_until_replaced,
+    writes_are_signalled_to_listeners,
 );
 
 #[tokio::test]
