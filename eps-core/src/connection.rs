@@ -23,6 +23,7 @@ use crate::store::Store;
 
 mod closures;
 pub mod heartbeats;
+mod known;
 
 pub use closures::{ClosureWatch, Closures};
 pub use heartbeats::{Beat, PendingBeats};
@@ -152,6 +153,7 @@ pub struct ConnectionService {
     policy: ConnectionPolicy,
     closures: Arc<Closures>,
     beats: Arc<PendingBeats>,
+    known: Arc<known::KnownConnections>,
 }
 
 impl ConnectionService {
@@ -169,6 +171,7 @@ impl ConnectionService {
             policy,
             closures: Arc::default(),
             beats: Arc::default(),
+            known: Arc::default(),
         }
     }
 
@@ -232,6 +235,7 @@ impl ConnectionService {
             expires_at: now + self.policy.lifetime(),
         };
         self.store.insert_connection(&record).await?;
+        self.known.remember(&record);
         Ok(Connected {
             connection: record,
             replayed: false,
@@ -271,6 +275,7 @@ impl ConnectionService {
             at: now,
             expires_at: record.expires_at,
         });
+        self.known.remember(&record);
         Ok(record)
     }
 
@@ -304,6 +309,7 @@ impl ConnectionService {
     ) -> Result<ConnectionRecord> {
         let record = self.owned(client, id).await?;
         self.store.delete_connection(id).await?;
+        self.known.forget(id);
         self.beats.forget(id);
         self.closures.close(id);
         Ok(record)
@@ -336,11 +342,20 @@ impl ConnectionService {
         self.stored(id).await?.ok_or(Error::UnknownConnection)
     }
 
-    /// The stored connection `id` with its heartbeat not yet written, if any.
+    /// The stored connection `id` with its heartbeat not yet written, if any: from memory
+    /// while it is live there, else read again.
     async fn stored(&self, id: &ConnectionId) -> Result<Option<ConnectionRecord>> {
+        if let Some(mut record) = self.known.live(id, self.clock.now()) {
+            self.with_pending_beat(&mut record);
+            return Ok(Some(record));
+        }
         let mut record = self.store.connection(id).await?;
-        if let Some(record) = &mut record {
-            self.with_pending_beat(record);
+        match &mut record {
+            Some(record) => {
+                self.with_pending_beat(record);
+                self.known.remember(record);
+            }
+            None => self.known.forget(id),
         }
         Ok(record)
     }
@@ -359,6 +374,7 @@ impl ConnectionService {
     pub async fn force_disconnect(&self, id: &ConnectionId) -> Result<ConnectionRecord> {
         let record = self.find(id).await?;
         self.store.delete_connection(id).await?;
+        self.known.forget(id);
         self.beats.forget(id);
         self.closures.close(id);
         Ok(record)
@@ -366,6 +382,7 @@ impl ConnectionService {
 
     /// Ends what watches `id` here: another node sharing the database deleted it.
     pub fn closed_elsewhere(&self, id: &ConnectionId) {
+        self.known.forget(id);
         self.beats.forget(id);
         self.closures.close(id);
     }
@@ -373,6 +390,8 @@ impl ConnectionService {
     /// Ends what watches a connection the store no longer has (after signals may have been
     /// lost); returns how many were closed.
     pub async fn close_vanished(&self) -> Result<usize> {
+        // A lost signal may have left a closed connection among the known ones.
+        self.known.clear();
         let mut closed = 0;
         for id in self.closures.ids() {
             if self.store.connection(&id).await?.is_none() {

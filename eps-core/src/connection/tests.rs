@@ -199,3 +199,47 @@ async fn a_start_gives_live_connections_a_full_timeout() {
     assert_eq!(expiry(young).await, start + Duration::seconds(95 + 90));
     assert_eq!(expiry(gone).await, start + Duration::seconds(90));
 }
+
+/// A connection kept in memory is refused at once when another node closed it, and one whose
+/// stored expiry another node moved is read again rather than refused as expired.
+#[tokio::test]
+async fn known_connections_follow_the_store() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+    let sites = [Site {
+        merchant_id: merchant("1234567890"),
+        name: "site".to_owned(),
+        pois: Vec::new(),
+    }];
+    let clock = Arc::new(ManualClock::new(datetime!(2026-01-05 09:00 UTC)));
+    let service = ConnectionService::new(
+        store.clone(),
+        Arc::new(SiteDirectory::new(sites.to_vec()).unwrap()),
+        clock.clone(),
+        ConnectionPolicy::default(),
+    );
+    let pos = ClientId::parse("pos-1").unwrap();
+    let grant = SiteGrant::parse_list("1234567890").unwrap();
+    let id = service
+        .connect(&pos, &grant, request("1234567890", 1))
+        .await
+        .unwrap()
+        .connection
+        .id;
+    service.authorize(&pos, &grant, &id).await.unwrap();
+
+    // Another node's heartbeat moved the stored expiry past the one known here.
+    let lifetime = service.policy().lifetime();
+    let later = datetime!(2026-01-05 09:00 UTC) + lifetime + Duration::seconds(5);
+    store
+        .refresh_connection(&id, later - lifetime, later)
+        .await
+        .unwrap();
+    clock.advance(lifetime + Duration::seconds(1));
+    service.authorize(&pos, &grant, &id).await.unwrap();
+
+    // Another node closed it: its signal reaches this node.
+    store.delete_connection(&id).await.unwrap();
+    service.closed_elsewhere(&id);
+    let err = service.authorize(&pos, &grant, &id).await.unwrap_err();
+    assert!(matches!(err, Error::UnknownConnection), "{err}");
+}
