@@ -77,9 +77,13 @@ pub(crate) struct Observer {
     tracking: Option<Arc<Tracking>>,
     /// The next frame's place in the trace.
     frames: AtomicU32,
-    /// Writes that need not hold up the terminal's conversation (`inProgress`, displays); the
-    /// operation waits for them before it saves the outcome, so they land first.
-    background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The last of the writes that need not hold up the terminal's conversation (`inProgress`,
+    /// displays), each chained after the one before. Every other write of the operation, and
+    /// its outcome, waits for them first, so everything lands (and its events are heard) in the
+    /// order the terminal sent it.
+    background: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// How many background writes have not ended.
+    unfinished: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl Observer {
@@ -96,7 +100,8 @@ impl Observer {
             subject: Subject::Transaction(record.id),
             tracking: Some(tracking),
             frames: AtomicU32::new(0),
-            background: Mutex::new(Vec::new()),
+            background: Mutex::new(None),
+            unfinished: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
@@ -114,32 +119,31 @@ impl Observer {
             subject,
             tracking: None,
             frames: AtomicU32::new(0),
-            background: Mutex::new(Vec::new()),
+            background: Mutex::new(None),
+            unfinished: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
     /// Waits until every write started in the background has ended.
     pub(crate) async fn settled(&self) {
-        loop {
-            let pending =
-                std::mem::take(&mut *self.background.lock().unwrap_or_else(|p| p.into_inner()));
-            if pending.is_empty() {
-                return;
-            }
-            for task in pending {
-                if let Err(err) = task.await {
-                    tracing::error!(%err, subject = %self.subject_id(), "a background write ended abnormally");
-                }
-            }
-        }
+        let mut unfinished = self.unfinished.subscribe();
+        // The sender lives in `self`, so the wait cannot fail.
+        let _ = unfinished.wait_for(|count| *count == 0).await;
     }
 
+    /// Starts `write` once the background writes before it have ended.
     fn in_background(&self, write: impl std::future::Future<Output = ()> + Send + 'static) {
-        let task = tokio::spawn(write);
-        self.background
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(task);
+        self.unfinished.send_modify(|count| *count += 1);
+        let done = Unfinished(self.unfinished.clone());
+        let mut background = self.background.lock().unwrap_or_else(|p| p.into_inner());
+        let before = background.take();
+        *background = Some(tokio::spawn(async move {
+            let _done = done;
+            if let Some(before) = before {
+                let _ = before.await;
+            }
+            write.await;
+        }));
     }
 
     fn subject_id(&self) -> String {
@@ -162,6 +166,7 @@ impl Observer {
         target: String,
         lines: Vec<String>,
     ) {
+        self.settled().await;
         let now = self.shared.now();
         let receipt = ReceiptRecord {
             id: ReceiptId::generate(),
@@ -321,6 +326,7 @@ impl OperationObserver for Observer {
     }
 
     async fn input(&self, request: InputRequest) -> Option<PromptAnswer> {
+        self.settled().await;
         let mut prompt = self.new_prompt(PromptKind::Input, request.target, request.lines);
         let wait = request
             .timeout
@@ -381,6 +387,7 @@ impl OperationObserver for Observer {
     }
 
     async fn card_acquired(&self) {
+        self.settled().await;
         let event = NewEvent {
             merchant_id: Some(self.merchant_id.clone()),
             at: self.shared.now(),
@@ -392,6 +399,15 @@ impl OperationObserver for Observer {
         if let Err(err) = self.shared.events.append(&[event]).await {
             tracing::error!(%err, "card acquisition event could not be stored");
         }
+    }
+}
+
+/// Counts a background write as ended when dropped (even by a panic).
+struct Unfinished(Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        self.0.send_modify(|count| *count = count.saturating_sub(1));
     }
 }
 

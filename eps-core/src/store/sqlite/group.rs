@@ -219,12 +219,16 @@ impl WriteSession {
         batch.open_savepoint = false;
         let (durable, on_durable) = oneshot::channel();
         batch.joined.push(durable);
-        if batch.joined.len() >= MAX_BATCH {
-            commit_batch(&mut batch).await;
-        } else {
-            settle(&mut batch, &self.writer).await;
-        }
-        drop(batch);
+        // The batch ends in a task of its own: a caller that stops waiting (its request was
+        // dropped) cannot cut a commit that other sessions wait on.
+        let writer = self.writer.clone();
+        tokio::spawn(async move {
+            if batch.joined.len() >= MAX_BATCH {
+                commit_batch(&mut batch).await;
+            } else {
+                settle(&mut batch, &writer).await;
+            }
+        });
         match on_durable.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(Error::Storage(message)),
@@ -240,7 +244,9 @@ impl WriteSession {
             .batch
             .take()
             .ok_or_else(|| Error::Storage("the write session has ended".into()))?;
-        abandon(&mut batch, &self.writer).await;
+        let writer = self.writer.clone();
+        // As in `commit`: nobody's cancellation cuts the batch short.
+        let _ = tokio::spawn(async move { abandon(&mut batch, &writer).await }).await;
         Ok(())
     }
 }
