@@ -162,7 +162,7 @@ pub(crate) async fn run() {
         "≤ ×1.2",
     );
     println!(
-        "row|P5|hot reads that scan a table at {} past payments (their plans: the `plan|` lines)|{}||none ({})",
+        "row|P5|hot reads that scan a table at {} past payments (plans: target/bench/payments-<store>.out)|{}||none ({})",
         seeded.transactions,
         if scans.is_empty() { "none".to_owned() } else { scans.join(", ") },
         if scans.is_empty() { "met" } else { "not met" }
