@@ -168,6 +168,8 @@ fn config(data_dir: &Path, sims: &[SimServer]) -> Config {
         ..Config::default()
     };
     config.log.filter = "error".to_owned();
+    // The site systems do not heartbeat: their connections must outlive seeding a store.
+    config.connection.heartbeat_interval_secs = 3_600;
     config.sites = vec![SiteConfig {
         merchant_id: "1234567890".to_owned(),
         name: None,

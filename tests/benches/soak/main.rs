@@ -2,7 +2,8 @@
 //! payments at a steady rate on T simulated terminals, for a number of minutes. Passes with 0
 //! errors, 0 missed events (every subscriber gets every event id once, in order, gap-free, and no
 //! `eventsLostEvent`) and flat resident memory (the EPS's mean `VmRSS` over the last window
-//! within 5 % of the second; a window is a minute, or a third of a shorter run).
+//! within 5 % of the second; a window is a minute, or a third of a shorter run, and a run shorter
+//! than 3 minutes shows its memory without judging it).
 //!
 //! Two processes, so that the memory sampled is the EPS's own: this one runs the EPS in-process
 //! (SQLite, or PostgreSQL in a schema of its own with `EPS_BENCH_DATABASE_URL`) and samples its
