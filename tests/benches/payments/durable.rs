@@ -164,7 +164,11 @@ pub(crate) async fn run() {
     println!(
         "row|P5|hot reads that scan a table at {} past payments (plans: target/bench/payments-<store>.out)|{}||none ({})",
         seeded.transactions,
-        if scans.is_empty() { "none".to_owned() } else { scans.join(", ") },
+        if scans.is_empty() {
+            "none".to_owned()
+        } else {
+            scans.join(", ")
+        },
         if scans.is_empty() { "met" } else { "not met" }
     );
 }

@@ -243,26 +243,80 @@ pub(crate) async fn seed(db: &Db, count: u64) -> Seeded {
 /// The reads on the payment and request paths (as `eps-core/src/store/sql/*.rs` issues them,
 /// with sample values), whose plans are checked on the seeded store.
 const HOT_READS: [(&str, &str); 16] = [
-    ("transaction by id", "SELECT * FROM transactions WHERE id = '00000000-0000-7000-8000-000000000042'"),
-    ("unresolved on terminal", "SELECT * FROM transactions WHERE state IN ('pending', 'inProgress', 'unknown') AND terminal_id = 'lane-1' ORDER BY created_at DESC, id DESC LIMIT 1"),
-    ("unresolved (start-up)", "SELECT * FROM transactions WHERE state IN ('pending', 'inProgress', 'unknown') ORDER BY created_at, id"),
-    ("transaction by request", "SELECT * FROM transactions WHERE terminal_id = 'lane-1' AND terminal_request_id = '90000000000042' ORDER BY created_at DESC, id DESC LIMIT 1"),
-    ("follow-ups", "SELECT * FROM transactions WHERE original_id = '00000000-0000-7000-8000-000000000042' ORDER BY created_at, id"),
-    ("journal", "SELECT subject_id, at, step, detail FROM journal WHERE subject_id = '00000000-0000-7000-8000-000000000042' ORDER BY at, seq"),
-    ("idempotency key", "SELECT * FROM idempotency_keys WHERE client_id = 'pos' AND idem_key = 'seed-42'"),
-    ("connection", "SELECT * FROM connections WHERE id = '00000000-0000-7000-8000-000000000042'"),
-    ("events after (site)", "SELECT * FROM events WHERE merchant_id = '1234567890' AND id > 42 ORDER BY id LIMIT 100"),
-    ("events after (all)", "SELECT * FROM events WHERE id > 42 ORDER BY id LIMIT 100"),
-    ("receipts of a transaction", "SELECT * FROM receipts WHERE transaction_id = '00000000-0000-7000-8000-000000000042' ORDER BY created_at, id"),
-    ("open prompts", "SELECT * FROM prompts WHERE poi_id = 'x' AND state = 'open' ORDER BY created_at, id"),
-    ("site page", "SELECT * FROM transactions WHERE merchant_id = '1234567890' ORDER BY created_at DESC, id DESC LIMIT 50"),
-    ("site page, next", "SELECT * FROM transactions WHERE merchant_id = '1234567890' AND (created_at, id) < (SELECT created_at, id FROM transactions WHERE id = '00000000-0000-7000-8000-000000000042') ORDER BY created_at DESC, id DESC LIMIT 50"),
-    ("search, all sites", "SELECT * FROM transactions WHERE 1 = 1 ORDER BY created_at DESC, id DESC LIMIT 50"),
-    ("search, unknown oldest first", "SELECT * FROM transactions WHERE 1 = 1 AND state = 'unknown' ORDER BY created_at, id LIMIT 50"),
+    (
+        "transaction by id",
+        "SELECT * FROM transactions WHERE id = '00000000-0000-7000-8000-000000000042'",
+    ),
+    (
+        "unresolved on terminal",
+        "SELECT * FROM transactions WHERE state IN ('pending', 'inProgress', 'unknown') AND terminal_id = 'lane-1' ORDER BY created_at DESC, id DESC LIMIT 1",
+    ),
+    (
+        "unresolved (start-up)",
+        "SELECT * FROM transactions WHERE state IN ('pending', 'inProgress', 'unknown') ORDER BY created_at, id",
+    ),
+    (
+        "transaction by request",
+        "SELECT * FROM transactions WHERE terminal_id = 'lane-1' AND terminal_request_id = '90000000000042' ORDER BY created_at DESC, id DESC LIMIT 1",
+    ),
+    (
+        "follow-ups",
+        "SELECT * FROM transactions WHERE original_id = '00000000-0000-7000-8000-000000000042' ORDER BY created_at, id",
+    ),
+    (
+        "journal",
+        "SELECT subject_id, at, step, detail FROM journal WHERE subject_id = '00000000-0000-7000-8000-000000000042' ORDER BY at, seq",
+    ),
+    (
+        "idempotency key",
+        "SELECT * FROM idempotency_keys WHERE client_id = 'pos' AND idem_key = 'seed-42'",
+    ),
+    (
+        "connection",
+        "SELECT * FROM connections WHERE id = '00000000-0000-7000-8000-000000000042'",
+    ),
+    (
+        "events after (site)",
+        "SELECT * FROM events WHERE merchant_id = '1234567890' AND id > 42 ORDER BY id LIMIT 100",
+    ),
+    (
+        "events after (all)",
+        "SELECT * FROM events WHERE id > 42 ORDER BY id LIMIT 100",
+    ),
+    (
+        "receipts of a transaction",
+        "SELECT * FROM receipts WHERE transaction_id = '00000000-0000-7000-8000-000000000042' ORDER BY created_at, id",
+    ),
+    (
+        "open prompts",
+        "SELECT * FROM prompts WHERE poi_id = 'x' AND state = 'open' ORDER BY created_at, id",
+    ),
+    (
+        "site page",
+        "SELECT * FROM transactions WHERE merchant_id = '1234567890' ORDER BY created_at DESC, id DESC LIMIT 50",
+    ),
+    (
+        "site page, next",
+        "SELECT * FROM transactions WHERE merchant_id = '1234567890' AND (created_at, id) < (SELECT created_at, id FROM transactions WHERE id = '00000000-0000-7000-8000-000000000042') ORDER BY created_at DESC, id DESC LIMIT 50",
+    ),
+    (
+        "search, all sites",
+        "SELECT * FROM transactions WHERE 1 = 1 ORDER BY created_at DESC, id DESC LIMIT 50",
+    ),
+    (
+        "search, unknown oldest first",
+        "SELECT * FROM transactions WHERE 1 = 1 AND state = 'unknown' ORDER BY created_at, id LIMIT 50",
+    ),
 ];
 
 /// The tables the seeding fills.
-const LARGE: [&str; 5] = ["transactions", "journal", "receipts", "events", "idempotency_keys"];
+const LARGE: [&str; 5] = [
+    "transactions",
+    "journal",
+    "receipts",
+    "events",
+    "idempotency_keys",
+];
 
 /// Prints the plan of each hot read (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL)
 /// as `plan|name|plan` lines; returns the names of those that scan a whole table.
@@ -293,7 +347,9 @@ pub(crate) async fn plans(db: &Db) -> Vec<&'static str> {
         // planner rightly reads the few rows of connections or prompts straight).
         let scan = lines.iter().any(|l| {
             (l.starts_with("SCAN ") && !l.contains("USING"))
-                || LARGE.iter().any(|t| l.contains(&format!("Seq Scan on {t} ")))
+                || LARGE
+                    .iter()
+                    .any(|t| l.contains(&format!("Seq Scan on {t} ")))
         });
         if scan {
             scans.push(name);

@@ -148,7 +148,10 @@ fn report(soak: &Soak, result: &Value, last: i64, samples: &[(f64, u64)]) -> boo
     );
     println!(
         "payments: {} approved, {} errors, p50 {:.1} ms, p99 {:.1} ms",
-        result["payments"], result["payment_errors"], result["payment_p50_ms"], result["payment_p99_ms"]
+        result["payments"],
+        result["payment_errors"],
+        result["payment_p50_ms"],
+        result["payment_p99_ms"]
     );
     println!(
         "heartbeats: {} answered 2xx, {} errors",

@@ -119,7 +119,8 @@ pub(crate) async fn run(soak: Soak) {
         );
         let stagger = Duration::from_secs(30) * i as u32 / soak.site_systems as u32;
         tasks.push(tokio::spawn(async move {
-            let mut ticker = tokio::time::interval_at(Instant::now() + stagger, Duration::from_secs(30));
+            let mut ticker =
+                tokio::time::interval_at(Instant::now() + stagger, Duration::from_secs(30));
             loop {
                 ticker.tick().await;
                 if Instant::now() >= deadline {
