@@ -150,8 +150,8 @@ fn report(soak: &Soak, result: &Value, last: i64, samples: &[(f64, u64)]) -> boo
         "payments: {} approved, {} errors, p50 {:.1} ms, p99 {:.1} ms",
         result["payments"],
         result["payment_errors"],
-        result["payment_p50_ms"],
-        result["payment_p99_ms"]
+        result["payment_p50_ms"].as_f64().unwrap_or(0.0),
+        result["payment_p99_ms"].as_f64().unwrap_or(0.0)
     );
     println!(
         "heartbeats: {} answered 2xx, {} errors",
