@@ -122,14 +122,18 @@ pub(crate) async fn run(soak: Soak) {
             let mut ticker =
                 tokio::time::interval_at(Instant::now() + stagger, Duration::from_secs(30));
             loop {
-                ticker.tick().await;
-                if Instant::now() >= deadline {
+                // A tick due after the end does not hold the run open.
+                if tokio::time::timeout_at(deadline, ticker.tick())
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 let beat = http
                     .post(format!("{base}/connection"))
                     .bearer_auth(&token)
                     .header("openretailing-connection-id", &connection)
+                    .timeout(Duration::from_secs(30))
                     .json(&connect_body(i))
                     .send()
                     .await;
@@ -155,8 +159,11 @@ pub(crate) async fn run(soak: Soak) {
             let mut ticker = tokio::time::interval_at(Instant::now() + stagger, every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             for n in 0.. {
-                ticker.tick().await;
-                if Instant::now() >= deadline {
+                // A tick due after the end does not hold the run open.
+                if tokio::time::timeout_at(deadline, ticker.tick())
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 let at = Instant::now();
@@ -252,6 +259,8 @@ async fn pay(
         .header("openretailing-connection-id", connection)
         .header("prefer", "wait=60")
         .header("idempotency-key", format!("soak-{i}-{n}"))
+        // `Prefer: wait=60` answers within a minute: one that never comes is an error.
+        .timeout(Duration::from_secs(90))
         .json(&body)
         .send()
         .await;
